@@ -1,0 +1,85 @@
+// Shared shapes of the per-product catalogs. Pure data: nothing here imports Pulumi.
+
+export type Product = "cvat" | "clearml" | "kwdb";
+
+/** What a step does; the component maps each kind to a hooks CLI command line. */
+export type StepKind =
+    | "backup"              // restore point: archive every data volume/dir the upgrade touches
+    | "verify-backup"       // checksums + test restore into a throwaway container
+    | "stop"                // stop the containers that write to the data (not restarted: they are replaced next)
+    | "pg-dump"             // roles + every database from the running old Postgres
+    | "pg-restore"          // into the new Postgres (new volume), then compare with the dump's counts
+    | "manage"              // a command run inside the app container once it is healthy
+    | "warn"                // nothing runs; the preview and the log say what the operator must check
+    | "copy-dir"            // copy a data directory to a new location and fix ownership (original untouched)
+    | "mongo-fcv"           // run a given mongo on a data dir, set featureCompatibilityVersion, check ok:1, stop
+    | "intermediate-server" // run an intermediate app version until healthy (the app migrates its data itself)
+    | "kwdb-export"         // EXPORT databases, users and cluster settings from the old KWDB
+    | "kwdb-import"         // transform and IMPORT into the new KWDB, verify counts
+    | "reattach"            // rollback: point containers at the retained volume of the older format
+    | "restore-backup"      // rollback where nothing was retained: restore a restore point into a new volume
+    | "prune";              // retention: delete old backups after the new one is verified
+
+/**
+ * When a step runs relative to the container replacements (reference/pulumi-notes.md, "Ordering
+ * around a replacement"): before the old containers go, after the data services of the new version
+ * are up (before the app), or after the app is healthy.
+ */
+export type Phase = "before-stop" | "after-data-service" | "after-app";
+
+export interface PlanStep {
+    /** Unique within a plan; becomes the resource name suffix, e.g. `pg-dump`. */
+    readonly id: string;
+    readonly kind: StepKind;
+    /** One line, in the product's own words, shown in the preview. */
+    readonly description: string;
+    /** False when the data cannot be taken back to the old format in place (a point of no return). */
+    readonly reversible: boolean;
+    /** What data the step reads or writes (volume keys, dirs or databases). */
+    readonly moves: readonly string[];
+    readonly phase: Phase;
+    /** Kind-specific arguments (image names, commands, versions); never secrets. */
+    readonly params: Readonly<Record<string, string>>;
+}
+
+export interface DataVolume {
+    /** Key in the product's own words: `cvat_db`, `mongo_4`, `kwdb_store`. */
+    readonly key: string;
+    /** Mount path inside the container that owns it. */
+    readonly mount: string;
+    /** Container (compose service name) that owns and writes it. */
+    readonly owner: string;
+    /** Format tag of the data at a version (e.g. `pg15`); a change means a new volume, the old one kept. */
+    readonly format: string;
+}
+
+/** A rule fires for an upgrade from < at <= to (semver order) and contributes steps. */
+export interface UpgradeRule {
+    readonly id: string;
+    readonly at: string;
+    readonly steps: (ctx: RuleContext) => PlanStep[];
+}
+
+export interface RuleContext {
+    readonly from: string;
+    readonly to: string;
+}
+
+/** A jump the product's vendor does not support: the plan is refused with this message. */
+export interface Refusal {
+    /** Refuse when from satisfies this predicate... */
+    readonly from: (v: string) => boolean;
+    /** ...and to satisfies this one. */
+    readonly to: (v: string) => boolean;
+    readonly message: (from: string, to: string) => string;
+}
+
+export interface ProductCatalog {
+    readonly product: Product;
+    /** Every release the catalog knows, ascending. A version outside this list is refused by config validation. */
+    readonly versions: readonly string[];
+    /** Data volumes or directories at a version, with their format tags. */
+    readonly dataVolumes: (version: string) => DataVolume[];
+    readonly refusals: readonly Refusal[];
+    readonly rules: readonly UpgradeRule[];
+}
