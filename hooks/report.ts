@@ -1,0 +1,45 @@
+// What every operation prints: one JSON line on stdout at the end (what a step records in state),
+// a one-line reason on stderr on failure, and never a secret (docs/hooks-cli.md, "Conventions").
+import { parseArgs, ParseArgsConfig } from "util";
+import { UsageError } from "./command";
+import { scrubSecrets } from "./docker";
+
+/** Error of an operation whose message is already the one line to show the operator. */
+export class HookError extends Error {}
+
+/**
+ * Runs an operation's body: on success prints `{"ok":true,...result}` and resolves to 0; on
+ * failure prints the scrubbed reason to stderr and resolves to 1. Usage errors go to the CLI (2).
+ */
+export async function runOperation(name: string, body: () => Promise<Record<string, unknown>>): Promise<number> {
+    try {
+        const result = await body();
+        process.stdout.write(scrubSecrets(JSON.stringify({ ok: true, operation: name, ...result })) + "\n");
+        return 0;
+    } catch (err) {
+        if (err instanceof UsageError) throw err;
+        const msg = err instanceof Error ? err.message : String(err);
+        process.stderr.write(`upshift ${name}: ${scrubSecrets(msg).replace(/\s*\n\s*/g, " | ")}\n`);
+        return 1;
+    }
+}
+
+/** A log line on stderr (never stdout), scrubbed. */
+export function log(name: string, message: string): void {
+    process.stderr.write(`upshift ${name}: ${scrubSecrets(message)}\n`);
+}
+
+/** util.parseArgs with its errors turned into UsageError (exit 2 with the usage text). */
+export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+    try {
+        return parseArgs({ args: argv, options, allowPositionals, strict: true });
+    } catch (e) {
+        throw new UsageError((e as Error).message);
+    }
+}
+
+/** Splits `a,b, c` lists (repeatable flags may also hold comma lists). */
+export function splitList(values: string | string[] | undefined): string[] {
+    const all = Array.isArray(values) ? values : values ? [values] : [];
+    return all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+}
