@@ -27,7 +27,7 @@ build() { # name suite packages entrypoint(yes|no) pgmajor
     changes+=(--change "ENV PATH=/usr/lib/postgresql/$pg/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
               --change "ENV PGDATA=/var/lib/postgresql/data" --change "ENV PG_MAJOR=$pg"
               --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["postgres"]'
-              --change "STOPSIGNAL SIGINT" --change "EXPOSE 5432")
+              --change "EXPOSE 5432")
   else
     changes+=(--change 'CMD ["/bin/sh"]')
   fi
