@@ -4,6 +4,7 @@ export type Product = "cvat" | "clearml" | "kwdb";
 
 /** What a step does; the component maps each kind to a hooks CLI command line. */
 export type StepKind =
+    | "preflight"           // docker reachable, containers/volumes present, free space >= 3x the data to move
     | "backup"              // restore point: archive every data volume/dir the upgrade touches
     | "verify-backup"       // checksums + test restore into a throwaway container
     | "stop"                // stop the containers that write to the data (not restarted: they are replaced next)
@@ -38,19 +39,71 @@ export interface PlanStep {
     /** What data the step reads or writes (volume keys, dirs or databases). */
     readonly moves: readonly string[];
     readonly phase: Phase;
-    /** Kind-specific arguments (image names, commands, versions); never secrets. */
+    /**
+     * Kind-specific arguments; never secrets. Values may hold tokens the component resolves:
+     * `${vol:KEY:from}` / `${vol:KEY:to}` (volume name or dir of that key before/after the change)
+     * and `${image:SERVICE:VERSION}` (the image of that service at that version, after overrides).
+     */
     readonly params: Readonly<Record<string, string>>;
 }
 
 export interface DataVolume {
-    /** Key in the product's own words: `cvat_db`, `mongo_4`, `kwdb_store`. */
+    /** Key in the product's own words: `cvat_db`, `mongo`, `kwdb_store`. */
     readonly key: string;
+    /** A named Docker volume, or a host directory bind-mounted (ClearML's /opt/clearml layout). */
+    readonly type: "volume" | "dir";
+    /** The vendor's name for it at this version: the compose volume name or the host path. */
+    readonly defaultName: string;
     /** Mount path inside the container that owns it. */
     readonly mount: string;
     /** Container (compose service name) that owns and writes it. */
     readonly owner: string;
     /** Format tag of the data at a version (e.g. `pg15`); a change means a new volume, the old one kept. */
     readonly format: string;
+    /**
+     * True when the app migrates this data's schema on start (a database): a downgrade to the same
+     * format cannot reuse it and needs the restore point taken before the upgrade.
+     */
+    readonly schema: boolean;
+}
+
+/** A value that is a Pulumi secret, named by its config key in the product's namespace. */
+export interface SecretRef {
+    readonly secret: string;
+}
+
+/** One container of a product at a version: the compose file's service, as data. */
+export interface ServiceSpec {
+    /** Container name (compose `container_name`); steps target containers by this fixed name. */
+    readonly name: string;
+    /** Default image reference; overridable in config (`<product>:images`, `<product>:registryMirror`). */
+    readonly image: string;
+    /** Data services start before the data steps that need them; app services after. */
+    readonly role: "data" | "app";
+    readonly command?: readonly string[];
+    readonly entrypoint?: readonly string[];
+    readonly env?: Readonly<Record<string, string | SecretRef>>;
+    /** Mounts of data volumes/dirs by key (see DataVolume.key). */
+    readonly mounts?: readonly { readonly volume: string; readonly target: string; readonly readOnly?: boolean }[];
+    readonly ports?: readonly { readonly internal: number; readonly external: number; readonly ip?: string }[];
+    readonly aliases?: readonly string[];
+    readonly healthcheck?: {
+        readonly test: readonly string[];
+        readonly interval?: string;
+        readonly timeout?: string;
+        readonly retries?: number;
+        readonly startPeriod?: string;
+    };
+    /** Create returns only once the healthcheck passes (docker provider `wait`). */
+    readonly wait?: boolean;
+    readonly waitTimeout?: number;
+    readonly privileged?: boolean;
+    readonly ipcMode?: string;
+    readonly ulimits?: readonly { readonly name: string; readonly soft: number; readonly hard: number }[];
+    readonly user?: string;
+    readonly workingDir?: string;
+    /** Only created when this optional feature is enabled in config (e.g. `agentServices`). */
+    readonly optional?: string;
 }
 
 /** A rule fires for an upgrade from < at <= to (semver order) and contributes steps. */
@@ -80,6 +133,10 @@ export interface ProductCatalog {
     readonly versions: readonly string[];
     /** Data volumes or directories at a version, with their format tags. */
     readonly dataVolumes: (version: string) => DataVolume[];
+    /** The containers at a version (the compose file). */
+    readonly services: (version: string) => ServiceSpec[];
+    /** Host needs, said in the preview (e.g. ClearML's vm.max_map_count). */
+    readonly hostRequirements?: (version: string) => string[];
     readonly refusals: readonly Refusal[];
     readonly rules: readonly UpgradeRule[];
 }

@@ -1,0 +1,229 @@
+// The planner: (what is deployed, the configured version, the catalog) -> ordered steps.
+// Pure: imports nothing from Pulumi, touches nothing. Components turn a plan into resources.
+import { DataVolume, PlanStep, ProductCatalog } from "../catalog/types";
+import { cmp, lt } from "../catalog/versions";
+
+/** A data volume or directory the stack has used, by `${key}@${format}`. */
+export interface KnownVolume {
+    readonly name: string;
+    /** The last product version that ran on it (its schema is at most that version's). */
+    readonly lastVersion: string;
+}
+
+/** A verified backup taken at a version, usable to roll back to that version. */
+export interface RestorePoint {
+    readonly version: string;
+    readonly id: string;
+}
+
+/** What this stack deployed last time, per product (read back from its own `deployed` output). */
+export interface DeployedProduct {
+    readonly version: string;
+    readonly previous?: string;
+    readonly volumes: Readonly<Record<string, KnownVolume>>;
+    readonly restorePoints?: readonly RestorePoint[];
+}
+
+export type PlanKind = "install" | "unchanged" | "upgrade" | "rollback";
+
+export interface PlannedVolume {
+    readonly key: string;
+    readonly type: DataVolume["type"];
+    readonly format: string;
+    /** Docker volume name or host directory used at the target version. */
+    readonly name: string;
+    /** Name used before this change (undefined on install). */
+    readonly fromName?: string;
+    /** True when this run creates it (a new format, or a fresh install). */
+    readonly isNew: boolean;
+    readonly mount: string;
+    readonly owner: string;
+}
+
+export interface Plan {
+    readonly product: ProductCatalog["product"];
+    readonly kind: PlanKind;
+    readonly from?: string;
+    readonly to: string;
+    readonly steps: readonly PlanStep[];
+    readonly volumes: readonly PlannedVolume[];
+    /** What the operator must know (data not carried back on rollback, manual checks...). */
+    readonly notes: readonly string[];
+    /** The deployed record after this plan is applied. */
+    readonly next: DeployedProduct;
+}
+
+/** A change the catalog does not allow; the message says why and what to do instead. */
+export class PlanRefused extends Error {}
+
+export interface PlanInput {
+    readonly catalog: ProductCatalog;
+    readonly to: string;
+    readonly deployed?: DeployedProduct;
+    /** Config overrides of volume names/dirs by key (adopting an existing install). */
+    readonly volumeNames?: Readonly<Record<string, string>>;
+}
+
+const volKey = (v: { key: string; format: string }) => `${v.key}@${v.format}`;
+
+export function planChange(input: PlanInput): Plan {
+    const { catalog, to, deployed } = input;
+    const product = catalog.product;
+    if (!catalog.versions.includes(to)) {
+        throw new PlanRefused(`${product}:version ${to} is not in the ${product} catalog; known: ${catalog.versions[0]} to ${catalog.versions[catalog.versions.length - 1]}`);
+    }
+    const from = deployed?.version;
+    const volumes = resolveVolumes(input);
+    const next = nextRecord(input, volumes);
+
+    if (from === undefined) {
+        return { product, kind: "install", to, steps: [], volumes, notes: [], next };
+    }
+    if (from === to) {
+        return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: deployed! };
+    }
+    for (const r of catalog.refusals) {
+        if (r.from(from) && r.to(to)) throw new PlanRefused(r.message(from, to));
+    }
+    return cmp(from, to) < 0
+        ? planUpgrade(input, from, volumes, next)
+        : planRollback(input, from, volumes, next);
+}
+
+function resolveVolumes(input: PlanInput): PlannedVolume[] {
+    const { catalog, to, deployed } = input;
+    const fromVols = deployed ? catalog.dataVolumes(deployed.version) : [];
+    return catalog.dataVolumes(to).map((v) => {
+        const override = input.volumeNames?.[v.key];
+        const base = { key: v.key, type: v.type, format: v.format, mount: v.mount, owner: v.owner };
+        if (!deployed) return { ...base, name: override ?? v.defaultName, isNew: true };
+        const before = fromVols.find((f) => f.key === v.key);
+        const fromName = before ? deployed.volumes[volKey(before)]?.name ?? override ?? before.defaultName : undefined;
+        const known = deployed.volumes[volKey(v)];
+        if (known) return { ...base, name: known.name, fromName, isNew: false };
+        if (before && before.format === v.format && fromName) return { ...base, name: fromName, fromName, isNew: false };
+        // A new format gets a new volume; the old one is kept for rollback (design.md data-safety rules).
+        const vendorName = override && v.defaultName === before?.defaultName ? override : v.defaultName;
+        const name = fromName !== undefined && vendorName === fromName ? newName(v, fromName) : vendorName;
+        return { ...base, name, fromName, isNew: true };
+    });
+}
+
+function newName(v: DataVolume, fromName: string): string {
+    return v.type === "dir" ? `${fromName}_${v.format}` : `${fromName}_${v.format}`;
+}
+
+function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct {
+    const { to, deployed } = input;
+    const known: Record<string, KnownVolume> = { ...(deployed?.volumes ?? {}) };
+    for (const v of volumes) known[volKey(v)] = { name: v.name, lastVersion: to };
+    const previous = deployed && deployed.version !== to ? deployed.version : deployed?.previous;
+    return { version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [] };
+}
+
+/** The restore point every upgrade starts with: nothing is changed before it is verified. */
+export function restorePointSteps(catalog: ProductCatalog, from: string, to: string, label: string): PlanStep[] {
+    const vols = catalog.dataVolumes(from);
+    const moves = vols.map((v) => v.key);
+    const writers = catalog.services(from).map((s) => s.name).join(",");
+    const volumeTokens = vols.map((v) => `\${vol:${v.key}:from}`).join(",");
+    return [
+        {
+            id: "preflight", kind: "preflight", phase: "before-stop", reversible: true, moves,
+            description: `check Docker, the ${catalog.product} ${from} containers and volumes, and free space for the backup (3x the data)`,
+            params: { volumes: volumeTokens, containers: writers },
+        },
+        {
+            id: label, kind: "backup", phase: "before-stop", reversible: true, moves,
+            description: `back up ${moves.join(", ")} of ${catalog.product} ${from} (containers stopped meanwhile, started again after)`,
+            params: { volumes: volumeTokens, version: from, label, stop: writers },
+        },
+        {
+            id: `verify-${label}`, kind: "verify-backup", phase: "before-stop", reversible: true, moves,
+            description: `verify the ${label} backup: checksums, then a test restore into a throwaway container`,
+            params: { label, version: from },
+        },
+    ];
+}
+
+function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
+    const { catalog, to } = input;
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "restore-point")];
+    const fired = catalog.rules
+        .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
+        .sort((a, b) => cmp(a.at, b.at));
+    for (const rule of fired) steps.push(...rule.steps({ from, to }));
+    assertUniqueIds(steps);
+    const restorePoints = [...(next.restorePoints ?? []), { version: from, id: `${from}-to-${to}-restore-point` }];
+    return { product: catalog.product, kind: "upgrade", from, to, steps, volumes, notes: [], next: { ...next, restorePoints } };
+}
+
+function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
+    const { catalog, to, deployed } = input;
+    const product = catalog.product;
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "rollback-point")];
+    const notes: string[] = [];
+    const fromVols = catalog.dataVolumes(from);
+    const backupId = `${from}-to-${to}-rollback-point`;
+    const restored: PlannedVolume[] = [];
+    for (const v of volumes) {
+        const current = fromVols.find((f) => f.key === v.key);
+        if (!current) continue;
+        const known = deployed!.volumes[volKey(v)];
+        if (current.format !== v.format) {
+            if (!known) {
+                throw new PlanRefused(`${product}:version ${to} needs ${v.key} in format ${v.format}, but no retained volume of that format is recorded; `
+                    + `restore a backup taken at ${to} with \`upshift restore\`, or set ${product}:version back to ${from}`);
+            }
+            if (lt(to, known.lastVersion)) {
+                throw new PlanRefused(`${product}:version ${to}: the retained ${v.key} (${known.name}) was last used by ${known.lastVersion}, newer than ${to}; `
+                    + `set ${product}:version to ${known.lastVersion} or later, or restore a backup taken at ${to}`);
+            }
+            steps.push({
+                id: `reattach-${v.key}`, kind: "reattach", phase: "before-stop", reversible: true, moves: [v.key],
+                description: `re-attach the retained ${v.key} volume ${known.name} (${v.format}, last used by ${known.lastVersion})`,
+                params: { volume: known.name, type: v.type },
+            });
+            notes.push(`${v.key}: changes made since the upgrade to ${from} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
+        } else if (v.type === "volume" && current.schema) {
+            const point = [...(deployed!.restorePoints ?? [])].reverse().find((p) => p.version === to);
+            if (!point) {
+                throw new PlanRefused(`${product}:version ${to} is older than the deployed ${from} and ${v.key} keeps the same format (${v.format}) but its schema was migrated by ${from}; `
+                    + `no restore point taken at ${to} is recorded, so it cannot be rolled back safely. Set ${product}:version back to ${from}, or restore a backup taken at ${to} by hand with \`upshift restore\``);
+            }
+            const name = `${v.name}_rollback_${to.replace(/\./g, "_")}`;
+            steps.push({
+                id: `restore-${v.key}`, kind: "restore-backup", phase: "before-stop", reversible: true, moves: [v.key],
+                description: `restore ${v.key} from restore point ${product}/${point.id} (taken at ${to}) into the new volume ${name}`,
+                params: { backup: point.id, source: v.fromName ?? v.name, target: name },
+            });
+            restored.push({ ...v, name, isNew: true });
+            notes.push(`${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
+        }
+    }
+    assertUniqueIds(steps);
+    const finalVolumes = volumes.map((v) => restored.find((r) => r.key === v.key) ?? v);
+    const known = { ...next.volumes };
+    for (const v of finalVolumes) known[volKey(v)] = { name: v.name, lastVersion: to };
+    return { product, kind: "rollback", from, to, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known } };
+}
+
+function assertUniqueIds(steps: PlanStep[]): void {
+    const seen = new Set<string>();
+    for (const s of steps) {
+        if (seen.has(s.id)) throw new Error(`catalog bug: two plan steps share the id ${s.id}`);
+        seen.add(s.id);
+    }
+}
+
+/** The plan in words, one line per step, for the preview log. */
+export function describePlan(plan: Plan): string {
+    const head = plan.kind === "install" ? `${plan.product} ${plan.to}: fresh install (or adoption of existing volumes)`
+        : plan.kind === "unchanged" ? `${plan.product} ${plan.to}: unchanged, no step`
+        : `${plan.product} ${plan.from} -> ${plan.to} (${plan.kind}): ${plan.steps.length} steps`;
+    const lines = plan.steps.map((s, i) =>
+        `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${s.description}`);
+    const vols = plan.volumes.filter((v) => v.isNew && plan.kind !== "install")
+        .map((v) => `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName ?? "the old one"} is kept`);
+    return [head, ...lines, ...vols, ...plan.notes.map((n) => `  note: ${n}`)].join("\n");
+}
