@@ -133,6 +133,8 @@ export function startProcess(command: string, args: readonly string[], opts: Str
             resolve(r);
         });
     });
+    // Callers await done, often after other steps failed first: a late rejection is not a crash.
+    done.catch(() => undefined);
     return {
         child, stdin: child.stdin, stdout: child.stdout, done,
         fail(err: Error) { failure ??= err; },
