@@ -17,6 +17,9 @@ function commands(): HookCommand[] {
 
 /** Modules whose exported HookCommand objects are the CLI's operations. */
 const OPERATION_MODULES: string[] = [
+    "./postgres-dump",
+    "./postgres-restore",
+    "./postgres-migrate",
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,358 @@
+// Shared by pg-dump, pg-restore and pg-migrate: how Postgres tools are run (in a short-lived
+// container of a Postgres image, on the network namespace of the server's container), the
+// interactive psql session used for snapshots and checks, the per-table checks (row count and a
+// content hash) and the dump.json manifest. Imports nothing from Pulumi.
+import * as fs from "fs";
+import * as path from "path";
+import { docker, dockerStream, ProcessError, scrubSecrets, Streaming } from "./docker";
+import { HookError, log } from "./report";
+
+export const DUMP_FORMAT = "upshift-pg-dump/1";
+
+/** Row count and content hash of one table. */
+export interface TableCheck {
+    rows: number;
+    /** 128-bit multiset hash of the rows (order-independent); see TABLE_CHECK_SQL. */
+    hash: string;
+}
+
+export interface DbChecks {
+    /** "schema.table" -> check; ordinary tables (and partitions), not extension members. */
+    tables: Record<string, TableCheck>;
+    /** "schema.sequence" -> last_value (null before the first nextval). */
+    sequences: Record<string, string | null>;
+    largeObjects: number;
+}
+
+export interface DumpedDb {
+    name: string;
+    /** Directory of the `pg_dump -Fd` archive, relative to the dump directory (not in plain mode). */
+    dir?: string;
+    bytes: number;
+    checks: DbChecks;
+}
+
+export interface DumpManifest {
+    format: typeof DUMP_FORMAT;
+    /** "directory": globals.sql + one pg_dump -Fd archive per database; "plain": dumpall.sql. */
+    mode: "directory" | "plain";
+    createdAt: string;
+    source: { container: string; serverVersion: string; serverVersionNum: number };
+    tools: { image: string; version: string };
+    user: string;
+    jobs: number;
+    /** pg_dumpall --globals-only output (roles; contains password hashes: mode 0600). */
+    globals?: string;
+    plain?: string;
+    databases: DumpedDb[];
+    seconds: number;
+}
+
+/** Where the Postgres tools run: a helper container of `image` sharing `container`'s network. */
+export interface PgTarget {
+    container: string;
+    image: string;
+    user: string;
+    /** Host directory mounted at /work in the helper (dump archives). */
+    workDir?: string;
+    workReadOnly?: boolean;
+}
+
+/** Exit with a one-line reason (exit 1). */
+export function fail(message: string): never {
+    throw new HookError(message);
+}
+
+export function info(op: string, message: string): void {
+    log(op, message);
+}
+
+export interface ContainerInfo {
+    running: boolean;
+    /** Image ID (sha256:...) the container runs: its own tools, whatever its tag points to now. */
+    imageId: string;
+}
+
+export async function inspectContainer(name: string): Promise<ContainerInfo | undefined> {
+    const r = await docker(["container", "inspect", "--format", "{{.State.Running}} {{.Image}}", name], { check: false });
+    if (r.code !== 0) {
+        if (/no such (object|container)/i.test(r.stderr)) return undefined;
+        throw new ProcessError("docker", ["container", "inspect", name], r.code, r.stderr);
+    }
+    const [running, imageId] = r.stdout.trim().split(/\s+/);
+    return { running: running === "true", imageId };
+}
+
+/** A running container, or a clear failure. */
+export async function requireRunning(name: string): Promise<ContainerInfo> {
+    const c = await inspectContainer(name);
+    if (!c) fail(`container ${name} does not exist`);
+    if (!c.running) fail(`container ${name} is not running (start the Postgres container first)`);
+    return c;
+}
+
+/** Parallel jobs: the Docker host's cores (it is where pg_dump/pg_restore run). */
+export async function hostCpus(): Promise<number> {
+    const r = await docker(["info", "--format", "{{.NCPU}}"], { check: false });
+    const n = Number(r.stdout.trim());
+    return Number.isInteger(n) && n > 0 ? n : 2;
+}
+
+/**
+ * `docker run` arguments for a Postgres tool. The secret stays in our environment: `-e PGPASSWORD`
+ * without a value makes docker copy it, so it is never on a command line. The helper connects to
+ * 127.0.0.1 inside the server's network namespace (trusted there by the official image; with a
+ * password otherwise). It runs as our uid so the files it writes in the work dir are ours.
+ */
+export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: { interactive?: boolean } = {}): string[] {
+    const a = ["run", "--rm", "--label", "upshift.helper=true", "--log-driver", "none"];
+    if (opts.interactive) a.push("-i");
+    a.push("--network", `container:${t.container}`);
+    a.push("-e", "PGHOST=127.0.0.1", "-e", "PGPORT=5432", "-e", `PGUSER=${t.user}`, "-e", "PGAPPNAME=upshift");
+    if (process.env.PGPASSWORD !== undefined) a.push("-e", "PGPASSWORD");
+    if (t.workDir) a.push("-v", `${path.resolve(t.workDir)}:/work${t.workReadOnly ? ":ro" : ""}`);
+    if (typeof process.getuid === "function") a.push("--user", `${process.getuid()}:${process.getgid!()}`);
+    a.push("--entrypoint", entrypoint, t.image, ...args);
+    return a;
+}
+
+/** Runs a Postgres tool to completion; its stderr is echoed (scrubbed) when asked. */
+export async function runTool(t: PgTarget, entrypoint: string, args: string[], opts: { echo?: boolean; check?: boolean } = {}) {
+    return docker(toolArgs(t, entrypoint, args), { echoStderr: opts.echo, check: opts.check });
+}
+
+/** libpq connection string for one database (names may hold any character). */
+export function conninfo(db: string): string {
+    return `dbname='${db.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+export function quoteLiteral(s: string): string {
+    return `'${s.replace(/'/g, "''")}'`;
+}
+
+export function quoteIdent(s: string): string {
+    return `"${s.replace(/"/g, '""')}"`;
+}
+
+/**
+ * One psql process kept open (stdin pipe): queries are sent one at a time and each answer ends at
+ * a marker line. Used to hold the transaction whose snapshot pg_dump shares, so the counts are
+ * of exactly the data dumped, even if something still writes. Every answer is one JSON value.
+ */
+export class PsqlSession {
+    private readonly s: Streaming;
+    private buf = "";
+    private waiting: { resolve: (lines: string[]) => void; reject: (e: Error) => void } | undefined;
+    private closedErr: Error | undefined;
+    private static seq = 0;
+    private readonly marker = `__upshift_end_${process.pid}_${PsqlSession.seq++}__`;
+
+    constructor(t: PgTarget, db: string) {
+        this.s = dockerStream(toolArgs(t, "psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo(db)], { interactive: true }), { stdin: "pipe" });
+        this.s.stdout!.setEncoding("utf8");
+        this.s.stdout!.on("data", (d: string) => { this.buf += d; this.pump(); });
+        this.s.done.then(
+            () => this.closed(new Error("psql ended")),
+            (e: Error) => this.closed(e),
+        );
+    }
+
+    private closed(e: Error) {
+        this.closedErr = e;
+        if (this.waiting) { this.waiting.reject(e); this.waiting = undefined; }
+    }
+
+    private pump() {
+        const i = this.buf.indexOf(this.marker + "\n");
+        if (i < 0 || !this.waiting) return;
+        const text = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + this.marker.length + 1);
+        const w = this.waiting;
+        this.waiting = undefined;
+        w.resolve(text.split("\n").filter((l) => l.length > 0));
+    }
+
+    /** Runs SQL (one or more statements); resolves to the non-empty output lines. */
+    query(sql: string): Promise<string[]> {
+        if (this.closedErr) return Promise.reject(this.closedErr);
+        if (this.waiting) return Promise.reject(new Error("psql session busy"));
+        return new Promise((resolve, reject) => {
+            this.waiting = { resolve, reject };
+            this.s.stdin!.write(`${sql.trim().replace(/;?$/, ";")}\n\\echo ${this.marker}\n`);
+        });
+    }
+
+    async json<T>(sql: string): Promise<T> {
+        const lines = await this.query(sql);
+        if (lines.length !== 1) throw new Error(`unexpected psql answer (${lines.length} lines)`);
+        return JSON.parse(lines[0]) as T;
+    }
+
+    /** Ends psql (closing stdin ends its input; an open transaction is rolled back). */
+    async close(): Promise<void> {
+        this.s.stdin!.end();
+        await this.s.done.catch(() => undefined);
+    }
+}
+
+/**
+ * Session settings that make a row's text the same on every major version and server config, so
+ * the hash of the old server's rows equals the new one's.
+ */
+export const STABLE_TEXT_SQL =
+    "SET TimeZone='UTC'; SET DateStyle='ISO, YMD'; SET IntervalStyle='postgres'; SET extra_float_digits=3; SET bytea_output='hex'; SET statement_timeout=0";
+
+/**
+ * Tables to check and, per table, the expression of a row's text. Columns go in name order (a
+ * restore may reorder inherited columns); floats as their binary send form (their text form
+ * changed in PostgreSQL 12); money as numeric (its text depends on lc_monetary).
+ */
+const TABLES_SQL = `
+SELECT coalesce(json_agg(json_build_object('key', x.key, 'q', x.q, 'cols', x.cols) ORDER BY x.key), '[]')
+FROM (
+  SELECT n.nspname || '.' || c.relname AS key, format('%I.%I', n.nspname, c.relname) AS q,
+    coalesce((SELECT string_agg(CASE a.atttypid
+        WHEN 'float8'::regtype THEN format('float8send(t.%I)', a.attname)
+        WHEN 'float4'::regtype THEN format('float4send(t.%I)', a.attname)
+        WHEN 'money'::regtype THEN format('t.%I::numeric', a.attname)
+        ELSE format('t.%I', a.attname) END, ',' ORDER BY a.attname)
+      FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '') AS cols
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+) x`;
+
+/**
+ * Count and hash of one table: the sum, as two 64-bit halves, of md5 of each row's text. A sum
+ * needs no sort and no memory per row (scales to any table) and does not depend on row order.
+ */
+export function tableCheckSql(q: string, cols: string): string {
+    return `SELECT json_build_object('rows', count(*), 'hash',
+  coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0) || '.' ||
+  coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0))
+FROM (SELECT md5(ROW(${cols})::text) AS h FROM ONLY ${q} AS t) s`;
+}
+
+const SEQUENCES_SQL = `SELECT coalesce(json_object_agg(schemaname || '.' || sequencename, last_value::text), '{}') FROM pg_sequences`;
+const SEQUENCES_SQL_OLD = `SELECT '{}'::json`;
+
+/** Runs the checks of one database in a session (already in the snapshot, if any). */
+export async function collectChecks(s: PsqlSession, serverVersionNum: number): Promise<DbChecks> {
+    await s.query(STABLE_TEXT_SQL);
+    const tables = await s.json<{ key: string; q: string; cols: string }[]>(TABLES_SQL);
+    const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0 };
+    for (const t of tables) {
+        const r = await s.json<{ rows: number; hash: string }>(tableCheckSql(t.q, t.cols));
+        out.tables[t.key] = { rows: Number(r.rows), hash: String(r.hash) };
+    }
+    // pg_sequences exists from PostgreSQL 10.
+    out.sequences = await s.json<Record<string, string | null>>(serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD);
+    out.largeObjects = Number(await s.json<number>("SELECT to_json(count(*)) FROM pg_largeobject_metadata"));
+    return out;
+}
+
+export interface ServerDb { name: string; oid: string }
+
+/** A one-shot query in its own psql helper; the answer is one JSON value. */
+export async function queryJson<T>(t: PgTarget, db: string, sql: string): Promise<T> {
+    const r = await runTool(t, "psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo(db), "-c", sql]);
+    return JSON.parse(r.stdout.trim()) as T;
+}
+
+export async function serverVersionNum(t: PgTarget): Promise<{ num: number; text: string }> {
+    const v = await queryJson<{ num: string; text: string }>(t, "postgres",
+        "SELECT json_build_object('num', current_setting('server_version_num'), 'text', current_setting('server_version'))");
+    return { num: Number(v.num), text: v.text };
+}
+
+/** Non-template databases that accept connections. */
+export async function listDatabases(t: PgTarget): Promise<ServerDb[]> {
+    return queryJson<ServerDb[]>(t, "postgres",
+        "SELECT coalesce(json_agg(json_build_object('name', datname, 'oid', oid::text) ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate");
+}
+
+/** Compares the checks of the target with the dump's; returns one line per difference. */
+export function diffChecks(db: string, want: DbChecks, got: DbChecks): string[] {
+    const d: string[] = [];
+    for (const [k, w] of Object.entries(want.tables)) {
+        const g = got.tables[k];
+        if (!g) d.push(`${db}: table ${k} missing (dump has ${w.rows} rows)`);
+        else if (g.rows !== w.rows) d.push(`${db}: table ${k} has ${g.rows} rows, dump has ${w.rows}`);
+        else if (g.hash !== w.hash) d.push(`${db}: table ${k} content differs (same ${w.rows} rows, hash ${g.hash} != ${w.hash})`);
+    }
+    for (const k of Object.keys(got.tables)) if (!(k in want.tables)) d.push(`${db}: table ${k} is not in the dump (${got.tables[k].rows} rows)`);
+    for (const [k, w] of Object.entries(want.sequences)) {
+        if (!(k in got.sequences)) d.push(`${db}: sequence ${k} missing`);
+        else if (got.sequences[k] !== w) d.push(`${db}: sequence ${k} is at ${got.sequences[k]}, dump has ${w}`);
+    }
+    if (got.largeObjects !== want.largeObjects) d.push(`${db}: ${got.largeObjects} large objects, dump has ${want.largeObjects}`);
+    return d;
+}
+
+export function totals(dbs: DumpedDb[]): { tables: number; rows: number; bytes: number } {
+    let tables = 0, rows = 0, bytes = 0;
+    for (const db of dbs) {
+        bytes += db.bytes;
+        for (const t of Object.values(db.checks.tables)) { tables++; rows += t.rows; }
+    }
+    return { tables, rows, bytes };
+}
+
+/** Bytes under a local directory (the dump's size, and progress while pg_dump writes it). */
+export function dirBytes(p: string): number {
+    let n = 0;
+    let entries: fs.Dirent[];
+    try { entries = fs.readdirSync(p, { withFileTypes: true }); } catch { return 0; }
+    for (const e of entries) {
+        const f = path.join(p, e.name);
+        if (e.isDirectory()) n += dirBytes(f);
+        else { try { n += fs.statSync(f).size; } catch { /* being written */ } }
+    }
+    return n;
+}
+
+export function mb(n: number): string {
+    return `${(n / 1048576).toFixed(1)} MB`;
+}
+
+/** Every `ms`, logs what `measure` returns (bytes written so far and the rate); stop() ends it. */
+export function ticker(op: string, label: string, measure: () => number, ms = Number(process.env.UPSHIFT_PROGRESS_MS) || 5000) {
+    const start = Date.now();
+    const timer = setInterval(() => {
+        const b = measure();
+        const s = (Date.now() - start) / 1000;
+        info(op, `${label}: ${mb(b)} in ${s.toFixed(0)} s (${mb(b / Math.max(s, 0.001))}/s)`);
+    }, ms);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+
+/** Error lines of a psql/pg_restore stderr, scrubbed. */
+export function errorLines(stderr: string): string[] {
+    return stderr.split("\n").filter((l) => /\b(ERROR|FATAL):/.test(l)).map((l) => scrubSecrets(l.trim()));
+}
+
+export function readManifest(dir: string): DumpManifest {
+    const f = path.join(dir, "dump.json");
+    let m: DumpManifest;
+    try {
+        m = JSON.parse(fs.readFileSync(f, "utf8")) as DumpManifest;
+    } catch (e) {
+        return fail(`no complete dump at ${dir}: cannot read dump.json (${(e as Error).message})`);
+    }
+    if (m.format !== DUMP_FORMAT) fail(`${f}: format ${JSON.stringify(m.format)} is not ${DUMP_FORMAT}`);
+    return m;
+}
+
+export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
+    const tmp = `${file}.tmp`;
+    const fd = fs.openSync(tmp, "w", mode);
+    try {
+        fs.writeSync(fd, JSON.stringify(value, null, 2) + "\n");
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+}
