@@ -1,0 +1,262 @@
+// Tar streams of volumes and host directories through short-lived helper containers: the archive
+// is compressed with multi-threaded zstd and hashed while it streams (no second read), and is
+// restored into a target only through a marker-guarded extraction that a rerun can redo.
+import * as crypto from "crypto";
+import * as fs from "fs";
+import { Readable, Transform } from "stream";
+import { pipeline } from "stream/promises";
+import { docker, dockerStream, helperName, helperRunArgs, startProcess, Streaming } from "./docker";
+import { SourceType } from "./manifest";
+import { Progress } from "./progress";
+
+export interface Source {
+    readonly type: SourceType;
+    /** Volume name, or a directory on the Docker host. */
+    readonly name: string;
+}
+
+/** `--mount` value for a source or target inside a helper container. */
+export function mountArg(s: Source, dst: string, readonly: boolean): string {
+    const type = s.type === "volume" ? "volume" : "bind";
+    return `type=${type},src=${s.name},dst=${dst}${readonly ? ",readonly" : ""}`;
+}
+
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+
+// Counts regular files and their bytes (busybox and GNU tools alike); %.0f because mawk's %d
+// wraps at 2^31.
+const STATS = `find . -type f -exec stat -c %s {} + | awk '{n++; s+=$1} END {printf "UPSHIFT-STATS %.0f %.0f\\n", n, s}' >&2`;
+
+// Compresses inside the helper when it has zstd (less data through the Docker connection, which
+// matters most for an ssh:// host); otherwise the raw tar comes out and the host compresses. The
+// host tells the two apart by zstd's magic number (a tar stream starts with a file name).
+// A plain sh has no pipefail: tar's status travels through a file.
+const BACKUP_SCRIPT = `set -e
+cd /src
+if [ "$1" = helper ] && command -v zstd >/dev/null 2>&1; then
+  { tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd -T0 -q -c
+  [ "$(cat /tmp/tar.rc)" = 0 ] || { echo "tar failed with status $(cat /tmp/tar.rc)" >&2; exit 1; }
+else
+  tar --numeric-owner -cf - .
+fi
+${STATS}`;
+
+export interface ArchiveResult {
+    readonly bytes: number;
+    readonly sha256: string;
+    readonly files: number;
+    readonly sourceBytes: number;
+    readonly compressedIn: "helper" | "host";
+}
+
+/** Where zstd runs for a backup: UPSHIFT_COMPRESS=host|helper; helper by default (see BACKUP_SCRIPT). */
+export function compressWhere(): "helper" | "host" {
+    return process.env.UPSHIFT_COMPRESS === "host" ? "host" : "helper";
+}
+
+/** Streams `source` as a .tar.zst into `outFile`, hashing as it goes. */
+export async function archiveSource(source: Source, outFile: string, image: string, label: string): Promise<ArchiveResult> {
+    const name = helperName("backup");
+    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), image, "sh", "-c", BACKUP_SCRIPT, "sh", compressWhere()]);
+    const children: Streaming[] = [tar];
+    const progress = new Progress(label);
+    const hash = crypto.createHash("sha256");
+    try {
+        const head = await firstChunk(tar.stdout!);
+        if (!head) {
+            await tar.done; // rejects with docker's own reason (missing dir, bad image...)
+            throw new Error(`${label}: the helper container produced no data`);
+        }
+        tar.stdout!.unshift(head);
+        let compressed: Readable = tar.stdout!;
+        const flows: Promise<unknown>[] = [tar.done];
+        let where: "helper" | "host" = "helper";
+        if (!head.subarray(0, 4).equals(ZSTD_MAGIC)) {
+            where = "host";
+            const zstd = startProcess("zstd", ["-T0", "-q", "-c"], { stdin: "pipe" });
+            children.push(zstd);
+            flows.push(zstd.done, pipeline(tar.stdout!, zstd.stdin!));
+            compressed = zstd.stdout!;
+        }
+        flows.push(pipeline(compressed, tap((b) => { hash.update(b); progress.add(b.length); }), fs.createWriteStream(outFile, { flags: "wx" })));
+        const results = await Promise.all(flows);
+        const m = /UPSHIFT-STATS (\d+) (\d+)/.exec((results[0] as { stderr: string }).stderr);
+        if (!m) throw new Error(`${label}: the helper did not report file counts`);
+        const bytes = progress.done();
+        await fsyncFile(outFile);
+        return { bytes, sha256: hash.digest("hex"), files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: where };
+    } catch (e) {
+        await abort(children, name);
+        throw e;
+    }
+}
+
+/** sha256 of a file, streamed, with progress. */
+export async function sha256File(file: string, label: string): Promise<string> {
+    const hash = crypto.createHash("sha256");
+    const progress = new Progress(label, { total: fs.statSync(file).size });
+    for await (const chunk of fs.createReadStream(file, { highWaterMark: 1024 * 1024 })) {
+        hash.update(chunk as Buffer);
+        progress.add((chunk as Buffer).length);
+    }
+    progress.done();
+    return hash.digest("hex");
+}
+
+/** Marker left in a target while a restore into it is under way (a rerun may clear it). */
+export const RESTORE_MARKER = ".upshift-restore-in-progress";
+
+export interface TargetState {
+    /** Entries other than lost+found. */
+    readonly entries: number;
+    /** Contents of our marker when a restore into it did not finish, else undefined. */
+    readonly marker?: string;
+    /** Whether the helper image has zstd (then it decompresses, not the host). */
+    readonly helperZstd: boolean;
+    /** The target did not exist yet. */
+    readonly missing: boolean;
+}
+
+const INSPECT_SCRIPT = `cd /dst
+n=$(ls -A | grep -v '^lost+found$' | wc -l)
+z=0; command -v zstd >/dev/null 2>&1 && z=1
+echo "UPSHIFT-TARGET $n $z"
+[ -f ${RESTORE_MARKER} ] && { printf 'UPSHIFT-MARKER '; head -c 512 ${RESTORE_MARKER}; echo; }
+exit 0`;
+
+/** Looks into a restore target read-only: how many entries, our marker, helper's zstd. */
+export async function inspectTarget(target: Source, image: string): Promise<TargetState> {
+    if (target.type === "volume") {
+        const r = await docker(["volume", "inspect", "--format", "{{.Name}}", target.name], { check: false });
+        if (r.code !== 0) return { entries: 0, helperZstd: await imageHasZstd(image), missing: true };
+    }
+    const r = await docker([...helperRunArgs(helperName("inspect")), "--mount", mountArg(target, "/dst", true), image, "sh", "-c", INSPECT_SCRIPT], { check: false });
+    if (r.code !== 0 && target.type === "dir" && /bind source path does not exist/.test(r.stderr)) {
+        return { entries: 0, helperZstd: await imageHasZstd(image), missing: true };
+    }
+    const m = /UPSHIFT-TARGET (\d+) (\d)/.exec(r.stdout);
+    if (r.code !== 0 || !m) throw new Error(`cannot look into ${target.type} ${target.name}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    const mk = /^UPSHIFT-MARKER (.*)$/m.exec(r.stdout);
+    return { entries: Number(m[1]), helperZstd: m[2] === "1", marker: mk ? mk[1].trim() : undefined, missing: false };
+}
+
+async function imageHasZstd(image: string): Promise<boolean> {
+    const r = await docker([...helperRunArgs(helperName("probe")), image, "sh", "-c", "command -v zstd"], { check: false });
+    return r.code === 0;
+}
+
+// Writes the marker before the first byte lands and removes nothing of anyone else's: the caller
+// decides whether clearing is allowed ($1 = clear). GNU and busybox tar both restore numeric owners.
+const RESTORE_SCRIPT = `set -e
+cd /dst
+if [ "$1" = 1 ]; then find . -mindepth 1 -maxdepth 1 ! -name lost+found -exec rm -rf {} +; fi
+printf '%s\\n' "$2" > ${RESTORE_MARKER}
+if [ "$3" = 1 ]; then
+  { zstd -dc; echo $? > /tmp/zstd.rc; } | tar --numeric-owner -xpf -
+  [ "$(cat /tmp/zstd.rc)" = 0 ] || { echo "zstd failed: the archive is damaged" >&2; exit 1; }
+else
+  tar --numeric-owner -xpf -
+fi
+sync`;
+
+/** Helper container name used for restores into a target: one at a time, and a rerun can find it. */
+export function restoreHelperName(target: Source): string {
+    const safe = target.name.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[^A-Za-z0-9]+/, "").slice(0, 60);
+    const h = crypto.createHash("sha256").update(`${target.type}:${target.name}`).digest("hex").slice(0, 8);
+    return `upshift-restore-${safe}-${h}`;
+}
+
+/** Removes a leftover restore helper of a killed run (it may still be extracting). */
+export async function removeLeftoverHelper(name: string): Promise<void> {
+    await docker(["rm", "-f", name], { check: false });
+    for (let i = 0; i < 60; i++) {
+        const r = await docker(["container", "inspect", "--format", "{{.Id}}", name], { check: false });
+        if (r.code !== 0) return;
+        await new Promise((res) => setTimeout(res, 500));
+    }
+    throw new Error(`container ${name} (a restore helper of an earlier run) could not be removed`);
+}
+
+/**
+ * Extracts `file` into `target`, leaving RESTORE_MARKER in it (removed by clearMarkers once every
+ * target is done). Rehashes the archive as it streams and fails if it differs from `sha256`.
+ */
+export async function extractArchive(file: string, sha256: string, target: Source, image: string, opts: { clear: boolean; marker: string; helperZstd: boolean; label: string }): Promise<void> {
+    const name = restoreHelperName(target);
+    await removeLeftoverHelper(name);
+    const decompressIn = opts.helperZstd && compressWhere() === "helper" ? "helper" : "host";
+    // -v (not --mount) for a directory: Docker creates it on the host when it is new.
+    const mount = target.type === "dir" ? ["-v", `${target.name}:/dst`] : ["--mount", mountArg(target, "/dst", false)];
+    const tar = dockerStream([...helperRunArgs(name, { interactive: true }), ...mount, image, "sh", "-c", RESTORE_SCRIPT, "sh", opts.clear ? "1" : "0", opts.marker, decompressIn === "helper" ? "1" : "0"], { stdin: "pipe", stdout: "ignore" });
+    const children: Streaming[] = [tar];
+    const hash = crypto.createHash("sha256");
+    const progress = new Progress(opts.label, { total: fs.statSync(file).size });
+    try {
+        const read = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
+        const meter = tap((b) => { hash.update(b); progress.add(b.length); });
+        const flows: Promise<unknown>[] = [tar.done];
+        if (decompressIn === "host") {
+            const zstd = startProcess("zstd", ["-dc", "-q"], { stdin: "pipe" });
+            children.push(zstd);
+            flows.push(zstd.done, pipeline(read, meter, zstd.stdin!), pipeline(zstd.stdout!, tar.stdin!));
+        } else {
+            flows.push(pipeline(read, meter, tar.stdin!));
+        }
+        await Promise.all(flows);
+        progress.done();
+        const got = hash.digest("hex");
+        if (got !== sha256) throw new Error(`${opts.label}: ${file} changed while it was restored (sha256 ${got}, manifest ${sha256}); run restore again`);
+    } catch (e) {
+        await abort(children, name);
+        throw e;
+    }
+}
+
+/** Removes the restore markers from the targets, in one helper container. */
+export async function clearMarkers(targets: Source[], image: string): Promise<void> {
+    if (!targets.length) return;
+    const mounts = targets.flatMap((t, i) => ["--mount", mountArg(t, `/t/${i}`, false)]);
+    const files = targets.map((_, i) => `/t/${i}/${RESTORE_MARKER}`);
+    await docker([...helperRunArgs(helperName("restore-done")), ...mounts, image, "sh", "-c", 'rm -f "$@" && sync', "sh", ...files]);
+}
+
+/** Counts regular files and their bytes in a volume or directory (helper container). */
+export async function countFiles(s: Source, image: string): Promise<{ files: number; bytes: number }> {
+    const r = await docker([...helperRunArgs(helperName("count")), "--mount", mountArg(s, "/src", true), image, "sh", "-c", `cd /src && ${STATS.replace(">&2", "")}`]);
+    const m = /UPSHIFT-STATS (\d+) (\d+)/.exec(r.stdout);
+    if (!m) throw new Error(`cannot count the files of ${s.type} ${s.name}`);
+    return { files: Number(m[1]), bytes: Number(m[2]) };
+}
+
+function tap(fn: (b: Buffer) => void): Transform {
+    return new Transform({ transform(chunk: Buffer, _e, cb) { fn(chunk); cb(null, chunk); } });
+}
+
+function firstChunk(r: Readable): Promise<Buffer | null> {
+    return new Promise((resolve, reject) => {
+        const onReadable = () => {
+            const c = r.read() as Buffer | null;
+            if (c === null) return; // spurious; wait for data or end
+            cleanup();
+            resolve(c);
+        };
+        const onEnd = () => { cleanup(); resolve(null); };
+        const onError = (e: Error) => { cleanup(); reject(e); };
+        const cleanup = () => { r.off("readable", onReadable); r.off("end", onEnd); r.off("error", onError); };
+        r.on("readable", onReadable).on("end", onEnd).on("error", onError);
+    });
+}
+
+async function fsyncFile(file: string): Promise<void> {
+    const fh = await fs.promises.open(file, "r+");
+    try { await fh.sync(); } finally { await fh.close(); }
+}
+
+/** Kills our children and the helper container after a failure, so nothing keeps running. */
+async function abort(children: Streaming[], container: string): Promise<void> {
+    for (const c of children) {
+        c.fail(new Error("aborted"));
+        c.child.kill("SIGKILL");
+    }
+    await docker(["rm", "-f", container], { check: false }).catch(() => undefined);
+}

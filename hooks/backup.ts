@@ -1,0 +1,147 @@
+// `upshift backup`: volumes and host directories to `<to>/<product>/<id>/` as .tar.zst archives
+// with a manifest. Written under `<id>.partial` and renamed into place only when complete, so a
+// directory without `.partial` is always a whole backup (docs/hooks-cli.md).
+import * as fs from "fs";
+import * as path from "path";
+import { HookCommand, UsageError } from "./command";
+import { archiveSource, Source } from "./archive";
+import { containerState, docker, helperImage, volumeExists } from "./docker";
+import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
+import { formatBytes } from "./progress";
+import { HookError, log, parseOptions, runOperation, splitList } from "./report";
+
+const USAGE = `usage: upshift backup --product P --version V --id ID --to DIR (--volume NAME | --dir PATH)...
+                      [--stop C1,C2] [--label L] [--helper-image IMG]
+  Archives each volume/directory (tar in a helper container, zstd -T0, sha256) into DIR/P/ID/.
+  --stop: containers stopped first and always started again, also when the backup fails.`;
+
+const OPTIONS = {
+    product: { type: "string" },
+    version: { type: "string" },
+    id: { type: "string" },
+    to: { type: "string" },
+    volume: { type: "string", multiple: true },
+    dir: { type: "string", multiple: true },
+    stop: { type: "string", multiple: true },
+    label: { type: "string" },
+    "helper-image": { type: "string" },
+} as const;
+
+// Safe as one path segment: ids and product names become directory names.
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
+
+export const backup: HookCommand = {
+    name: "backup",
+    summary: "archive volumes/dirs (tar, zstd -T0, sha256) with a manifest; --stop restarts always",
+    usage: USAGE,
+    run(argv) {
+        const { values } = parseOptions(argv, OPTIONS);
+        for (const k of ["product", "version", "id", "to"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+        for (const k of ["product", "id"] as const) {
+            if (!SEGMENT.test(values[k]!)) throw new UsageError(`--${k} ${JSON.stringify(values[k])} must be letters, digits and _ . + - (it names a directory)`);
+        }
+        const sources: Source[] = [
+            ...(values.volume ?? []).map((name): Source => ({ type: "volume", name })),
+            ...(values.dir ?? []).map((name): Source => ({ type: "dir", name: path.resolve(name) })),
+        ];
+        if (!sources.length) throw new UsageError("give at least one --volume NAME or --dir PATH");
+        const names = sources.map((s) => archiveName(s.type, s.name));
+        const dup = names.find((n, i) => names.indexOf(n) !== i);
+        if (dup) throw new UsageError(`two sources would both be archived as ${dup}; back them up separately`);
+        return runOperation("backup", () => runBackup({
+            product: values.product!, version: values.version!, id: values.id!, to: path.resolve(values.to!),
+            sources, stop: splitList(values.stop), label: values.label, image: helperImage(values["helper-image"]),
+        }));
+    },
+};
+
+interface BackupArgs {
+    product: string;
+    version: string;
+    id: string;
+    to: string;
+    sources: Source[];
+    stop: string[];
+    label?: string;
+    image: string;
+}
+
+async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
+    const final = path.join(a.to, a.product, a.id);
+    const partial = `${final}.partial`;
+    if (fs.existsSync(path.join(final, MANIFEST_FILE))) {
+        // A finished step is not redone (design.md): the backup under this id is already whole.
+        const m = readManifest(final);
+        log("backup", `${final} is already complete (created ${m.createdAt}); not redone`);
+        return summary(final, m, { existing: true });
+    }
+    // Check what can be checked before anything is stopped.
+    for (const s of a.sources) {
+        if (s.type === "volume" && !(await volumeExists(s.name))) throw new HookError(`volume ${s.name} does not exist on this Docker host; check --volume`);
+    }
+    fs.rmSync(partial, { recursive: true, force: true });
+    try {
+        fs.mkdirSync(partial, { recursive: true });
+    } catch (e) {
+        throw new HookError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check --to and its permissions`);
+    }
+
+    const stopped: string[] = [];
+    let failure: unknown;
+    let manifest: Manifest | undefined;
+    const started = Date.now();
+    try {
+        for (const c of a.stop) {
+            const st = await containerState(c);
+            if (!st || st.status !== "running") continue; // nothing running writes to the data
+            stopped.push(c); // before stopping: if `docker stop` fails halfway it is started again
+            log("backup", `stopping ${c}`);
+            await docker(["stop", c]);
+        }
+        const archives: ArchiveEntry[] = [];
+        for (const s of a.sources) {
+            const name = archiveName(s.type, s.name);
+            const file = `${name}.tar.zst`;
+            const r = await archiveSource(s, path.join(partial, file), a.image, `backup ${name}`);
+            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (zstd in ${r.compressedIn})`);
+            archives.push({ name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256 });
+        }
+        manifest = {
+            format: MANIFEST_FORMAT, id: a.id, product: a.product, version: a.version,
+            ...(a.label ? { label: a.label } : {}), createdAt: new Date().toISOString(), archives,
+        };
+        writeManifest(partial, manifest);
+        fs.renameSync(partial, final);
+        fsyncDir(path.dirname(final));
+    } catch (e) {
+        failure = e;
+        fs.rmSync(partial, { recursive: true, force: true });
+    } finally {
+        // Always start again what we stopped, whatever happened above (issue 3).
+        const notStarted: string[] = [];
+        for (const c of stopped) {
+            log("backup", `starting ${c} again`);
+            const r = await docker(["start", c], { check: false });
+            if (r.code !== 0) notStarted.push(`${c} (${r.stderr.trim().split("\n").pop()})`);
+        }
+        if (notStarted.length) {
+            const why = failure ? `backup failed (${(failure as Error).message}) and ` : "backup is complete but ";
+            failure = new HookError(`${why}these containers could not be started again: ${notStarted.join(", ")}; start them by hand`);
+        }
+    }
+    if (failure) throw failure;
+    return summary(final, manifest!, { seconds: Math.round((Date.now() - started) / 100) / 10, stopped });
+}
+
+function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Record<string, unknown> {
+    return {
+        backup: dir, id: m.id, product: m.product, version: m.version,
+        archives: m.archives.map((x) => ({ name: x.name, bytes: x.bytes, sourceBytes: x.sourceBytes, files: x.files, sha256: x.sha256 })),
+        ...extra,
+    };
+}
+
+function fsyncDir(dir: string): void {
+    const fd = fs.openSync(dir, "r");
+    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+}
