@@ -2,8 +2,9 @@
 // major: pg-dump (with the new major's tools), initdb + bulk-load-tuned server in a temporary
 // container, pg-restore, verify, clean stop, sync. The old container and volume are not written.
 //
-// Rerun safety: <work>/migrate-state.json names the volume this operation filled (with the
-// volume's creation time as its identity). A volume that is ours and unfinished is wiped and
+// Rerun safety: <work>/migrate-state.json names the volume this operation filled and the system
+// identifier of the cluster it initialised there (read back from the volume's pg_control; Docker's
+// volume CreatedAt is not stable). A volume that is ours and unfinished is wiped and
 // refilled from a fresh dump (the tuned server may have crashed with fsync off); a finished one
 // is not redone; a non-empty volume that is not ours is refused.
 import * as crypto from "crypto";
@@ -12,7 +13,7 @@ import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import { dumpPostgres, stopWriters } from "./postgres-dump";
-import { fail, info, requireRunning, totals, writeJsonAtomic } from "./postgres-common";
+import { fail, info, queryJson, requireRunning, totals, writeJsonAtomic } from "./postgres-common";
 import { restorePostgres, RestoreResult } from "./postgres-restore";
 import { parseOptions, runOperation, splitList } from "./report";
 
@@ -34,7 +35,8 @@ export interface MigrateOptions {
 interface MigrateState {
     format: "upshift-pg-migrate-state/1";
     volume: string;
-    volumeCreatedAt: string;
+    /** Of the cluster initdb made on the volume; unset while initialising. */
+    systemIdentifier?: string;
     state: "initializing" | "restoring" | "done";
     result?: Record<string, unknown>;
 }
@@ -49,9 +51,15 @@ export const BULK_LOAD_SETTINGS = [
     "max_wal_size=16GB", "checkpoint_timeout=1h", "maintenance_work_mem=1GB", "autovacuum=off",
 ];
 
-async function volumeCreatedAt(name: string): Promise<string | undefined> {
-    const r = await docker(["volume", "inspect", "--format", "{{.CreatedAt}}", name], { check: false });
-    return r.code === 0 ? r.stdout.trim() : undefined;
+async function volumeExists(name: string): Promise<boolean> {
+    return (await docker(["volume", "inspect", "--format", "{{.Name}}", name], { check: false })).code === 0;
+}
+
+/** System identifier of the cluster in a volume ("" if none), with the image's pg_controldata. */
+async function volumeSysid(volume: string, pgdata: string, image: string): Promise<string> {
+    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:${pgdata}`, "--entrypoint", "sh", image,
+        "-c", 'pg_controldata "$0" 2>/dev/null | sed -n "s/^Database system identifier: *//p"', pgdata], { check: false });
+    return r.stdout.trim();
 }
 
 /** PGDATA of the image (where its volume is mounted); the official images' default otherwise. */
@@ -90,15 +98,18 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     const sf = path.join(work, "migrate-state.json");
     const prev: MigrateState | undefined = fs.existsSync(sf) ? (JSON.parse(fs.readFileSync(sf, "utf8")) as MigrateState) : undefined;
-    let created = await volumeCreatedAt(o.newVolume);
-    const ours = !!prev && !!created && prev.volume === o.newVolume && prev.volumeCreatedAt === created;
+    const pgdata = await imagePgdata(o.newImage);
+    const exists = await volumeExists(o.newVolume);
+    // Ours: the cluster we initialised is still the one in the volume (or initdb had not finished).
+    const ours = !!prev && exists && prev.volume === o.newVolume &&
+        (prev.systemIdentifier ? (await volumeSysid(o.newVolume, pgdata, o.newImage)) === prev.systemIdentifier : prev.state === "initializing");
     if (ours && prev!.state === "done") {
         info(OP, `${o.newVolume} was already migrated (${sf}); nothing to do`);
         return { ...prev!.result, alreadyDone: true };
     }
     await requireRunning(o.container);
     // Refuse a volume with someone else's data before anything is stopped or dumped.
-    if (created && !ours && !(await volumeEmpty(o.newVolume, o.newImage))) {
+    if (exists && !ours && !(await volumeEmpty(o.newVolume, o.newImage))) {
         fail(`volume ${o.newVolume} is not empty and was not filled by upshift (${sf}): refusing to write into it`);
     }
 
@@ -109,15 +120,14 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
         const dumpDir = path.join(work, "dump");
         const m = await dumpPostgres({ container: o.container, out: dumpDir, image: o.newImage, user: o.user, stop: [], jobs: o.jobs, plain: o.plain, op: OP });
 
-        if (!created) {
+        if (!exists) {
             await docker(["volume", "create", "--label", "upshift.pg-migrate=true", o.newVolume]);
-            created = (await volumeCreatedAt(o.newVolume))!;
         } else if (ours) {
             info(OP, `wiping ${o.newVolume}: an unfinished migration of ours`);
             await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${o.newVolume}:/v`, "--entrypoint", "find", o.newImage,
                 "/v", "-mindepth", "1", "-delete"]);
         }
-        const st: MigrateState = { format: "upshift-pg-migrate-state/1", volume: o.newVolume, volumeCreatedAt: created, state: "initializing" };
+        const st: MigrateState = { format: "upshift-pg-migrate-state/1", volume: o.newVolume, state: "initializing" };
         writeJsonAtomic(sf, st);
 
         // A leftover temporary container of an earlier attempt (recognised by its label) goes.
@@ -126,7 +136,6 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
             if (old.stdout.trim() !== o.newVolume) fail(`a container named ${temp} exists and is not upshift's`);
             await docker(["rm", "-f", temp]);
         }
-        const pgdata = await imagePgdata(o.newImage);
         // The init password is the operator's PGPASSWORD, or a random one: the restored roles
         // (pg_dumpall --globals-only) then bring the old cluster's passwords anyway.
         const initPassword = process.env.PGPASSWORD || crypto.randomBytes(24).toString("base64url");
@@ -138,6 +147,8 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
         await docker(run, { env: { POSTGRES_PASSWORD: initPassword } });
         tempStarted = true;
         await waitReady(temp, o.user);
+        st.systemIdentifier = await queryJson<string>({ container: temp, image: o.newImage, user: o.user }, "postgres",
+            "SELECT to_json(system_identifier::text) FROM pg_control_system()");
         st.state = "restoring";
         writeJsonAtomic(sf, st);
 
