@@ -21,6 +21,10 @@ const OPERATION_MODULES: string[] = [
     "./postgres-dump",
     "./postgres-restore",
     "./postgres-migrate",
+    "./push",
+    "./pull",
+    "./list",
+    "./prune",
 ];
 
 export async function main(argv: string[]): Promise<number> {
