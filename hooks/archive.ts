@@ -3,10 +3,11 @@
 // restored into a target only through a marker-guarded extraction that a rerun can redo.
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as path from "path";
 import { Readable, Transform } from "stream";
 import { pipeline } from "stream/promises";
 import { docker, dockerStream, helperName, helperRunArgs, startProcess, Streaming } from "./docker";
-import { SourceType } from "./manifest";
+import { ArchiveEntry, SourceType } from "./manifest";
 import { Progress } from "./progress";
 
 export interface Source {
@@ -23,9 +24,12 @@ export function mountArg(s: Source, dst: string, readonly: boolean): string {
 
 const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
 
+const RESTORE_MARKER_NAME = ".upshift-restore-in-progress";
+
 // Counts regular files and their bytes (busybox and GNU tools alike); %.0f because mawk's %d
 // wraps at 2^31.
-const STATS = `find . -type f -exec stat -c %s {} + | awk '{n++; s+=$1} END {printf "UPSHIFT-STATS %.0f %.0f\\n", n, s}' >&2`;
+// Our restore marker is not data: never counted.
+const STATS = `find . -type f ! -path ./${RESTORE_MARKER_NAME} -exec stat -c %s {} + | awk '{n++; s+=$1} END {printf "UPSHIFT-STATS %.0f %.0f\\n", n, s}' >&2`;
 
 // Compresses inside the helper when it has zstd (less data through the Docker connection, which
 // matters most for an ssh:// host); otherwise the raw tar comes out and the host compresses. The
@@ -103,8 +107,33 @@ export async function sha256File(file: string, label: string): Promise<string> {
     return hash.digest("hex");
 }
 
+/**
+ * Checks each archive's size and sha256 against the manifest, reading each file once. Returns one
+ * message per bad archive (empty when all are good), so the caller can refuse before any write.
+ */
+export async function checkArchives(dir: string, archives: readonly ArchiveEntry[]): Promise<string[]> {
+    const problems: string[] = [];
+    for (const a of archives) {
+        const file = path.join(dir, a.file);
+        let size: number;
+        try {
+            size = fs.statSync(file).size;
+        } catch {
+            problems.push(`${a.name}: ${a.file} is missing from ${dir}`);
+            continue;
+        }
+        if (size !== a.bytes) {
+            problems.push(`${a.name}: ${a.file} is ${size < a.bytes ? "truncated" : "longer than recorded"} (${size} bytes, manifest says ${a.bytes})`);
+            continue;
+        }
+        const got = await sha256File(file, `checksum ${a.name}`);
+        if (got !== a.sha256) problems.push(`${a.name}: ${a.file} is corrupted (sha256 ${got}, manifest says ${a.sha256})`);
+    }
+    return problems;
+}
+
 /** Marker left in a target while a restore into it is under way (a rerun may clear it). */
-export const RESTORE_MARKER = ".upshift-restore-in-progress";
+export const RESTORE_MARKER = RESTORE_MARKER_NAME;
 
 export interface TargetState {
     /** Entries other than lost+found. */
@@ -140,7 +169,8 @@ export async function inspectTarget(target: Source, image: string): Promise<Targ
     return { entries: Number(m[1]), helperZstd: m[2] === "1", marker: mk ? mk[1].trim() : undefined, missing: false };
 }
 
-async function imageHasZstd(image: string): Promise<boolean> {
+/** Whether the helper image has zstd (probed in a container). */
+export async function imageHasZstd(image: string): Promise<boolean> {
     const r = await docker([...helperRunArgs(helperName("probe")), image, "sh", "-c", "command -v zstd"], { check: false });
     return r.code === 0;
 }

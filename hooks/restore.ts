@@ -1,0 +1,112 @@
+// `upshift restore`: archives of a backup into new or empty volumes/directories. Every checksum is
+// verified and every target inspected before the first write; the backup itself is only read.
+// A restore that is killed leaves a marker in its targets: a rerun clears and redoes only those.
+import * as path from "path";
+import { HookCommand, UsageError } from "./command";
+import {
+    checkArchives, clearMarkers, countFiles, extractArchive, inspectTarget, removeLeftoverHelper, restoreHelperName, Source, TargetState,
+} from "./archive";
+import { docker, helperImage } from "./docker";
+import { ArchiveEntry, Manifest, readManifest } from "./manifest";
+import { HookError, log, parseOptions, runOperation } from "./report";
+
+const USAGE = `usage: upshift restore --backup DIR/P/ID (--volume SRC=TARGET | --dir SRC=PATH)... [--force] [--helper-image IMG]
+  SRC is an archive name (or its source's name) from the backup's manifest.
+  Verifies every checksum first; restores into a new or empty volume/directory.
+  --force: replace the contents of a non-empty target (they are deleted first).`;
+
+const OPTIONS = {
+    backup: { type: "string" },
+    volume: { type: "string", multiple: true },
+    dir: { type: "string", multiple: true },
+    force: { type: "boolean", default: false },
+    "helper-image": { type: "string" },
+} as const;
+
+interface Job {
+    readonly archive: ArchiveEntry;
+    readonly target: Source;
+}
+
+export const restore: HookCommand = {
+    name: "restore",
+    summary: "verify checksums, then restore archives into new or empty volumes/dirs (--force to replace)",
+    usage: USAGE,
+    run(argv) {
+        const { values } = parseOptions(argv, OPTIONS);
+        if (!values.backup) throw new UsageError("--backup DIR/P/ID is required");
+        const specs = [
+            ...(values.volume ?? []).map((v) => ({ type: "volume" as const, spec: v })),
+            ...(values.dir ?? []).map((v) => ({ type: "dir" as const, spec: v })),
+        ];
+        if (!specs.length) throw new UsageError("give at least one --volume SRC=TARGET or --dir SRC=PATH");
+        const pairs = specs.map(({ type, spec }) => {
+            const i = spec.indexOf("=");
+            if (i <= 0 || i === spec.length - 1) throw new UsageError(`--${type} ${spec}: expected SRC=TARGET`);
+            const target = spec.slice(i + 1);
+            return { src: spec.slice(0, i), target: { type, name: type === "dir" ? path.resolve(target) : target } as Source };
+        });
+        const keys = pairs.map((p) => `${p.target.type}:${p.target.name}`);
+        const dup = keys.find((k, i) => keys.indexOf(k) !== i);
+        if (dup) throw new UsageError(`${dup} is the target of two archives`);
+        return runOperation("restore", () => runRestore(path.resolve(values.backup!), pairs, values.force === true, helperImage(values["helper-image"])));
+    },
+};
+
+async function runRestore(dir: string, pairs: { src: string; target: Source }[], force: boolean, image: string): Promise<Record<string, unknown>> {
+    const m = readManifest(dir);
+    const jobs: Job[] = pairs.map(({ src, target }) => {
+        const archive = m.archives.find((a) => a.name === src) ?? m.archives.find((a) => a.source.name === src);
+        if (!archive) throw new HookError(`backup ${dir} has no archive ${src}; it has: ${m.archives.map((a) => a.name).join(", ")}`);
+        return { archive, target };
+    });
+
+    // 1. Every checksum, before any volume is looked at or written.
+    const problems = await checkArchives(dir, jobs.map((j) => j.archive));
+    if (problems.length) throw new HookError(`refusing to restore: ${problems.join("; ")}. No volume was touched`);
+
+    // 2. Every target, read-only: refuse before the first write if any one is not ours to fill.
+    const states: TargetState[] = [];
+    const refusals: string[] = [];
+    for (const j of jobs) {
+        // A killed run's helper may still be extracting: stop it before looking.
+        await removeLeftoverHelper(restoreHelperName(j.target));
+        const st = await inspectTarget(j.target, image);
+        states.push(st);
+        const what = `${j.target.type} ${j.target.name}`;
+        if (st.missing || (st.entries === 0 && !st.marker)) continue;
+        if (st.marker === markerFor(m, j.archive)) continue; // our own half-finished restore: redone
+        if (force) continue;
+        refusals.push(st.marker
+            ? `${what} holds an unfinished restore of another backup (${st.marker})`
+            : `${what} is not empty (${st.entries} entries)`);
+    }
+    if (refusals.length) throw new HookError(`refusing to restore: ${refusals.join("; ")}. Restore into a new or empty target, or pass --force to replace its contents. No volume was touched`);
+
+    // 3. Extract. Markers stay in every target until all are done, so a rerun redoes all of them.
+    const results: Record<string, unknown>[] = [];
+    for (const [i, j] of jobs.entries()) {
+        const st = states[i];
+        if (st.missing && j.target.type === "volume") {
+            await docker(["volume", "create", "--label", `upshift.restored-from=${m.product}/${m.id}`, j.target.name]);
+        }
+        const clear = !st.missing && (st.entries > 0 || !!st.marker);
+        if (clear) log("restore", `clearing ${j.target.type} ${j.target.name} (${st.marker === markerFor(m, j.archive) ? "an unfinished restore of this backup" : "--force"})`);
+        await extractArchive(path.join(dir, j.archive.file), j.archive.sha256, j.target, image, {
+            clear, marker: markerFor(m, j.archive), helperZstd: st.helperZstd, label: `restore ${j.archive.name} -> ${j.target.name}`,
+        });
+        // The archive matched its checksum; this catches a tar that silently skipped files.
+        const got = await countFiles(j.target, image);
+        if (got.files !== j.archive.files || got.bytes !== j.archive.sourceBytes) {
+            throw new HookError(`${j.target.type} ${j.target.name} has ${got.files} files / ${got.bytes} bytes after the restore, the backup recorded ${j.archive.files} / ${j.archive.sourceBytes}; run restore again`);
+        }
+        results.push({ archive: j.archive.name, target: j.target.name, type: j.target.type, files: got.files, bytes: got.bytes, created: st.missing, cleared: clear });
+    }
+    await clearMarkers(jobs.map((j) => j.target), image);
+    return { backup: dir, id: m.id, product: m.product, version: m.version, restored: results };
+}
+
+/** What a target's marker says: which archive of which backup is being restored into it. */
+function markerFor(m: Manifest, a: ArchiveEntry): string {
+    return `${m.product}/${m.id}/${a.name} sha256:${a.sha256}`;
+}
