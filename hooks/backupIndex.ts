@@ -53,11 +53,13 @@ export interface BackupEntry {
     key?: string;
 }
 
-const SAFE_SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+// Ids, products (hooks/backup.ts allows letters, digits and _ . + -) and archive file names
+// (hooks/manifest.ts archiveName: a dir source may start with `_`). Never `.`/`..`, never `/`.
+const SAFE_SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.+-]*$/;
 
-/** A name that is safe as one path segment / key segment (no `/`, no `..`). */
+/** A name that is safe as one path segment / key segment. */
 export function isSafeSegment(s: unknown): s is string {
-    return typeof s === "string" && s.length <= 200 && SAFE_SEGMENT.test(s) && !s.includes("..");
+    return typeof s === "string" && s.length <= 255 && SAFE_SEGMENT.test(s);
 }
 
 /** Parses and checks a manifest. The file names in it come from disk or from S3, so they are

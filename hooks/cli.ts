@@ -17,8 +17,8 @@ function commands(): HookCommand[] {
 
 /** Modules whose exported HookCommand objects are the CLI's operations. */
 const OPERATION_MODULES: string[] = [
-    "./restore",
     "./backup",
+    "./restore",
     "./postgres-dump",
     "./postgres-restore",
     "./postgres-migrate",

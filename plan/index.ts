@@ -127,6 +127,9 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, to: str
     const moves = vols.map((v) => v.key);
     const writers = catalog.services(from).map((s) => s.name).join(",");
     const volumeTokens = vols.map((v) => `\${vol:${v.key}:from}`).join(",");
+    // A Postgres volume is test-restored into a throwaway container of the same image, which must answer row counts.
+    const pg = vols.find((v) => /^pg\d+$/.test(v.format));
+    const pgCheck: Record<string, string> = pg ? { pgImage: `\${image:${pg.owner}:${from}}` } : {};
     return [
         {
             id: "preflight", kind: "preflight", phase: "before-stop", reversible: true, moves,
@@ -141,7 +144,7 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, to: str
         {
             id: `verify-${label}`, kind: "verify-backup", phase: "before-stop", reversible: true, moves,
             description: `verify the ${label} backup: checksums, then a test restore into a throwaway container`,
-            params: { label, version: from },
+            params: { label, version: from, ...pgCheck },
         },
     ];
 }

@@ -1,0 +1,105 @@
+// Turns a plan step into the hooks CLI command line its Command runs (docs/hooks-cli.md).
+// Pure: no Pulumi here, so the exact command lines are unit-tested on their own.
+import { PlanStep, Product } from "../catalog/types";
+import { PlannedVolume } from "../plan";
+
+export interface StepContext {
+    readonly product: Product;
+    readonly from: string;
+    readonly to: string;
+    /** The hooks CLI, e.g. `node ./bin/upshift`. */
+    readonly hooks: string;
+    readonly backupDir: string;
+    readonly helperImage?: string;
+    /** Volume/dir names before and after the change, by key. */
+    readonly volumes: readonly PlannedVolume[];
+    /** Image of a service at a version, after config overrides. */
+    readonly image: (service: string, version: string) => string;
+}
+
+/** Product-specific kinds (Mongo FCV, KWDB export...) plug in here; undefined = not handled. */
+export type StepCommandBuilder = (step: PlanStep, ctx: StepContext) => string[] | undefined;
+
+/** POSIX shell quoting: every argument in single quotes. */
+export function shellQuote(args: readonly string[]): string {
+    return args.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** Replaces `${vol:KEY:from|to}` and `${image:SERVICE:VERSION}` tokens in a step parameter. */
+export function resolveTokens(value: string, ctx: StepContext): string {
+    return value
+        .replace(/\$\{vol:([^:}]+):(from|to)\}/g, (_, key: string, when: string) => {
+            const v = ctx.volumes.find((x) => x.key === key);
+            if (!v) throw new Error(`catalog bug: step refers to unknown volume key ${key}`);
+            const name = when === "from" ? v.fromName ?? v.name : v.name;
+            return name;
+        })
+        .replace(/\$\{image:([^:}]+):([^}]+)\}/g, (_, service: string, version: string) => ctx.image(service, version));
+}
+
+/** The dir of one upgrade's backups and dumps: `<backupDir>/<product>/<id>`. */
+export const backupPath = (ctx: StepContext, id: string) => `${ctx.backupDir}/${ctx.product}/${id}`;
+export const stepId = (ctx: StepContext, suffix: string) => `${ctx.from}-to-${ctx.to}-${suffix}`;
+
+/** Volumes (by resolved name) as `--volume`/`--dir` arguments; `keys` is a comma list of tokens. */
+function sourceArgs(list: string, ctx: StepContext, flagFor: (type: "volume" | "dir") => string): string[] {
+    const out: string[] = [];
+    for (const token of list.split(",").filter(Boolean)) {
+        const key = /\$\{vol:([^:}]+):/.exec(token)?.[1];
+        const v = ctx.volumes.find((x) => x.key === key);
+        const type = v?.type ?? "volume";
+        out.push(flagFor(type), resolveTokens(token, ctx));
+    }
+    return out;
+}
+
+export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepCommandBuilder): string[] {
+    const p = (k: string) => {
+        const v = step.params[k];
+        if (v === undefined) throw new Error(`catalog bug: step ${step.id} (${step.kind}) has no ${k} parameter`);
+        return resolveTokens(v, ctx);
+    };
+    const opt = (k: string, flag: string) => (step.params[k] ? [flag, p(k)] : []);
+    const helper = ctx.helperImage ? ["--helper-image", ctx.helperImage] : [];
+    switch (step.kind) {
+        case "preflight":
+            return ["preflight",
+                ...p("containers").split(",").filter(Boolean).flatMap((c) => ["--container", c]),
+                ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
+                "--target", ctx.backupDir, "--factor", "3", ...helper];
+        case "backup":
+            return ["backup", "--product", ctx.product, "--version", p("version"), "--id", stepId(ctx, step.id),
+                "--to", ctx.backupDir, "--label", p("label"),
+                ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
+                ...opt("stop", "--stop"), ...helper];
+        case "verify-backup":
+            return ["verify", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--test-restore",
+                ...opt("pgImage", "--pg-image"), ...helper];
+        case "stop":
+            return ["stop", "--container", p("containers")];
+        case "pg-dump":
+            return ["pg-dump", "--container", p("container"), "--out", backupPath(ctx, stepId(ctx, "pg-dump")),
+                ...opt("image", "--image"), ...opt("user", "--user"), ...opt("stop", "--stop")];
+        case "pg-restore":
+            return ["pg-restore", "--container", p("container"), "--from", backupPath(ctx, stepId(ctx, "pg-dump")),
+                ...opt("image", "--image"), ...opt("user", "--user")];
+        case "manage":
+            return ["exec", "--container", p("container"), "--wait-healthy", "1800", "--", ...p("command").split(" ")];
+        case "reattach":
+            // The retained volume must still exist before any container is pointed at it.
+            return ["preflight", step.params.type === "dir" ? "--dir" : "--volume", p("volume")];
+        case "restore-backup":
+            return ["restore", "--backup", `${ctx.backupDir}/${ctx.product}/${p("backup")}`, "--volume", `${p("source")}=${p("target")}`, ...helper];
+        default: {
+            const custom = extra?.(step, ctx);
+            if (!custom) throw new Error(`no command for step kind ${step.kind} (${step.id}) of ${ctx.product}`);
+            return custom;
+        }
+    }
+}
+
+/** The full shell line a Command runs. `warn` steps only print their message (to stderr). */
+export function stepShellLine(step: PlanStep, ctx: StepContext, extra?: StepCommandBuilder): string {
+    if (step.kind === "warn") return `printf '%s\\n' ${shellQuote([`upshift: ${ctx.product} ${ctx.to}: ${resolveTokens(step.description, ctx)}`])} >&2`;
+    return `${ctx.hooks} ${shellQuote(stepCommand(step, ctx, extra))}`;
+}

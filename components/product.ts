@@ -1,0 +1,194 @@
+// The shared building blocks of every product component: volumes, images, containers and one
+// Command per plan step, ordered around the container replacements. Product classes are thin.
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ProductCatalog, ServiceSpec } from "../catalog/types";
+import { DeployedProduct, Plan, planChange, describePlan } from "../plan";
+import { StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
+
+export interface ProductArgs {
+    /** The configured version (the one-line upgrade gesture). */
+    readonly version: string;
+    /** What this stack deployed before (its own `deployed` output); undefined on a first run. */
+    readonly deployed?: DeployedProduct;
+    /** Exact image reference -> replacement. Default: none. */
+    readonly images?: Readonly<Record<string, string>>;
+    /** Prefix for every default image (private mirror). Default: none. */
+    readonly registryMirror?: string;
+    /** Volume name / host dir per data key, to adopt an existing install. Default: the vendor's names. */
+    readonly volumes?: Readonly<Record<string, string>>;
+    /** Secret values by config key (`dbPassword`...). */
+    readonly secrets?: Readonly<Record<string, pulumi.Input<string>>>;
+    /** Docker host for the hooks (same as the provider's). Default: DOCKER_HOST or the local socket. */
+    readonly dockerHost?: string;
+    /** Where backups and dumps go. */
+    readonly backupDir: string;
+    /** How steps call the hooks CLI. Default: `node ./bin/upshift` (run from the project dir). */
+    readonly hooksCommand?: string;
+    /** Image for tar/zstd helper containers. Default: the hooks' own default. */
+    readonly helperImage?: string;
+    /** Optional services switched on (ServiceSpec.optional). Default: none. */
+    readonly features?: Readonly<Record<string, boolean>>;
+}
+
+export interface ProductDeployment {
+    readonly plan: Plan;
+    readonly containers: Record<string, docker.Container>;
+    readonly volumes: Record<string, docker.Volume>;
+    readonly steps: Record<string, command.local.Command>;
+    readonly network: docker.Network;
+}
+
+/** Secrets a step's hooks need, by step kind (passed in the Command's environment, never its command line). */
+export type StepSecrets = (kind: string) => Record<string, string>;
+
+export interface ProductInternals {
+    readonly catalog: ProductCatalog;
+    readonly extraCommands?: StepCommandBuilder;
+    /** Env var name -> secret config key, per step kind. */
+    readonly stepSecrets?: StepSecrets;
+}
+
+/** Image for a service at a version: config `images` wins, then the mirror prefix, then the catalog. */
+export function resolveImage(catalog: ProductCatalog, args: Pick<ProductArgs, "images" | "registryMirror">, service: string, version: string): string {
+    const spec = catalog.services(version).find((s) => s.name === service);
+    if (!spec) throw new Error(`catalog bug: ${catalog.product} ${version} has no service ${service}`);
+    const ref = spec.image;
+    return args.images?.[ref] ?? (args.registryMirror ? `${args.registryMirror.replace(/\/$/, "")}/${ref}` : ref);
+}
+
+const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
+
+export function deployProduct(parent: pulumi.ComponentResource, name: string, args: ProductArgs, internals: ProductInternals): ProductDeployment {
+    const { catalog } = internals;
+    const plan = planChange({ catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes });
+    pulumi.log.info(describePlan(plan), parent);
+    for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
+
+    const opts = { parent };
+    const network = new docker.Network(`${name}-network`, { name: `upshift_${catalog.product}` }, opts);
+
+    // Data volumes: every one this stack has ever used stays declared, so a retained volume of an
+    // older format is never deleted and can be re-attached on rollback (reference/pulumi-notes.md,
+    // docker.Volume: any change replaces, so the inputs are only the name).
+    const volumes: Record<string, docker.Volume> = {};
+    const volumeNames = new Set<string>();
+    for (const v of Object.values(plan.next.volumes)) volumeNames.add(v.name);
+    for (const v of plan.volumes) if (v.type === "volume") volumeNames.add(v.name);
+    for (const [key, known] of Object.entries(plan.next.volumes)) {
+        const type = catalog.dataVolumes(known.lastVersion).find((d) => `${d.key}@${d.format}` === key)?.type;
+        if (type === "dir") volumeNames.delete(known.name);
+    }
+    for (const volName of [...volumeNames].sort()) {
+        volumes[volName] = new docker.Volume(`${name}-vol-${safe(volName)}`, { name: volName },
+            { parent, retainOnDelete: true, protect: true });
+    }
+
+    const services = catalog.services(args.version).filter((s) => !s.optional || args.features?.[s.optional]);
+    const images: Record<string, docker.RemoteImage> = {};
+    const imageFor = (s: ServiceSpec) => {
+        const ref = resolveImage(catalog, args, s.name, args.version);
+        // keepLocally: the old image must stay on the host for a rollback.
+        return (images[ref] ??= new docker.RemoteImage(`${name}-image-${safe(ref)}`, { name: ref, keepLocally: true }, opts));
+    };
+
+    // Steps, chained in plan order within each phase.
+    const ctx: StepContext = {
+        product: catalog.product, from: plan.from ?? plan.to, to: plan.to,
+        hooks: args.hooksCommand ?? "node ./bin/upshift",
+        backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
+        image: (service, version) => resolveImage(catalog, args, service, version),
+    };
+    const steps: Record<string, command.local.Command> = {};
+    const env = (kind: string): Record<string, pulumi.Input<string>> => {
+        const e: Record<string, pulumi.Input<string>> = {};
+        if (args.dockerHost) e.DOCKER_HOST = args.dockerHost;
+        for (const [envName, secretKey] of Object.entries(internals.stepSecrets?.(kind) ?? {})) {
+            const value = args.secrets?.[secretKey];
+            if (value !== undefined) e[envName] = pulumi.secret(value);
+        }
+        return e;
+    };
+    let last: pulumi.Resource[] = [];
+    const addSteps = (phase: string, after: pulumi.Resource[]): pulumi.Resource[] => {
+        let prev = after;
+        for (const step of plan.steps.filter((s) => s.phase === phase)) {
+            const cmd = new command.local.Command(`${catalog.product}-${ctx.from}-to-${ctx.to}-${step.id}`, {
+                create: stepShellLine(step, ctx, internals.extraCommands),
+                // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
+                update: "true",
+                // Plain version strings: a change always replaces (pulumi-command #855).
+                triggers: [ctx.from, ctx.to],
+                environment: env(step.kind),
+                // Hooks print one small JSON line; never carry it into the next run (pulumi-command #285).
+                addPreviousOutputInEnv: false,
+            }, { parent, dependsOn: prev });
+            steps[step.id] = cmd;
+            prev = [cmd];
+        }
+        return prev;
+    };
+    last = addSteps("before-stop", []);
+
+    // Containers target each other and are targeted by steps by fixed name, never by `container.name`
+    // (that would make a step depend on the container and reverse the order; pulumi-notes.md).
+    const containers: Record<string, docker.Container> = {};
+    const makeContainers = (role: ServiceSpec["role"], dependsOn: pulumi.Resource[]) => {
+        for (const s of services.filter((x) => x.role === role)) {
+            containers[s.name] = makeContainer(parent, name, s, imageFor(s), network, volumes, plan, args, dependsOn);
+        }
+        return Object.values(containers).filter((c, i, all) => all.indexOf(c) === i);
+    };
+    const dataContainers = makeContainers("data", last);
+    last = addSteps("after-data-service", [...last, ...dataContainers]);
+    const appContainers = makeContainers("app", last).filter((c) => !dataContainers.includes(c));
+    addSteps("after-app", [...last, ...appContainers]);
+
+    return { plan, containers, volumes, steps, network };
+}
+
+function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
+    volumes: Record<string, docker.Volume>, plan: Plan, args: ProductArgs, dependsOn: pulumi.Resource[]): docker.Container {
+    const envs = Object.entries(s.env ?? {}).map(([k, v]) => {
+        if (typeof v === "string") return pulumi.output(`${k}=${v}`);
+        const secret = args.secrets?.[v.secret];
+        if (secret === undefined) throw new Error(`${plan.product}:${v.secret} is needed by ${s.name}. Fix: pulumi config set --secret ${plan.product}:${v.secret} <value>`);
+        return pulumi.secret(pulumi.interpolate`${k}=${secret}`);
+    });
+    const mounts = (s.mounts ?? []).map((m) => {
+        const v = plan.volumes.find((x) => x.key === m.volume);
+        if (!v) throw new Error(`catalog bug: ${s.name} mounts unknown data key ${m.volume}`);
+        return v.type === "dir"
+            ? { hostPath: v.name, containerPath: m.target, readOnly: m.readOnly ?? false }
+            : { volumeName: volumes[v.name].name, containerPath: m.target, readOnly: m.readOnly ?? false };
+    });
+    return new docker.Container(`${name}-${s.name}`, {
+        name: s.name,
+        // imageId, not the tag: a tag or repoDigest replaces the container on every run (pulumi-docker #325, #1431).
+        image: image.imageId,
+        envs: envs.length ? pulumi.all(envs) : undefined,
+        command: s.command ? [...s.command] : undefined,
+        entrypoints: s.entrypoint ? [...s.entrypoint] : undefined,
+        volumes: mounts.length ? mounts : undefined,
+        networksAdvanced: [{ name: network.name, aliases: [...(s.aliases ?? [s.name])] }],
+        ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
+        restart: "unless-stopped",
+        healthcheck: s.healthcheck ? {
+            tests: [...s.healthcheck.test], interval: s.healthcheck.interval, timeout: s.healthcheck.timeout,
+            retries: s.healthcheck.retries, startPeriod: s.healthcheck.startPeriod,
+        } : undefined,
+        // Create returns only once healthy, so the next steps run on a ready service (pulumi-notes.md, `wait`).
+        wait: s.wait ?? false,
+        waitTimeout: s.waitTimeout,
+        privileged: s.privileged,
+        ipcMode: s.ipcMode,
+        ulimits: s.ulimits?.map((u) => ({ ...u })),
+        user: s.user,
+        workingDir: s.workingDir,
+    }, {
+        parent, dependsOn,
+        // A healthcheck change alone is recorded but not applied by the provider (pulumi-notes.md).
+        replaceOnChanges: ["healthcheck"],
+    });
+}

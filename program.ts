@@ -1,0 +1,55 @@
+// The stack's program (index.ts runs it). Reads and validates config, reads what this stack deployed last
+// time, and declares one component per enabled product. See docs/ and ../shared/design.md.
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { validateConfig } from "./config/schema";
+import { Cvat } from "./components/cvat";
+import { DeployedProduct } from "./plan";
+import { Product } from "./catalog/types";
+
+// Which config keys are secrets: not in the runtime's typings, but exported by
+// @pulumi/pulumi/runtime/config.js (isConfigSecret, read from PULUMI_CONFIG_SECRET_KEYS).
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret: (key: string) => boolean };
+
+export type DeployedRecord = Partial<Record<Product, DeployedProduct>>;
+
+/**
+ * This stack's own previous `deployed` output, through a StackReference to itself
+ * (reference/pulumi-notes.md; shown as a supported pattern in pulumi/pulumi#3722). A failed update
+ * does not overwrite outputs (pulumi/pulumi#14621), so a rerun plans from the last good state.
+ */
+async function readDeployed(): Promise<DeployedRecord> {
+    const self = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const ref = new pulumi.StackReference("upshift-deployed", { name: self });
+    const details = await ref.getOutputDetails("deployed");
+    const value = details.value ?? details.secretValue;
+    return (value && typeof value === "object" ? value : {}) as DeployedRecord;
+}
+
+export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecord> }> {
+    // Validate everything before any resource is registered: a bad value changes nothing.
+    const cfg = validateConfig(pulumi.runtime.allConfig(), isConfigSecret);
+    const before = await readDeployed();
+    const provider = new docker.Provider("docker", cfg.stack.dockerHost ? { host: cfg.stack.dockerHost } : {});
+    const common = {
+        dockerHost: cfg.stack.dockerHost,
+        backupDir: cfg.stack.backupDir,
+        hooksCommand: cfg.stack.hooksCommand,
+        helperImage: cfg.stack.helperImage,
+    };
+    const deployed: Record<string, pulumi.Input<DeployedProduct>> = {};
+    if (cfg.cvat) {
+        const c = cfg.cvat;
+        const secrets: Record<string, pulumi.Output<string>> = { dbPassword: new pulumi.Config("cvat").requireSecret("dbPassword") };
+        const key = new pulumi.Config("cvat").getSecret("djangoSecretKey");
+        if (key) secrets.djangoSecretKey = key;
+        const cvat = new Cvat("cvat", {
+            ...common, version: c.version, deployed: before.cvat, images: c.images,
+            registryMirror: c.registryMirror, volumes: c.volumes, secrets,
+        }, { providers: [provider] });
+        deployed.cvat = cvat.plan.next;
+    }
+    return { deployed: pulumi.output(deployed) as pulumi.Output<DeployedRecord> };
+}
+
