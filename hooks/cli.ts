@@ -17,6 +17,7 @@ function commands(): HookCommand[] {
 
 /** Modules whose exported HookCommand objects are the CLI's operations. */
 const OPERATION_MODULES: string[] = [
+    "./verify",
     "./backup",
     "./restore",
     "./postgres-dump",
