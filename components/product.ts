@@ -114,7 +114,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const addSteps = (phase: string, after: pulumi.Resource[]): pulumi.Resource[] => {
         let prev = after;
         for (const step of plan.steps.filter((s) => s.phase === phase)) {
-            const cmd = new command.local.Command(`${catalog.product}-${ctx.from}-to-${ctx.to}-${step.id}`, {
+            const cmd = new command.local.Command(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, {
                 create: stepShellLine(step, ctx, internals.extraCommands),
                 // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
                 update: "true",

@@ -73,6 +73,11 @@ export function planChange(input: PlanInput): Plan {
         throw new PlanRefused(`${product}:version ${to} is not in the ${product} catalog; known: ${catalog.versions[0]} to ${catalog.versions[catalog.versions.length - 1]}`);
     }
     const from = deployed?.version;
+    if (from !== undefined && from !== to) {
+        for (const r of catalog.refusals) {
+            if (r.from(from) && r.to(to)) throw new PlanRefused(r.message(from, to));
+        }
+    }
     const volumes = resolveVolumes(input);
     const next = nextRecord(input, volumes);
 
@@ -81,9 +86,6 @@ export function planChange(input: PlanInput): Plan {
     }
     if (from === to) {
         return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: deployed! };
-    }
-    for (const r of catalog.refusals) {
-        if (r.from(from) && r.to(to)) throw new PlanRefused(r.message(from, to));
     }
     return cmp(from, to) < 0
         ? planUpgrade(input, from, volumes, next)
