@@ -159,7 +159,8 @@ function checkVersion(p: Product, v: string): string | undefined {
 /** Pulumi stores structured values as JSON strings; plain strings stay strings. */
 function parseValue(value: string): unknown {
     const t = value.trim();
-    if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false" || /^-?\d+(\.\d+)?$/.test(t)) {
+    // Numbers stay strings at the top level: "2.3" is a (bad) version, not a number.
+    if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false") {
         try { return JSON.parse(t); } catch { return value; }
     }
     return value;
