@@ -94,7 +94,7 @@ function services(v: string): ServiceSpec[] {
         CVAT_POSTGRES_USER: "root",
         CVAT_POSTGRES_DBNAME: "cvat",
         CVAT_POSTGRES_PASSWORD: { secret: "dbPassword" },
-        DJANGO_SECRET_KEY: { secret: "djangoSecretKey" },
+        DJANGO_SECRET_KEY: { secret: "djangoSecretKey", optional: true },
         CVAT_REDIS_HOST: redisHost,
         CVAT_REDIS_INMEM_HOST: redisHost,
         ...(cache.ondisk ? { CVAT_REDIS_ONDISK_HOST: split ? "cvat_redis_ondisk" : "cvat_redis", CVAT_REDIS_ONDISK_PORT: split && cache.ondisk.format === "kvrocks" ? "6666" : "6379" } : {}),

@@ -70,6 +70,8 @@ export interface DataVolume {
 /** A value that is a Pulumi secret, named by its config key in the product's namespace. */
 export interface SecretRef {
     readonly secret: string;
+    /** When the secret is not set, the variable is left out (the product then makes its own). */
+    readonly optional?: boolean;
 }
 
 /** One container of a product at a version: the compose file's service, as data. */

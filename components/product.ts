@@ -150,11 +150,12 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
 
 function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
     volumes: Record<string, docker.Volume>, plan: Plan, args: ProductArgs, dependsOn: pulumi.Resource[]): docker.Container {
-    const envs = Object.entries(s.env ?? {}).map(([k, v]) => {
-        if (typeof v === "string") return pulumi.output(`${k}=${v}`);
+    const envs = Object.entries(s.env ?? {}).flatMap(([k, v]) => {
+        if (typeof v === "string") return [pulumi.output(`${k}=${v}`)];
         const secret = args.secrets?.[v.secret];
+        if (secret === undefined && v.optional) return [];
         if (secret === undefined) throw new Error(`${plan.product}:${v.secret} is needed by ${s.name}. Fix: pulumi config set --secret ${plan.product}:${v.secret} <value>`);
-        return pulumi.secret(pulumi.interpolate`${k}=${secret}`);
+        return [pulumi.secret(pulumi.interpolate`${k}=${secret}`)];
     });
     const mounts = (s.mounts ?? []).map((m) => {
         const v = plan.volumes.find((x) => x.key === m.volume);

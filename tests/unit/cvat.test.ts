@@ -1,0 +1,147 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { Capture, isSecret, setMocks, value } from "./mocks";
+
+setMocks();
+// Imported after setMocks (reference/pulumi-notes.md, "Unit tests").
+import { cvatCatalog } from "../../catalog/cvat";
+import { Cvat, CvatArgs } from "../../components/cvat";
+import { DeployedProduct, planChange } from "../../plan";
+
+const SECRET = "correct-horse-battery-staple";
+const installed = (v: string): DeployedProduct => planChange({ catalog: cvatCatalog, to: v }).next;
+
+let n = 0;
+/** Builds a CVAT component under mocks and captures every child with its options. */
+function build(version: string, deployed?: DeployedProduct, extra: Partial<CvatArgs> = {}) {
+    const capture = new Capture();
+    const name = `cvat${n++}`;
+    const cvat = new Cvat(name, {
+        version, deployed, backupDir: "/srv/backups", secrets: { dbPassword: pulumi.secret(SECRET) }, ...extra,
+    }, { transformations: [capture.transformation] });
+    const cmd = (suffix: string) => capture.byName(`${name}-${cvat.plan.from}-to-${cvat.plan.to}-${suffix}`);
+    return { cvat, capture, name, cmd, container: (c: string) => capture.byName(`${name}-${c}`) };
+}
+
+const containerNames = (c: Capture) => c.ofType("docker:index/container:Container").map((r) => r.props.name).sort();
+
+describe("CVAT component (Pulumi mocks)", () => {
+    it("a fresh 2.2.0 registers its compose services, images and volumes", () => {
+        const { capture } = build("2.2.0");
+        assert.deepStrictEqual(containerNames(capture), ["cvat_db", "cvat_opa", "cvat_redis", "cvat_server", "cvat_ui",
+            "cvat_worker_default", "cvat_worker_low", "traefik"]);
+        const images = capture.ofType("docker:index/remoteImage:RemoteImage").map((r) => r.props.name).sort();
+        assert.deepStrictEqual(images, ["cvat/server:v2.2.0", "cvat/ui:v2.2.0", "openpolicyagent/opa:0.34.2-rootless", "postgres:10-alpine", "redis:4.0-alpine", "traefik:v2.4"]);
+        const vols = capture.ofType("docker:index/volume:Volume").map((r) => r.props.name).sort();
+        assert.deepStrictEqual(vols, ["cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_keys", "cvat_cvat_logs"]);
+        assert.strictEqual(capture.ofType("command:local:Command").length, 0, "a fresh install runs no step");
+    });
+
+    it("a fresh 2.40.0 registers a different service set (split redis, kvrocks, clickhouse, new workers)", () => {
+        const { capture } = build("2.40.0");
+        assert.deepStrictEqual(containerNames(capture), ["cvat_clickhouse", "cvat_db", "cvat_opa", "cvat_redis_inmem", "cvat_redis_ondisk", "cvat_server", "cvat_ui",
+            "cvat_worker_annotation", "cvat_worker_chunks", "cvat_worker_consensus", "cvat_worker_export", "cvat_worker_import",
+            "cvat_worker_quality_reports", "cvat_worker_utils", "cvat_worker_webhooks", "traefik"]);
+        const vols = capture.ofType("docker:index/volume:Volume").map((r) => r.props.name).sort();
+        assert.deepStrictEqual(vols, ["cvat_cvat_cache_db", "cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_events_db", "cvat_cvat_inmem_db", "cvat_cvat_keys", "cvat_cvat_logs"]);
+    });
+
+    it("containers use the image id, the compose mounts, network aliases, restart policy and a waited-on healthcheck", async () => {
+        const { container } = build("2.40.0");
+        const server = container("cvat_server");
+        assert.strictEqual(await value(server.props.image as pulumi.Output<string>), "sha256:cvat/server:v2.40.0");
+        assert.strictEqual(server.props.restart, "unless-stopped");
+        assert.strictEqual(server.props.wait, true);
+        assert.deepStrictEqual((server.props.healthcheck as { tests: string[] }).tests, ["CMD", "python3", "manage.py", "health_check"]);
+        const mounts = server.props.volumes as { containerPath: string; volumeName: pulumi.Output<string> }[];
+        assert.deepStrictEqual(await Promise.all(mounts.map(async (m) => `${await value(m.volumeName)}:${m.containerPath}`)),
+            ["cvat_cvat_data:/home/django/data", "cvat_cvat_logs:/home/django/logs", "cvat_cvat_keys:/home/django/keys"]);
+        const net = (server.props.networksAdvanced as { aliases: string[] }[])[0];
+        assert.deepStrictEqual(net.aliases, ["cvat_server"]);
+        const traefik = container("traefik");
+        assert.deepStrictEqual((traefik.props.ports as { external: number; ip: string }[]).map((p) => `${p.ip}:${p.external}`), ["127.0.0.1:8080", "127.0.0.1:8090"]);
+        assert.deepStrictEqual(container("cvat_db").replaceOnChanges, ["healthcheck"]);
+    });
+
+    it("2.2.0 -> 2.3.0: dump before the DB container is replaced, new DB on a new volume, restore after the new DB, apps after the restore", () => {
+        const { capture, cmd, container, name } = build("2.3.0", installed("2.2.0"));
+        const dump = cmd("pg-dump").name;
+        const restore = cmd("pg-restore").name;
+        const verify = cmd("verify-restore-point").name;
+        const db = container("cvat_db");
+        // The DB container (replaced: new image) depends on the dump, which depends on the verified restore point.
+        assert.ok(capture.dependsTransitively(db.name).has(dump));
+        assert.ok(capture.dependsTransitively(dump).has(verify));
+        assert.ok(capture.dependsTransitively(verify).has(cmd("restore-point").name));
+        // New DB on the new volume; the old volume stays declared, protected and retained.
+        const dbVol = db.props.volumes as { volumeName: pulumi.Output<string> }[];
+        assert.ok(dbVol.length === 1);
+        const vols = capture.ofType("docker:index/volume:Volume");
+        assert.deepStrictEqual(vols.map((v) => v.props.name).sort(), ["cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_db_pg15", "cvat_cvat_keys", "cvat_cvat_logs"]);
+        assert.ok(db.dependsOn.length > 0);
+        // Restore follows the new DB; every app container follows the restore.
+        assert.ok(capture.dependsTransitively(restore).has(db.name));
+        for (const app of ["cvat_server", "cvat_ui", "cvat_opa", "traefik", "cvat_worker_webhooks"]) {
+            assert.ok(capture.dependsTransitively(`${name}-${app}`).has(restore), `${app} must follow the restore`);
+        }
+        assert.ok(!capture.dependsTransitively(dump).has(db.name), "the dump must not wait for the new DB");
+    });
+
+    it("the new DB container mounts the new volume", async () => {
+        const { container } = build("2.3.0", installed("2.2.0"));
+        const mounts = container("cvat_db").props.volumes as { volumeName: pulumi.Output<string> }[];
+        assert.strictEqual(await value(mounts[0].volumeName), "cvat_cvat_db_pg15");
+        assert.strictEqual(await value(container("cvat_db").props.image as pulumi.Output<string>), "sha256:postgres:15-alpine");
+    });
+
+    it("2.25.0 -> 2.26.0: cleanuplegacyexportcache runs after the healthy server", () => {
+        const { capture, cmd, name } = build("2.26.0", installed("2.25.0"));
+        const cleanup = cmd("cleanuplegacyexportcache");
+        assert.ok(capture.dependsTransitively(cleanup.name).has(`${name}-cvat_server`));
+        assert.deepStrictEqual(capture.ofType("command:local:Command").map((c) => c.name.replace(/^cvat\d+-2\.25\.0-to-2\.26\.0-/, "")),
+            ["preflight", "restore-point", "verify-restore-point", "cleanuplegacyexportcache"]);
+    });
+
+    it("a rerun with nothing changed registers no step", () => {
+        const { capture } = build("2.3.0", planChange({ catalog: cvatCatalog, to: "2.3.0", deployed: installed("2.2.0") }).next);
+        assert.strictEqual(capture.ofType("command:local:Command").length, 0);
+    });
+
+    it("every data volume has retainOnDelete and protect; no container or command is protected; the component is not", () => {
+        const { capture } = build("2.3.0", installed("2.2.0"));
+        for (const v of capture.ofType("docker:index/volume:Volume")) {
+            assert.strictEqual(v.retainOnDelete, true, v.name);
+            assert.strictEqual(v.protect, true, v.name);
+        }
+        for (const r of capture.resources.filter((x) => x.type !== "docker:index/volume:Volume")) {
+            assert.ok(!r.protect, `${r.name} must not be protected`);
+            assert.ok(!r.retainOnDelete, `${r.name} must not be retained`);
+        }
+    });
+
+    it("secrets registered as inputs stay secret and never appear in a command line", async () => {
+        const { capture, cmd } = build("2.3.0", installed("2.2.0"));
+        for (const c of ["cvat_db", "cvat_server", "cvat_worker_webhooks"]) {
+            const envs = capture.resources.find((r) => r.props.name === c)!.props.envs;
+            assert.ok(await isSecret(envs), `${c} envs must be secret`);
+        }
+        const dump = cmd("pg-dump");
+        const env = dump.props.environment as Record<string, unknown>;
+        assert.ok(await isSecret(env.PGPASSWORD), "PGPASSWORD must be a secret input");
+        assert.strictEqual(await value(env.PGPASSWORD as pulumi.Output<string>), SECRET);
+        for (const c of capture.ofType("command:local:Command")) {
+            assert.ok(!String(c.props.create).includes(SECRET), `${c.name} puts the secret on its command line`);
+        }
+    });
+
+    it("image overrides and a registry mirror replace the vendor's references", () => {
+        const { capture } = build("2.3.0", installed("2.2.0"), {
+            images: { "postgres:10-alpine": "upshift-test/postgres:15", "postgres:15-alpine": "upshift-test/postgres:17" },
+            registryMirror: "mirror.local:5000",
+        });
+        const images = capture.ofType("docker:index/remoteImage:RemoteImage").map((r) => r.props.name);
+        assert.ok(images.includes("upshift-test/postgres:17"));
+        assert.ok(images.includes("mirror.local:5000/cvat/server:v2.3.0"));
+        assert.ok(capture.ofType("docker:index/remoteImage:RemoteImage").every((r) => r.props.keepLocally === true), "old images stay for a rollback");
+    });
+});
