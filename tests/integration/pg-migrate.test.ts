@@ -1,0 +1,230 @@
+// Postgres 15 -> 17 with the real engine and real servers (upshift-test/postgres:15 plays the old
+// major, :17 the new): pg-migrate onto a new volume, the pg-dump + pg-restore pair on two running
+// containers (the CVAT component's path), failed verifications, refusals and --stop. Every table
+// is compared by row count and a sha256 of its ordered COPY text, computed here, not by the hooks.
+import * as assert from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { TEST_IMAGES } from "./setup";
+import { cli, CliResult, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest } from "./pg-helpers";
+
+const PW = `pw-${crypto.randomBytes(9).toString("hex")}`;
+const APP_PW = `app-${crypto.randomBytes(9).toString("hex")}`;
+const ENV = { PGPASSWORD: PW };
+const SRC = "upshift-t-pg15-src";
+const SRC_VOL = "upshift-t-pg15-vol";
+const NEW_VOL = "upshift-t-pg17-vol";
+const MIG = "upshift-t-pg17-mig";
+const CVAT = "upshift-t-pg17-cvat";
+const OTHER = "upshift-t-pg17-other";
+const PLAIN_VOL = "upshift-t-pg17-plain-vol";
+const WRITER = "upshift-t-pg-writer";
+
+/** Every table of the source, with the order its digest uses. */
+const TABLES: { db: string; table: string; order: string }[] = [
+    { db: "cvat", table: "public.engine_job", order: "id" },
+    { db: "cvat", table: "public.engine_label", order: "id" },
+    { db: "cvat", table: "public.engine_empty", order: "id" },
+    { db: "analytics", table: "public.events", order: "seq" },
+    { db: "Weird DB", table: `"Mixed Case"."Table.1"`, order: "1" },
+];
+
+// ~110 MB of heap: jsonb, text, bytea (incompressible), numeric, timestamps, a float, indexes, an
+// FK, a table without a primary key, a large object, quoted names, a role with a password.
+const SEED_GLOBAL = `
+CREATE ROLE appuser LOGIN PASSWORD '${APP_PW}';
+CREATE DATABASE cvat;
+CREATE DATABASE analytics OWNER appuser;
+CREATE DATABASE "Weird DB";`;
+const SEED_CVAT = `
+CREATE TABLE engine_job (id bigserial PRIMARY KEY, name text NOT NULL UNIQUE, status text, meta jsonb, score numeric(14,4),
+  created_at timestamptz, updated_at timestamp, payload bytea, ratio float8);
+INSERT INTO engine_job (name, status, meta, score, created_at, updated_at, payload, ratio)
+SELECT 'job-' || i || '-' || md5(i::text), (ARRAY['new','annotation','validation','completed'])[1 + i % 4],
+  jsonb_build_object('frame', i, 'labels', jsonb_build_array('car', 'person', i % 7),
+    'attrs', jsonb_build_object('occluded', i % 2 = 0, 'note', md5(i::text) || md5((i * 7)::text)), 'size', jsonb_build_array(i % 1920, i % 1080)),
+  (i * 3.14159)::numeric(14,4), '2020-01-01 00:00:00+00'::timestamptz + i * interval '37 seconds', '2021-06-01'::timestamp + i * interval '1 minute',
+  decode(md5(random()::text) || md5(random()::text) || md5(i::text) || md5((i + 1)::text), 'hex'), i / 7.0
+FROM generate_series(1, 200000) i;
+CREATE INDEX engine_job_status_created ON engine_job (status, created_at);
+CREATE TABLE engine_label (id serial PRIMARY KEY, job_id bigint REFERENCES engine_job(id), title text, attrs jsonb);
+INSERT INTO engine_label (job_id, title, attrs) SELECT 1 + i % 200000, 'label ' || i, jsonb_build_object('color', '#' || substr(md5(i::text), 1, 6))
+FROM generate_series(1, 50000) i;
+CREATE TABLE engine_empty (id int PRIMARY KEY);
+SELECT lo_from_bytea(0, decode(repeat('ab', 5000), 'hex'));`;
+const SEED_ANALYTICS = `
+CREATE TABLE events (seq int NOT NULL, ts timestamptz, kind text, body jsonb, data bytea);
+INSERT INTO events SELECT i, now() - i * interval '1 second', 'kind-' || (i % 13),
+  jsonb_build_object('user', i % 977, 'path', '/api/tasks/' || i, 'agent', repeat(md5(i::text), 3), 'n', i * 1.5),
+  decode(md5(random()::text) || md5(random()::text), 'hex')
+FROM generate_series(1, 150000) i;
+CREATE INDEX events_ts ON events (ts);
+ALTER TABLE events OWNER TO appuser;`;
+const SEED_WEIRD = `
+CREATE SCHEMA "Mixed Case";
+CREATE TABLE "Mixed Case"."Table.1" ("Id" int, "Name|x" text, "new
+line" text);
+INSERT INTO "Mixed Case"."Table.1" SELECT i, 'a|b''c', E'x\\ny' FROM generate_series(1, 100) i;`;
+
+async function digests(container: string): Promise<Record<string, Digest>> {
+    const out: Record<string, Digest> = {};
+    for (const t of TABLES) out[`${t.db}/${t.table}`] = await tableDigest(container, t.db, t.table, t.order);
+    return out;
+}
+
+describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", function () {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-pg-"));
+    const outputs: CliResult[] = [];
+    let src: Record<string, Digest>;
+    let heapBytes = 0;
+    const run = async (args: string[]) => {
+        const r = await cli(args, ENV);
+        outputs.push(r);
+        return r;
+    };
+    const timing: string[] = [];
+    let t0 = 0;
+    beforeEach(() => { t0 = Date.now(); });
+    afterEach(function () { timing.push(`${this.currentTest?.title}: ${((Date.now() - t0) / 1000).toFixed(1)} s`); });
+
+    before(async function () {
+        const start = Date.now();
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER]) dkQuiet(["rm", "-f", c]);
+        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
+        await startPg(SRC, TEST_IMAGES.pg15, { POSTGRES_PASSWORD: PW }, SRC_VOL);
+        psql(SRC, "postgres", SEED_GLOBAL);
+        psql(SRC, "cvat", SEED_CVAT);
+        psql(SRC, "analytics", SEED_ANALYTICS);
+        psql(SRC, "Weird DB", SEED_WEIRD);
+        for (const db of ["cvat", "analytics"]) {
+            heapBytes += Number(psql(SRC, db, "SELECT sum(pg_table_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'"));
+        }
+        src = await digests(SRC);
+        timing.push(`seed ${(heapBytes / 1048576).toFixed(0)} MB of table data (+ indexes), ${Object.values(src).reduce((a, d) => a + d.rows, 0)} rows: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+    });
+
+    after(function () {
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER]) dkQuiet(["rm", "-f", c]);
+        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
+        fs.rmSync(work, { recursive: true, force: true });
+        process.stderr.write(`\n  Postgres test times:\n${timing.map((l) => `    ${l}\n`).join("")}`);
+    });
+
+    it("the source holds at least 100 MB of table data", () => {
+        assert.ok(heapBytes >= 100 * 1048576, `only ${heapBytes} bytes`);
+    });
+
+    it("pg-migrate moves every row onto a new volume (counts and sha256 per table equal), leaves the old one as it was, and a rerun does nothing", async () => {
+        const args = ["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", NEW_VOL, "--work", path.join(work, "migrate")];
+        const r = await run(args);
+        assert.strictEqual(r.code, 0, r.stderr);
+        const j = lastJson(r);
+        assert.strictEqual(j.ok, true);
+        assert.strictEqual(j.verified, true);
+        timing.push(`  pg-migrate itself: ${r.seconds.toFixed(1)} s (dump ${j.dumpSeconds} s, ${(Number(j.dumpBytes) / 1048576).toFixed(0)} MB on disk; restore+verify ${j.restoreSeconds} s)`);
+        // The temporary container is gone; the new major serves the new volume like the product would.
+        assert.throws(() => dk(["container", "inspect", `upshift-pg-migrate-${NEW_VOL}`]));
+        await startPg(MIG, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: "ignored-volume-is-initialised" }, NEW_VOL);
+        assert.match(psql(MIG, "postgres", "SELECT version()"), /PostgreSQL 17/);
+        assert.deepStrictEqual(await digests(MIG), src);
+        assert.strictEqual(psql(MIG, "cvat", "SELECT count(*) FROM pg_largeobject_metadata"), "1");
+        assert.strictEqual(psql(MIG, "cvat", "SELECT nextval('engine_job_id_seq')"), "200001");
+        // The role came with its password (scram over TCP, not the trusted socket).
+        assert.strictEqual(dk(["exec", "-e", `PGPASSWORD=${APP_PW}`, MIG, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "appuser", "-d", "analytics", "-c", "SELECT count(*) FROM events"]).trim(), "150000");
+        // The old cluster was only read.
+        assert.deepStrictEqual(await digests(SRC), src);
+        dk(["rm", "-f", MIG]);
+        const again = await run(args);
+        assert.strictEqual(again.code, 0, again.stderr);
+        assert.strictEqual(lastJson(again).alreadyDone, true);
+    });
+
+    it("pg-dump (new major's tools, --stop a writer) then pg-restore into a running 17 container with POSTGRES_DB=cvat (the CVAT path); a rerun only verifies", async () => {
+        // A stand-in for the app server: it exits on SIGTERM at once (a bare sleep as PID 1 would not).
+        dk(["run", "-d", "--name", WRITER, TEST_IMAGES.tools, "sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]);
+        const dump = path.join(work, "dump");
+        const d = await run(["pg-dump", "--container", SRC, "--image", TEST_IMAGES.pg17, "--out", dump, "--stop", WRITER]);
+        assert.strictEqual(d.code, 0, d.stderr);
+        assert.strictEqual(lastJson(d).databases, 4);
+        assert.ok(!fs.existsSync(`${dump}.partial`));
+        assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", WRITER]).trim(), "false");
+        timing.push(`  pg-dump: ${d.seconds.toFixed(1)} s, ${(Number(lastJson(d).bytes) / 1048576).toFixed(0)} MB`);
+
+        await startPg(CVAT, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW, POSTGRES_DB: "cvat" });
+        const r = await run(["pg-restore", "--container", CVAT, "--from", dump]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        const j = lastJson(r);
+        assert.deepStrictEqual(j.actions, { analytics: "create", cvat: "into", postgres: "into", "Weird DB": "create" });
+        timing.push(`  pg-restore: ${r.seconds.toFixed(1)} s`);
+        assert.deepStrictEqual(await digests(CVAT), src);
+        assert.strictEqual(psql(CVAT, "postgres", "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'analytics'"), "appuser");
+
+        const again = await run(["pg-restore", "--container", CVAT, "--from", dump]);
+        assert.strictEqual(again.code, 0, again.stderr);
+        assert.deepStrictEqual(lastJson(again).actions, { analytics: "verify", cvat: "verify", postgres: "verify", "Weird DB": "verify" });
+    });
+
+    it("a target that no longer matches the dump fails verification with a diff (a changed row, an extra row)", async () => {
+        const dump = path.join(work, "dump");
+        psql(CVAT, "cvat", "UPDATE engine_job SET status = 'tampered' WHERE id = 4242");
+        psql(CVAT, "analytics", "INSERT INTO events (seq) VALUES (-1)");
+        const r = await run(["pg-restore", "--container", CVAT, "--from", dump]);
+        assert.strictEqual(r.code, 1);
+        assert.strictEqual(r.stdout, "");
+        assert.match(r.stderr, /verification failed/);
+        assert.match(r.stderr, /cvat: table public\.engine_job content differs \(same 200000 rows/);
+        assert.match(r.stderr, /analytics: table public\.events has 150001 rows, dump has 150000/);
+        // A finished database is never dropped to "fix" it: the tampered row is still there.
+        assert.strictEqual(psql(CVAT, "cvat", "SELECT status FROM engine_job WHERE id = 4242"), "tampered");
+    });
+
+    it("pg-restore refuses a target database with data it did not restore, before touching anything", async () => {
+        await startPg(OTHER, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW });
+        psql(OTHER, "postgres", "CREATE DATABASE analytics");
+        psql(OTHER, "analytics", "CREATE TABLE mine (x int); INSERT INTO mine SELECT generate_series(1, 10)");
+        const r = await run(["pg-restore", "--container", OTHER, "--from", path.join(work, "dump")]);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /refusing to restore: database analytics already exists .* upshift did not restore/);
+        assert.strictEqual(psql(OTHER, "analytics", "SELECT count(*) FROM mine"), "10");
+        assert.strictEqual(psql(OTHER, "postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('cvat', 'Weird DB')"), "0");
+        assert.strictEqual(psql(OTHER, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'appuser'"), "0");
+    });
+
+    it("pg-migrate refuses a non-empty volume it did not fill; pg-dump --stop starts the writer again when the dump fails", async () => {
+        // OTHER's data lives in its container layer; give a volume some foreign content instead.
+        dk(["volume", "create", PLAIN_VOL]);
+        dk(["run", "--rm", "-v", `${PLAIN_VOL}:/v`, TEST_IMAGES.tools, "sh", "-c", "echo precious > /v/file"]);
+        const m = await run(["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "refused")]);
+        assert.strictEqual(m.code, 1);
+        assert.match(m.stderr, /is not empty and was not filled by upshift/);
+        assert.strictEqual(dk(["run", "--rm", "-v", `${PLAIN_VOL}:/v`, TEST_IMAGES.tools, "cat", "/v/file"]).trim(), "precious");
+        dk(["volume", "rm", PLAIN_VOL]);
+
+        dk(["start", WRITER]);
+        const d = await run(["pg-dump", "--container", SRC, "--image", TEST_IMAGES.pg17, "--user", "nosuchrole", "--out", path.join(work, "failed"), "--stop", WRITER]);
+        assert.strictEqual(d.code, 1);
+        assert.match(d.stderr, /starting upshift-t-pg-writer again/);
+        assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", WRITER]).trim(), "true");
+        assert.ok(!fs.existsSync(path.join(work, "failed")));
+    });
+
+    it("pg-migrate --plain (the vendor's pg_dumpall | psql) also keeps every row, and is verified the same way", async () => {
+        const r = await run(["pg-migrate", "--plain", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "plain")]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.strictEqual(lastJson(r).mode, "plain");
+        timing.push(`  pg-migrate --plain: ${r.seconds.toFixed(1)} s`);
+        await startPg(MIG, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW }, PLAIN_VOL);
+        assert.deepStrictEqual(await digests(MIG), src);
+    });
+
+    it("no secret (superuser or role password) appears in any hook's stdout or stderr", () => {
+        assert.ok(outputs.length >= 8);
+        for (const o of outputs) {
+            for (const s of [PW, APP_PW]) {
+                assert.ok(!o.stdout.includes(s) && !o.stderr.includes(s), "a password was printed");
+            }
+        }
+    });
+});
