@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { archiveSource, Source } from "./archive";
-import { containerState, docker, helperImage, volumeExists } from "./docker";
+import { containerState, docker, helperImage, stopContainer, volumeExists } from "./docker";
 import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
 import { formatBytes } from "./progress";
 import { HookError, log, parseOptions, runOperation, splitList } from "./report";
@@ -96,7 +96,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
             if (!st || st.status !== "running") continue; // nothing running writes to the data
             stopped.push(c); // before stopping: if `docker stop` fails halfway it is started again
             log("backup", `stopping ${c}`);
-            await docker(["stop", c]);
+            await stopContainer(c);
         }
         const archives: ArchiveEntry[] = [];
         for (const s of a.sources) {

@@ -17,6 +17,9 @@ function commands(): HookCommand[] {
 
 /** Modules whose exported HookCommand objects are the CLI's operations. */
 const OPERATION_MODULES: string[] = [
+    "./stop",
+    "./exec",
+    "./preflight",
     "./verify",
     "./backup",
     "./restore",

@@ -165,6 +165,15 @@ export async function containerState(name: string): Promise<ContainerState | und
     return { status, health };
 }
 
+// Docker's default 10 s grace would SIGKILL a busy database; a crash recovery is the last thing
+// wanted right before its data is copied.
+export const STOP_GRACE_SECONDS = 120;
+
+/** `docker stop` with a grace period long enough for a database to shut down cleanly. */
+export async function stopContainer(name: string): Promise<void> {
+    await docker(["stop", "--time", String(STOP_GRACE_SECONDS), name]);
+}
+
 /** The helper image for short-lived tar/zstd containers: flag, then UPSHIFT_HELPER_IMAGE, then alpine. */
 export function helperImage(flag?: string): string {
     return flag || process.env.UPSHIFT_HELPER_IMAGE || "alpine:3.20";

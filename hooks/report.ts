@@ -1,5 +1,6 @@
 // What every operation prints: one JSON line on stdout at the end (what a step records in state),
 // a one-line reason on stderr on failure, and never a secret (docs/hooks-cli.md, "Conventions").
+import { Transform } from "stream";
 import { parseArgs, ParseArgsConfig } from "util";
 import { UsageError } from "./command";
 import { scrubSecrets } from "./docker";
@@ -42,4 +43,20 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
 export function splitList(values: string | string[] | undefined): string[] {
     const all = Array.isArray(values) ? values : values ? [values] : [];
     return all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+}
+
+/** A stream that scrubs secrets line by line (a secret split across two chunks is still caught). */
+export function scrubLines(): Transform {
+    let rest = "";
+    return new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+            const text = rest + chunk.toString("utf8");
+            const cut = text.lastIndexOf("\n") + 1;
+            rest = text.slice(cut);
+            // A single line longer than 64 KiB is passed on rather than held.
+            if (rest.length > 65536) { cb(null, scrubSecrets(text)); rest = ""; return; }
+            cb(null, scrubSecrets(text.slice(0, cut)));
+        },
+        flush(cb) { cb(null, scrubSecrets(rest)); },
+    });
 }
