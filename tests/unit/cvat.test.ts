@@ -26,6 +26,7 @@ function build(version: string, deployed?: DeployedProduct, extra: Partial<CvatA
 const containerNames = (c: Capture) => c.ofType("docker:index/container:Container").map((r) => r.props.name).sort();
 
 describe("CVAT component (Pulumi mocks)", () => {
+    before(() => setMocks());
     it("a fresh 2.2.0 registers its compose services, images and volumes", () => {
         const { capture } = build("2.2.0");
         assert.deepStrictEqual(containerNames(capture), ["cvat_db", "cvat_opa", "cvat_redis", "cvat_server", "cvat_ui",

@@ -53,7 +53,10 @@ export class Capture {
     }
 }
 
-/** Installs mocks; `stackOutputs` is what the StackReference to this stack returns. */
+/**
+ * Installs mocks; `stackOutputs` is what the StackReference to this stack returns. Mocks are
+ * process-global: call it in each suite's `before` too, since other suites install their own.
+ */
 export function setMocks(stackOutputs: Record<string, unknown> = {}): void {
     pulumi.runtime.setMocks({
         newResource: (args: pulumi.runtime.MockResourceArgs) => {
@@ -63,7 +66,8 @@ export function setMocks(stackOutputs: Record<string, unknown> = {}): void {
             return { id: `${args.name}-id`, state };
         },
         call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
-    }, "upshift", "dev", true);
+    // "organization" is the local backend's organization (reference/pulumi-notes.md).
+    }, "upshift", "dev", true, "organization");
 }
 
 /** Resolves an Output (or plain value) to its value. */
