@@ -60,6 +60,8 @@ export interface DataVolume {
     readonly owner: string;
     /** Format tag of the data at a version (e.g. `pg15`); a change means a new volume, the old one kept. */
     readonly format: string;
+    /** The format in the vendor's words for messages (e.g. `Mongo featureCompatibilityVersion 6.0`). Default: the tag. */
+    readonly formatLabel?: string;
     /**
      * True when the app migrates this data's schema on start (a database): a downgrade to the same
      * format cannot reuse it and needs the restore point taken before the upgrade.

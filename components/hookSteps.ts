@@ -89,7 +89,7 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
             // The retained volume must still exist before any container is pointed at it.
             return ["preflight", step.params.type === "dir" ? "--dir" : "--volume", p("volume")];
         case "restore-backup":
-            return ["restore", "--backup", `${ctx.backupDir}/${ctx.product}/${p("backup")}`, "--volume", `${p("source")}=${p("target")}`, ...helper];
+            return ["restore", "--backup", `${ctx.backupDir}/${ctx.product}/${p("backup")}`, step.params.type === "dir" ? "--dir" : "--volume", `${p("source")}=${p("target")}`, ...helper];
         default: {
             const custom = extra?.(step, ctx);
             if (!custom) throw new Error(`no command for step kind ${step.kind} (${step.id}) of ${ctx.product}`);

@@ -106,14 +106,20 @@ function resolveVolumes(input: PlanInput): PlannedVolume[] {
         if (before && before.format === v.format && fromName) return { ...base, name: fromName, fromName, isNew: false };
         // A new format gets a new volume; the old one is kept for rollback (design.md data-safety rules).
         const vendorName = override && v.defaultName === before?.defaultName ? override : v.defaultName;
-        const name = fromName !== undefined && vendorName === fromName ? newName(v, fromName) : vendorName;
+        // Never the name of a retained volume/dir of another format (a product whose vendor keeps one
+        // path across several format changes, e.g. ClearML's data/mongo_4 for Mongo 4.4 to 7.0).
+        const retained = Object.entries(deployed.volumes).some(([k, kv]) => k.startsWith(`${v.key}@`) && kv.name === vendorName);
+        const name = fromName !== undefined && (vendorName === fromName || retained) ? newName(v, vendorName) : vendorName;
         return { ...base, name, fromName, isNew: true };
     });
 }
 
-function newName(v: DataVolume, fromName: string): string {
-    return v.type === "dir" ? `${fromName}_${v.format}` : `${fromName}_${v.format}`;
+function newName(v: DataVolume, base: string): string {
+    return `${base}_${v.format}`;
 }
+
+/** A format in messages: the tag, with the vendor's words when the catalog gives them. */
+const formatText = (v: { format: string; formatLabel?: string }) => (v.formatLabel ? `${v.format} (${v.formatLabel})` : v.format);
 
 function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct {
     const { to, deployed } = input;
@@ -171,13 +177,15 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const fromVols = catalog.dataVolumes(from);
     const backupId = `${from}-to-${to}-rollback-point`;
     const restored: PlannedVolume[] = [];
+    const toVols = catalog.dataVolumes(to);
     for (const v of volumes) {
         const current = fromVols.find((f) => f.key === v.key);
         if (!current) continue;
+        const target = toVols.find((t) => t.key === v.key)!;
         const known = deployed!.volumes[volKey(v)];
         if (current.format !== v.format) {
             if (!known) {
-                throw new PlanRefused(`${product}:version ${to} needs ${v.key} in format ${v.format}, but no retained volume of that format is recorded; `
+                throw new PlanRefused(`${product}:version ${to} needs ${v.key} in format ${formatText(target)}, but no retained volume of that format is recorded; `
                     + `restore a backup taken at ${to} with \`upshift restore\`, or set ${product}:version back to ${from}`);
             }
             if (lt(to, known.lastVersion)) {
@@ -190,17 +198,17 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
                 params: { volume: known.name, type: v.type },
             });
             notes.push(`${v.key}: changes made since the upgrade to ${from} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
-        } else if (v.type === "volume" && current.schema) {
+        } else if (current.schema) {
             const point = [...(deployed!.restorePoints ?? [])].reverse().find((p) => p.version === to);
             if (!point) {
-                throw new PlanRefused(`${product}:version ${to} is older than the deployed ${from} and ${v.key} keeps the same format (${v.format}) but its schema was migrated by ${from}; `
+                throw new PlanRefused(`${product}:version ${to} is older than the deployed ${from} and ${v.key} keeps the same format (${formatText(target)}) but its schema was migrated by ${from}; `
                     + `no restore point taken at ${to} is recorded, so it cannot be rolled back safely. Set ${product}:version back to ${from}, or restore a backup taken at ${to} by hand with \`upshift restore\``);
             }
             const name = `${v.name}_rollback_${to.replace(/\./g, "_")}`;
             steps.push({
                 id: `restore-${v.key}`, kind: "restore-backup", phase: "before-stop", reversible: true, moves: [v.key],
                 description: `restore ${v.key} from restore point ${product}/${point.id} (taken at ${to}) into the new volume ${name}`,
-                params: { backup: point.id, source: v.fromName ?? v.name, target: name },
+                params: { backup: point.id, source: v.fromName ?? v.name, target: name, type: v.type },
             });
             restored.push({ ...v, name, isNew: true });
             notes.push(`${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
