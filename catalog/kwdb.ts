@@ -1,0 +1,139 @@
+// KWDB (KaiwuDB) 2.0.0 - 3.2.1 as data: the single-node container per release and the upgrade rules.
+// Sources: ../shared/reference/product-catalog.md (KWDB part) and vendor-guides/kwdb-upgrade.md
+// (KWDB/docs "Database Upgrade"). Entries marked *unconfirmed* are inferred, not read from a release.
+import { DataVolume, PlanStep, ProductCatalog, ServiceSpec } from "./types";
+import { gte, lt } from "./versions";
+
+/**
+ * Releases the catalog knows. Confirmed: 2.0.0, 2.2.2, 3.0.0, 3.1.0, 3.2.0, 3.2.1 (product-catalog.md).
+ * *unconfirmed*: the 2.x patch and minor releases between 2.0.0 and 2.2.2.
+ */
+export const KWDB_VERSIONS: readonly string[] = [
+    "2.0.0", "2.0.1", "2.0.2", "2.0.3", "2.0.4", "2.1.0", "2.1.1", "2.2.0", "2.2.1", "2.2.2",
+    "3.0.0", "3.1.0", "3.2.0", "3.2.1",
+];
+
+/** The fixed container name of the vendor's installer compose file; steps target it by this name. */
+export const KWDB_CONTAINER = "kaiwudb-container";
+/** Certificates dir inside the container (installer compose: /etc/kaiwudb/certs:/kaiwudb/certs). */
+export const KWDB_CERTS_DIR = "/kaiwudb/certs";
+/** Working dir of the vendor's `docker run -w /kaiwudb/bin`; `./kwbase` is relative to it. */
+export const KWDB_BIN_DIR = "/kaiwudb/bin";
+export const KWDB_DEFAULT_STORE = "/kaiwudb/deploy/kaiwudb-container";
+
+/**
+ * Where a release's image comes from. 2.x and 3.0 ship as `KaiwuDB.tar` (`docker load`), so the
+ * reference is whatever the tar was tagged with: `kaiwudb/kaiwudb:<version>` is *unconfirmed*
+ * and overridable with kwdb:images. From 3.1.0 the image is `kwdb/kwdb:<version>` on registries.
+ */
+export function kwdbImageSource(v: string): { image: string; loadedFromTar: boolean } {
+    return lt(v, "3.1.0")
+        ? { image: `kaiwudb/kaiwudb:${v}`, loadedFromTar: true }
+        : { image: `kwdb/kwdb:${v}`, loadedFromTar: false };
+}
+
+/** The settings of a KWDB deployment that shape its container (kwdb:storePath, kwdb:secure, kwdb:ports). */
+export interface KwdbOptions {
+    /** Store path inside the container. The vendor docs disagree (kaiwudb-container / kwdb-container). */
+    readonly storePath: string;
+    readonly secure: boolean;
+    /** Host ports for SQL (26257), HTTP (8080) and brpc (27257, 3.x only). */
+    readonly ports: { readonly sql: number; readonly http: number; readonly brpc: number };
+    /** `--ulimit nofile` (the vendor's `$max_files`). */
+    readonly maxFiles?: number;
+}
+
+export const KWDB_DEFAULTS: KwdbOptions = {
+    storePath: KWDB_DEFAULT_STORE, secure: false, ports: { sql: 26257, http: 8080, brpc: 27257 },
+};
+
+const major = (v: string) => Number(v.split(".")[0]);
+
+/** The SQL client arguments of `kwbase` for the mode (the same flag the server was started with). */
+export const kwbaseAuthArgs = (secure: boolean): string[] => (secure ? [`--certs-dir=${KWDB_CERTS_DIR}`] : ["--insecure"]);
+
+/** The catalog for one deployment's settings (the container's command and mounts depend on them). */
+export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
+    const dataVolumes = (v: string): DataVolume[] => [
+        // 3.0 refactored the storage: a 2.x store is never opened by 3.x, so the formats differ.
+        { key: "kwdb_store", type: "volume", defaultName: "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true },
+        ...(o.secure ? [{ key: "kwdb_certs", type: "volume" as const, defaultName: "kwdb_certs", mount: KWDB_CERTS_DIR, owner: KWDB_CONTAINER, format: "certs", schema: false }] : []),
+    ];
+
+    const services = (v: string): ServiceSpec[] => {
+        const v3 = major(v) >= 3;
+        const ready = "http" + (o.secure ? "s" : "") + "://127.0.0.1:8080/health?ready=1";
+        const curl = o.secure ? `curl -fsS --cacert ${KWDB_CERTS_DIR}/ca.crt ${ready}` : `curl -fsS ${ready}`;
+        return [{
+            name: KWDB_CONTAINER, image: kwdbImageSource(v).image, role: "data", aliases: [KWDB_CONTAINER],
+            // The vendor's `docker run` (db-upgrade.md, "Upgrade Using Docker Commands"), parameters kept identical across images.
+            command: [
+                "./kwbase", "start-single-node", ...kwbaseAuthArgs(o.secure),
+                "--listen-addr=0.0.0.0:26257", "--http-addr=0.0.0.0:8080",
+                ...(v3 ? ["--brpc-addr=0.0.0.0:27257"] : []),
+                `--store=${o.storePath}`,
+            ],
+            mounts: [
+                { volume: "kwdb_store", target: o.storePath },
+                ...(o.secure ? [{ volume: "kwdb_certs", target: KWDB_CERTS_DIR }] : []),
+            ],
+            ports: [
+                { internal: 26257, external: o.ports.sql },
+                { internal: 8080, external: o.ports.http },
+                ...(v3 ? [{ internal: 27257, external: o.ports.brpc }] : []),
+            ],
+            // /health?ready=1 (product-catalog.md). Whether the image has curl is *unconfirmed*: fall back to
+            // `kwbase node status`, which every image has.
+            healthcheck: {
+                test: ["CMD-SHELL", `if command -v curl >/dev/null 2>&1; then ${curl} >/dev/null; `
+                    + `else ${KWDB_BIN_DIR}/kwbase node status ${kwbaseAuthArgs(o.secure).join(" ")} --host=127.0.0.1:26257 >/dev/null; fi`],
+                interval: "10s", timeout: "10s", retries: 30, startPeriod: "30s",
+            },
+            wait: true, waitTimeout: 900,
+            privileged: true, ipcMode: "shareable",
+            ulimits: [{ name: "memlock", soft: -1, hard: -1 }, { name: "nofile", soft: o.maxFiles ?? 1048576, hard: o.maxFiles ?? 1048576 }],
+            workingDir: KWDB_BIN_DIR,
+        }];
+    };
+
+    const secureParam = o.secure ? "true" : "false";
+    return {
+        product: "kwdb",
+        versions: KWDB_VERSIONS,
+        dataVolumes,
+        services,
+        hostRequirements: () => [`the KWDB container runs privileged with ipc shareable and memlock unlimited (vendor docker run)`],
+        refusals: [],
+        rules: [
+            // Same major: no rule, the image is swapped with identical parameters (db-upgrade.md). The
+            // raft_log.sync_period advice for 3.0/3.1 is for multi-node clusters; upshift runs single-node.
+            {
+                // db-upgrade.md: "v1.x and v2.x cannot be directly upgraded to v3.0.0": deploy 3.x, move the data
+                // with EXPORT/IMPORT. The 2.x store is left untouched (and retained) for rollback.
+                id: "kwdb-3-export-import", at: "3.0.0",
+                steps: ({ from, to }): PlanStep[] => {
+                    const dir = `upshift-${from}-to-${to}`;
+                    const common = { container: KWDB_CONTAINER, store: o.storePath, dir, secure: secureParam };
+                    return [
+                        {
+                            id: "kwdb-export", kind: "kwdb-export", phase: "before-stop", reversible: true, moves: ["kwdb_store"],
+                            description: `record table and row counts, then EXPORT every user database, the users and the cluster settings of KWDB ${from} `
+                                + `into ${o.storePath}/extern/${dir} (volume \${vol:kwdb_store:from}), copy the export next to the backup, stop ${KWDB_CONTAINER}`,
+                            params: common,
+                        },
+                        {
+                            id: "kwdb-import", kind: "kwdb-import", phase: "after-data-service", reversible: true, moves: ["kwdb_store"],
+                            description: `copy the export into KWDB ${to} on the new volume \${vol:kwdb_store:to}`
+                                + (gte(to, "3.1.0") ? ", strip PARTITION INTERVAL from meta.sql (not accepted by 3.1+)" : "")
+                                + `, IMPORT databases, users and cluster settings, verify table and row counts; user passwords are not exported and must be reset`,
+                            params: { ...common, stripPartitionInterval: gte(to, "3.1.0") ? "true" : "false" },
+                        },
+                    ];
+                },
+            },
+        ],
+    };
+}
+
+/** The catalog with default settings: what config validation and the registry use. */
+export const kwdbCatalog: ProductCatalog = kwdbCatalogFor(KWDB_DEFAULTS);
