@@ -30,6 +30,10 @@ const OPERATION_MODULES: string[] = [
     "./pull",
     "./list",
     "./prune",
+    "./image-present",
+    "./kwdb-certs",
+    "./kwdb-export",
+    "./kwdb-import",
 ];
 
 export async function main(argv: string[]): Promise<number> {
