@@ -3,6 +3,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { validateConfig } from "./config/schema";
+import { Clearml } from "./components/clearml";
 import { Cvat } from "./components/cvat";
 import { DeployedProduct } from "./plan";
 import { Product } from "./catalog/types";
@@ -49,6 +50,20 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
             registryMirror: c.registryMirror, volumes: c.volumes, secrets,
         }, { providers: [provider] });
         deployed.cvat = cvat.plan.next;
+    }
+    if (cfg.clearml) {
+        const c = cfg.clearml;
+        const conf = new pulumi.Config("clearml");
+        const secrets: Record<string, pulumi.Output<string>> = {};
+        for (const key of ["agentAccessKey", "agentSecretKey"]) {
+            const v = conf.getSecret(key);
+            if (v) secrets[key] = v;
+        }
+        const clearml = new Clearml("clearml", {
+            ...common, version: c.version, deployed: before.clearml, images: c.images, registryMirror: c.registryMirror,
+            volumes: c.volumes, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
+        }, { providers: [provider] });
+        deployed.clearml = clearml.plan.next;
     }
     return { deployed: pulumi.output(deployed) as pulumi.Output<DeployedRecord> };
 }

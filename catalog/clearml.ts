@@ -180,8 +180,8 @@ function services(root: string, v: string): ServiceSpec[] {
         env: {
             [`${prefix(v).toUpperCase()}_API_HOST`]: "http://apiserver:8008",
             [`${prefix(v).toUpperCase()}_WORKER_ID`]: `${prefix(v)}-services`,
-            [`${prefix(v).toUpperCase()}_API_ACCESS_KEY`]: { secret: "agentAccessKey" },
-            [`${prefix(v).toUpperCase()}_API_SECRET_KEY`]: { secret: "agentSecretKey" },
+            [`${prefix(v).toUpperCase()}_API_ACCESS_KEY`]: { secret: "agentAccessKey", optional: true },
+            [`${prefix(v).toUpperCase()}_API_SECRET_KEY`]: { secret: "agentSecretKey", optional: true },
             SHUTDOWN_IF_NO_ACCESS_KEY: "1",
         },
     });

@@ -66,7 +66,8 @@ const productSchemas = {
 /** Secret keys per product: they must be set with `--secret`; `required` ones must be set at all. */
 export const SECRET_KEYS: Record<Product, readonly { key: string; required: boolean }[]> = {
     cvat: [{ key: "dbPassword", required: true }, { key: "djangoSecretKey", required: false }],
-    clearml: [],
+    // clearml-agent-services credentials (made in the web UI); without them the agent shuts down, as the vendor runs it.
+    clearml: [{ key: "agentAccessKey", required: false }, { key: "agentSecretKey", required: false }],
     kwdb: [{ key: "caKey", required: false }, { key: "caCert", required: false }, { key: "rootPassword", required: false }],
 };
 
