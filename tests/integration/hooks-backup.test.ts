@@ -1,0 +1,142 @@
+// backup / restore / verify against the real engine, through the CLI as an operator runs it.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    cleanupDocker, collect, dockerSync, fingerprint, hashTree, inTools, makeData, okJson, runPrefix, startUpshift, tmpDir, upshift, volumeExists,
+} from "./hooks-util";
+
+// 5000 small files and three random (incompressible) large ones: 20 + 35 + 50 MiB.
+const SMALL_FILES = 5000;
+const LARGE_MB = [20, 35, 50];
+
+describe("hooks: backup, restore and verify of a volume (real Docker engine)", function () {
+    const prefix = runPrefix("bk");
+    const source = `${prefix}-data`;
+    let dir: string;
+    let backupDir: string;
+    let original: string;
+    let archive: string;
+
+    before(function () {
+        dir = tmpDir(prefix);
+        dockerSync(["volume", "create", source]);
+        makeData(source, SMALL_FILES, LARGE_MB);
+        original = fingerprint(source);
+    });
+
+    after(function () {
+        cleanupDocker(prefix);
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("backs up a volume: one JSON line, a manifest with sha256, files and bytes", async function () {
+        const r = await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", "rp1", "--to", dir, "--volume", source, "--label", "restore-point"]);
+        const j = okJson(r);
+        backupDir = path.join(dir, "cvat", "rp1");
+        assert.strictEqual(j.backup, backupDir);
+        assert.ok(!fs.existsSync(`${backupDir}.partial`), "the .partial directory is renamed into place");
+        const m = JSON.parse(fs.readFileSync(path.join(backupDir, "manifest.json"), "utf8"));
+        assert.strictEqual(m.format, "upshift-backup/1");
+        assert.strictEqual(m.label, "restore-point");
+        const a = m.archives[0];
+        archive = path.join(backupDir, a.file);
+        // 5000 small files + 3 large + db/PG_VERSION; the symlink is not a regular file.
+        assert.strictEqual(a.files, SMALL_FILES + LARGE_MB.length + 1);
+        assert.ok(a.sourceBytes > LARGE_MB.reduce((s, x) => s + x, 0) * 1024 * 1024);
+        assert.strictEqual(a.bytes, fs.statSync(archive).size);
+        assert.match(r.stderr, /backup .*MiB\/s/, "progress (bytes, rate) on stderr");
+    });
+
+    it("rejects a corrupted and a truncated archive before any volume is touched", async function () {
+        for (const damage of ["corrupted", "truncated"] as const) {
+            const copy = path.join(dir, "damaged", damage, "rp1");
+            fs.mkdirSync(copy, { recursive: true });
+            for (const f of fs.readdirSync(backupDir)) fs.copyFileSync(path.join(backupDir, f), path.join(copy, f));
+            const file = path.join(copy, path.basename(archive));
+            if (damage === "corrupted") {
+                const fd = fs.openSync(file, "r+");
+                fs.writeSync(fd, Buffer.from("garbage!"), 0, 8, Math.floor(fs.statSync(file).size / 2));
+                fs.closeSync(fd);
+            } else {
+                fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+            }
+            // An existing empty target and a new one: neither may be written or created.
+            const existing = `${prefix}-${damage}-existing`;
+            const fresh = `${prefix}-${damage}-new`;
+            dockerSync(["volume", "create", existing]);
+            const r = await upshift(["restore", "--backup", copy, "--volume", `${source}=${existing}`]);
+            assert.strictEqual(r.code, 1, r.stderr);
+            assert.match(r.stderr, new RegExp(`is ${damage}.*No volume was touched`));
+            assert.strictEqual(r.stdout, "");
+            assert.strictEqual(inTools([`${existing}:/d:ro`], "ls -A /d | wc -l").trim(), "0");
+            const r2 = await upshift(["restore", "--backup", copy, "--volume", `${source}=${fresh}`]);
+            assert.strictEqual(r2.code, 1);
+            assert.ok(!volumeExists(fresh), "no volume is created for a damaged backup");
+            const v = await upshift(["verify", "--backup", copy]);
+            assert.strictEqual(v.code, 1);
+            assert.match(v.stderr, new RegExp(damage));
+        }
+    });
+
+    it("verify --test-restore restores into a throwaway volume and compares files and bytes", async function () {
+        const throwaway = () => dockerSync(["volume", "ls", "-q", "--filter", "label=upshift.throwaway=true"]);
+        const before = throwaway();
+        const r = await upshift(["verify", "--backup", backupDir, "--test-restore"]);
+        const j = okJson(r);
+        const m = JSON.parse(fs.readFileSync(path.join(backupDir, "manifest.json"), "utf8"));
+        assert.deepStrictEqual(j.testRestore, [{ name: source, files: m.archives[0].files, bytes: m.archives[0].sourceBytes }]);
+        assert.match(r.stderr, /test-restore .*100%/);
+        assert.strictEqual(throwaway(), before, "throwaway volumes are removed");
+    });
+
+    it("a restore killed halfway leaves the backup and the source untouched, and a rerun succeeds", async function () {
+        const target = `${prefix}-killed`;
+        const backupBefore = hashTree(backupDir);
+        const child = startUpshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`], { UPSHIFT_PROGRESS_MS: "100" });
+        const done = collect(child);
+        // Kill it once the extraction has moved some bytes, but well before the end.
+        await new Promise<void>((resolve, reject) => {
+            let err = "";
+            child.stderr!.on("data", (b) => {
+                err += b;
+                const m = /restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/.exec(err);
+                if (m && Number(m[1]) > 1) { child.kill("SIGKILL"); resolve(); }
+            });
+            child.on("close", () => reject(new Error(`restore finished before it could be killed: ${err}`)));
+        });
+        const killed = await done;
+        assert.strictEqual(killed.signal, "SIGKILL");
+        assert.match(inTools([`${target}:/d:ro`], "ls -A /d"), /\.upshift-restore-in-progress/, "the target holds a half-finished restore");
+        assert.deepStrictEqual(hashTree(backupDir), backupBefore, "the backup is untouched");
+        assert.strictEqual(fingerprint(source), original, "the source volume is untouched");
+
+        const r = await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]);
+        const j = okJson(r);
+        assert.match(r.stderr, /clearing volume .*an unfinished restore of this backup/);
+        assert.strictEqual((j.restored as { cleared: boolean }[])[0].cleared, true);
+        assert.strictEqual(fingerprint(target), original);
+    });
+
+    it("round-trips byte for byte: backup, delete the volume, restore (thousands of files, some large)", async function () {
+        dockerSync(["volume", "rm", source]);
+        assert.ok(!volumeExists(source));
+        const j = okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${source}`]));
+        assert.strictEqual((j.restored as { created: boolean }[])[0].created, true);
+        const now = fingerprint(source);
+        assert.strictEqual(now.split("\n").length, original.split("\n").length);
+        assert.strictEqual(now, original, "every path, mode, owner, size and sha256 is the same");
+    });
+
+    it("refuses a non-empty target unless --force, which replaces its contents", async function () {
+        const target = `${prefix}-busy`;
+        dockerSync(["volume", "create", target]);
+        inTools([`${target}:/d`], "echo keep > /d/other-data");
+        const r = await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, /is not empty \(1 entries\).*--force/);
+        assert.strictEqual(inTools([`${target}:/d:ro`], "cat /d/other-data").trim(), "keep");
+        okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`, "--force"]));
+        assert.strictEqual(fingerprint(target), original);
+    });
+});
