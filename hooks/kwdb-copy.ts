@@ -8,7 +8,9 @@ import { Progress } from "./progress";
 /** `docker cp C:SRC - | tar -x -C DEST`: DEST gets SRC's basename as a directory. */
 export async function copyOut(container: string, src: string, dest: string, label: string): Promise<number> {
     const from = dockerStream(["cp", `${container}:${src}`, "-"]);
-    const into = startProcess("tar", ["-x", "-C", dest], { stdin: "pipe", stdout: "ignore" });
+    // --ignore-zeros: read to the end of the stream; GNU tar would otherwise stop at the end-of-archive
+    // marker, close the pipe early and fail the copy on the record padding that follows.
+    const into = startProcess("tar", ["-x", "--ignore-zeros", "-C", dest], { stdin: "pipe", stdout: "ignore" });
     return pump(from, into, label);
 }
 
