@@ -105,7 +105,8 @@ export async function hostCpus(): Promise<number> {
  * password otherwise). It runs as our uid so the files it writes in the work dir are ours.
  */
 export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: { interactive?: boolean } = {}): string[] {
-    const a = ["run", "--rm", "--label", "upshift.helper=true", "--log-driver", "none"];
+    // The target label lets a rerun find helpers that a killed run left behind (removeLeftoverTools).
+    const a = ["run", "--rm", "--label", "upshift.helper=true", "--label", `upshift.pg-target=${t.container}`, "--log-driver", "none"];
     if (opts.interactive) a.push("-i");
     a.push("--network", `container:${t.container}`);
     a.push("-e", "PGHOST=127.0.0.1", "-e", "PGPORT=5432", "-e", `PGUSER=${t.user}`, "-e", "PGAPPNAME=upshift");
@@ -114,6 +115,18 @@ export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: 
     if (typeof process.getuid === "function") a.push("--user", `${process.getuid()}:${process.getgid!()}`);
     a.push("--entrypoint", entrypoint, t.image, ...args);
     return a;
+}
+
+/**
+ * Removes tool containers of an earlier run on this server that was killed: `docker run` clients
+ * die with the hook, but their containers (a pg_restore, say) would go on writing.
+ */
+export async function removeLeftoverTools(op: string, container: string): Promise<void> {
+    const r = await docker(["ps", "-aq", "--filter", `label=upshift.pg-target=${container}`]);
+    const ids = r.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+    if (!ids.length) return;
+    info(op, `removing ${ids.length} tool container(s) left by an interrupted run on ${container}`);
+    await docker(["rm", "-f", ...ids], { check: false });
 }
 
 /** Runs a Postgres tool to completion; its stderr is echoed (scrubbed) when asked. */
@@ -323,6 +336,22 @@ export function ticker(op: string, label: string, measure: () => number, ms = Nu
         const b = measure();
         const s = (Date.now() - start) / 1000;
         info(op, `${label}: ${mb(b)} in ${s.toFixed(0)} s (${mb(b / Math.max(s, 0.001))}/s)`);
+    }, ms);
+    timer.unref();
+    return { stop: () => clearInterval(timer) };
+}
+
+/** As ticker(), for a measure that needs a query (e.g. the size of a database being restored). */
+export function asyncTicker(op: string, label: string, measure: () => Promise<number>, ms = Number(process.env.UPSHIFT_PROGRESS_MS) || 5000) {
+    const start = Date.now();
+    let busy = false;
+    const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        measure().then((b) => {
+            const s = (Date.now() - start) / 1000;
+            info(op, `${label}: ${mb(b)} in ${s.toFixed(0)} s (${mb(b / Math.max(s, 0.001))}/s)`);
+        }, () => undefined).finally(() => { busy = false; });
     }, ms);
     timer.unref();
     return { stop: () => clearInterval(timer) };

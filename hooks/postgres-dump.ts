@@ -7,7 +7,7 @@ import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import {
     collectChecks, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
-    PgTarget, PsqlSession, requireRunning, runTool, serverVersionNum, ticker, totals, writeJsonAtomic,
+    PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, writeJsonAtomic,
 } from "./postgres-common";
 import { parseOptions, runOperation, splitList } from "./report";
 
@@ -49,6 +49,7 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
     const op = o.op ?? OP;
     const started = Date.now();
     const c = await requireRunning(o.container);
+    await removeLeftoverTools(op, o.container);
     const out = path.resolve(o.out);
     const partial = `${out}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });

@@ -139,6 +139,8 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
         // The init password is the operator's PGPASSWORD, or a random one: the restored roles
         // (pg_dumpall --globals-only) then bring the old cluster's passwords anyway.
         const initPassword = process.env.PGPASSWORD || crypto.randomBytes(24).toString("base64url");
+        // Our helpers log in with it (the new cluster may ask for a password on 127.0.0.1).
+        process.env.PGPASSWORD = initPassword;
         const run = ["run", "-d", "--name", temp, "--label", `upshift.pg-migrate-temp=${o.newVolume}`, "--network", "none",
             "-v", `${o.newVolume}:${pgdata}`, "-e", "POSTGRES_PASSWORD", "-e", `POSTGRES_USER=${o.user}`, "--shm-size", "256m"];
         for (const e of o.initEnv) run.push("-e", e);

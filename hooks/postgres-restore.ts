@@ -11,8 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import {
-    collectChecks, diffChecks, DumpManifest, errorLines, fail, hostCpus, info, listDatabases, PgTarget, PsqlSession, queryJson,
-    quoteIdent, readManifest, requireRunning, runTool, serverVersionNum, totals, writeJsonAtomic,
+    asyncTicker, collectChecks, diffChecks, DumpManifest, errorLines, fail, hostCpus, info, listDatabases, PgTarget, PsqlSession, queryJson,
+    quoteIdent, quoteLiteral, readManifest, removeLeftoverTools, requireRunning, runTool, serverVersionNum, totals, writeJsonAtomic,
 } from "./postgres-common";
 import { parseOptions, runOperation } from "./report";
 
@@ -61,6 +61,7 @@ export async function restorePostgres(o: RestoreOptions): Promise<RestoreResult>
     const from = path.resolve(o.from);
     const m: DumpManifest = readManifest(from);
     const c = await requireRunning(o.container);
+    await removeLeftoverTools(op, o.container);
     const t: PgTarget = { container: o.container, image: o.image ?? c.imageId, user: o.user, workDir: from, workReadOnly: true };
     const jobs = o.jobs ?? (await hostCpus());
     const server = await serverVersionNum(t);
@@ -120,17 +121,24 @@ export async function restorePostgres(o: RestoreOptions): Promise<RestoreResult>
                 const force = server.num >= 130000 ? " WITH (FORCE)" : "";
                 await runTool(t, "psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", `DROP DATABASE ${quoteIdent(db.name)}${force}`]);
             }
-            if (a === "create" || a === "recreate") {
-                state.dbs[db.name] = { state: "creating", preexisting: false, dumpCreatedAt: m.createdAt };
-                save();
-                // -C: CREATE DATABASE with the dump's encoding, locale, owner, ACLs and settings.
-                await runTool(t, "pg_restore", [...base, "-C", "-d", "postgres", archive], { echo: true });
-            } else {
-                state.dbs[db.name] = { state: "restoring", preexisting: true, oid: existing.get(db.name), dumpCreatedAt: m.createdAt };
-                save();
-                // Into a database that existed (empty); on a rerun, --clean drops only the dump's own objects.
-                const clean = a === "reload" ? ["--clean", "--if-exists"] : [];
-                await runTool(t, "pg_restore", [...base, ...clean, "-d", db.name, archive], { echo: true });
+            // Progress: the size of the database as pg_restore fills it.
+            const tick = asyncTicker(op, `restore ${db.name}`, () =>
+                queryJson<number>(t, "postgres", `SELECT to_json(coalesce(sum(pg_database_size(oid)), 0)) FROM pg_database WHERE datname = ${quoteLiteral(db.name)}`));
+            try {
+                if (a === "create" || a === "recreate") {
+                    state.dbs[db.name] = { state: "creating", preexisting: false, dumpCreatedAt: m.createdAt };
+                    save();
+                    // -C: CREATE DATABASE with the dump's encoding, locale, owner, ACLs and settings.
+                    await runTool(t, "pg_restore", [...base, "-C", "-d", "postgres", archive], { echo: true });
+                } else {
+                    state.dbs[db.name] = { state: "restoring", preexisting: true, oid: existing.get(db.name), dumpCreatedAt: m.createdAt };
+                    save();
+                    // Into a database that existed (empty); on a rerun, --clean drops only the dump's own objects.
+                    const clean = a === "reload" ? ["--clean", "--if-exists"] : [];
+                    await runTool(t, "pg_restore", [...base, ...clean, "-d", db.name, archive], { echo: true });
+                }
+            } finally {
+                tick.stop();
             }
             const now = await listDatabases(t);
             state.dbs[db.name] = { ...state.dbs[db.name], state: "restoring", oid: now.find((d) => d.name === db.name)?.oid };

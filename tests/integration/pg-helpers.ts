@@ -82,3 +82,21 @@ export function lastJson(r: CliResult): Record<string, unknown> {
     if (lines.length !== 1) throw new Error(`stdout must be one JSON line, got ${lines.length}: ${r.stdout.slice(0, 500)}`);
     return JSON.parse(lines[0]) as Record<string, unknown>;
 }
+
+/** Runs `upshift ARGS` and SIGKILLs it (its whole process group) once stderr matches `when`. */
+export function cliKilledWhen(args: string[], env: Record<string, string>, when: RegExp): Promise<CliResult> {
+    const t0 = Date.now();
+    return new Promise((resolve, reject) => {
+        const p = spawn(CLI, args, { env: { ...process.env, ...env }, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "", stderr = "", killed = false;
+        p.stdout!.on("data", (b: Buffer) => { stdout += b.toString(); });
+        p.stderr!.on("data", (b: Buffer) => {
+            stderr += b.toString();
+            if (!killed && when.test(stderr)) { killed = true; process.kill(-p.pid!, "SIGKILL"); }
+        });
+        p.on("close", (code) => {
+            if (!killed) return reject(new Error(`ended (exit ${code}) before ${when}: ${stderr}`));
+            resolve({ code: code ?? 137, stdout, stderr, seconds: (Date.now() - t0) / 1000 });
+        });
+    });
+}

@@ -8,19 +8,22 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
-import { cli, CliResult, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest } from "./pg-helpers";
+import { cli, CliResult, cliKilledWhen, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest } from "./pg-helpers";
 
 const PW = `pw-${crypto.randomBytes(9).toString("hex")}`;
 const APP_PW = `app-${crypto.randomBytes(9).toString("hex")}`;
 const ENV = { PGPASSWORD: PW };
-const SRC = "upshift-t-pg15-src";
-const SRC_VOL = "upshift-t-pg15-vol";
-const NEW_VOL = "upshift-t-pg17-vol";
-const MIG = "upshift-t-pg17-mig";
-const CVAT = "upshift-t-pg17-cvat";
-const OTHER = "upshift-t-pg17-other";
-const PLAIN_VOL = "upshift-t-pg17-plain-vol";
-const WRITER = "upshift-t-pg-writer";
+// Names unique per run: several suites (or developers) may share this engine at the same time.
+const RUN = crypto.randomBytes(3).toString("hex");
+const SRC = `upshift-t-pg15-src-${RUN}`;
+const SRC_VOL = `upshift-t-pg15-vol-${RUN}`;
+const NEW_VOL = `upshift-t-pg17-vol-${RUN}`;
+const MIG = `upshift-t-pg17-mig-${RUN}`;
+const CVAT = `upshift-t-pg17-cvat-${RUN}`;
+const OTHER = `upshift-t-pg17-other-${RUN}`;
+const PLAIN_VOL = `upshift-t-pg17-plain-vol-${RUN}`;
+const WRITER = `upshift-t-pg-writer-${RUN}`;
+const KILLED = `upshift-t-pg17-killed-${RUN}`;
 
 /** Every table of the source, with the order its digest uses. */
 const TABLES: { db: string; table: string; order: string }[] = [
@@ -91,7 +94,7 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
 
     before(async function () {
         const start = Date.now();
-        for (const c of [SRC, MIG, CVAT, OTHER, WRITER]) dkQuiet(["rm", "-f", c]);
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED]) dkQuiet(["rm", "-f", c]);
         for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
         await startPg(SRC, TEST_IMAGES.pg15, { POSTGRES_PASSWORD: PW }, SRC_VOL);
         psql(SRC, "postgres", SEED_GLOBAL);
@@ -106,7 +109,7 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     after(function () {
-        for (const c of [SRC, MIG, CVAT, OTHER, WRITER]) dkQuiet(["rm", "-f", c]);
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED]) dkQuiet(["rm", "-f", c]);
         for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
         fs.rmSync(work, { recursive: true, force: true });
         process.stderr.write(`\n  Postgres test times:\n${timing.map((l) => `    ${l}\n`).join("")}`);
@@ -166,6 +169,24 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         assert.deepStrictEqual(lastJson(again).actions, { analytics: "verify", cvat: "verify", postgres: "verify", "Weird DB": "verify" });
     });
 
+    it("pg-restore killed in the middle of a database it created, then of the pre-existing cvat database: each rerun redoes only that database and the end result verifies", async () => {
+        const dump = path.join(work, "dump");
+        await startPg(KILLED, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW, POSTGRES_DB: "cvat" });
+        const args = ["pg-restore", "--container", KILLED, "--from", dump];
+        const k1 = await cliKilledWhen(args, { ...ENV, UPSHIFT_PROGRESS_MS: "500" }, /restore analytics: [1-9]/);
+        outputs.push(k1);
+        const k2 = await cliKilledWhen(args, { ...ENV, UPSHIFT_PROGRESS_MS: "500" }, /restore cvat: [1-9]/);
+        outputs.push(k2);
+        assert.match(k2.stderr, /restored analytics/);
+        const r = await run(args);
+        assert.strictEqual(r.code, 0, r.stderr);
+        const actions = lastJson(r).actions as Record<string, string>;
+        assert.strictEqual(actions.cvat, "reload");
+        assert.strictEqual(actions.analytics, "verify");
+        assert.deepStrictEqual(await digests(KILLED), src);
+        dk(["rm", "-f", KILLED]);
+    });
+
     it("a target that no longer matches the dump fails verification with a diff (a changed row, an extra row)", async () => {
         const dump = path.join(work, "dump");
         psql(CVAT, "cvat", "UPDATE engine_job SET status = 'tampered' WHERE id = 4242");
@@ -205,7 +226,7 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         dk(["start", WRITER]);
         const d = await run(["pg-dump", "--container", SRC, "--image", TEST_IMAGES.pg17, "--user", "nosuchrole", "--out", path.join(work, "failed"), "--stop", WRITER]);
         assert.strictEqual(d.code, 1);
-        assert.match(d.stderr, /starting upshift-t-pg-writer again/);
+        assert.match(d.stderr, new RegExp(`starting ${WRITER} again`));
         assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", WRITER]).trim(), "true");
         assert.ok(!fs.existsSync(path.join(work, "failed")));
     });
