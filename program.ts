@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { validateConfig } from "./config/schema";
 import { Clearml } from "./components/clearml";
 import { Cvat } from "./components/cvat";
+import { Kwdb } from "./components/kwdb";
 import { DeployedProduct } from "./plan";
 import { Product } from "./catalog/types";
 
@@ -64,6 +65,20 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
             volumes: c.volumes, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
         }, { providers: [provider] });
         deployed.clearml = clearml.plan.next;
+    }
+    if (cfg.kwdb) {
+        const k = cfg.kwdb;
+        const conf = new pulumi.Config("kwdb");
+        const secrets: Record<string, pulumi.Output<string>> = {};
+        for (const key of ["caCert", "caKey"]) {
+            const v = conf.getSecret(key);
+            if (v) secrets[key] = v;
+        }
+        const kwdb = new Kwdb("kwdb", {
+            ...common, version: k.version, deployed: before.kwdb, images: k.images, registryMirror: k.registryMirror,
+            volumes: k.volumes, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
+        }, { providers: [provider] });
+        deployed.kwdb = kwdb.plan.next;
     }
     return { deployed: pulumi.output(deployed) as pulumi.Output<DeployedRecord> };
 }
