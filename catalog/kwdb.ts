@@ -5,11 +5,13 @@ import { DataVolume, PlanStep, ProductCatalog, ServiceSpec } from "./types";
 import { gte, lt } from "./versions";
 
 /**
- * Releases the catalog knows. Confirmed: 2.0.0, 2.2.2, 3.0.0, 3.1.0, 3.2.0, 3.2.1 (product-catalog.md).
- * *unconfirmed*: the 2.x patch and minor releases between 2.0.0 and 2.2.2.
+ * Releases the catalog knows. From the vendor's release notes (KWDB/docs en/release-notes): 2.0.4,
+ * 2.1.0, 2.2.0, 2.2.1, 2.2.2, 3.0.0, 3.2.0, 3.2.1; 3.1.0 from product-catalog.md. 2.0.0 is
+ * *unconfirmed* (product-catalog.md: "2.0 (2024-08)"; 2.0.4 was built 2024-08-06). Four-part
+ * releases (2.0.3.2, 2.0.4.1) are not semver and not listed.
  */
 export const KWDB_VERSIONS: readonly string[] = [
-    "2.0.0", "2.0.1", "2.0.2", "2.0.3", "2.0.4", "2.1.0", "2.1.1", "2.2.0", "2.2.1", "2.2.2",
+    "2.0.0", "2.0.4", "2.1.0", "2.2.0", "2.2.1", "2.2.2",
     "3.0.0", "3.1.0", "3.2.0", "3.2.1",
 ];
 
@@ -103,7 +105,22 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
         dataVolumes,
         services,
         hostRequirements: () => [`the KWDB container runs privileged with ipc shareable and memlock unlimited (vendor docker run)`],
-        refusals: [],
+        refusals: [
+            {
+                // 2.1.0 release notes: a standalone 2.0 upgrades offline only from 2.0.4.
+                from: (f) => lt(f, "2.0.4"),
+                to: (t) => gte(t, "2.1.0") && lt(t, "2.2.0"),
+                message: (f, t) => `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB 2.1.0 release notes: standalone upgrades come from 2.0.4). `
+                    + `Set kwdb:version 2.0.4 first, or go straight to 3.x, which upshift reaches by export and import`,
+            },
+            {
+                // 2.2.0 release notes: "KWDB 2.0.x series: data export and import"; 2.1.0 upgrades offline.
+                from: (f) => lt(f, "2.1.0"),
+                to: (t) => gte(t, "2.2.0") && lt(t, "3.0.0"),
+                message: (f, t) => `kwdb:version ${t}: KWDB ${f} reaches 2.2 only by export and import (KWDB 2.2.0 release notes). `
+                    + `Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data`,
+            },
+        ],
         rules: [
             // Same major: no rule, the image is swapped with identical parameters (db-upgrade.md). The
             // raft_log.sync_period advice for 3.0/3.1 is for multi-node clusters; upshift runs single-node.
@@ -124,9 +141,11 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
                         {
                             id: "kwdb-import", kind: "kwdb-import", phase: "after-data-service", reversible: true, moves: ["kwdb_store"],
                             description: `copy the export into KWDB ${to} on the new volume \${vol:kwdb_store:to}`
-                                + (gte(to, "3.1.0") ? ", strip PARTITION INTERVAL from meta.sql (not accepted by 3.1+)" : "")
+                                + ", strip PARTITION INTERVAL from meta.sql"
                                 + `, IMPORT databases, users and cluster settings, verify table and row counts; user passwords are not exported and must be reset`,
-                            params: { ...common, stripPartitionInterval: gte(to, "3.1.0") ? "true" : "false" },
+                            // 3.1+ rejects it (product-catalog.md); 3.0 has no custom partition intervals at all
+                            // (3.0.0 release notes, "Feature Adjustments"), so it goes for every 3.x target.
+                            params: { ...common, stripPartitionInterval: "true" },
                         },
                     ];
                 },

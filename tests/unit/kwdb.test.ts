@@ -178,14 +178,28 @@ describe("KWDB component (Pulumi mocks)", () => {
         assert.match(kwdb.plan.steps[4].description, /user passwords are not exported and must be reset/);
     });
 
-    it("2.2.2 -> 3.0.0 imports without touching PARTITION INTERVAL (only 3.1+ rejects it); secure mode passes --certs-dir to both steps", () => {
+    it("2.2.2 -> 3.0.0 strips PARTITION INTERVAL too (3.0 has no custom partition intervals); secure mode passes --certs-dir to both steps", () => {
         const plain = build("3.0.0", installed("2.2.2"));
-        assert.ok(!String(plain.step("kwdb-import").props.create).includes("--strip-partition-interval"));
+        assert.ok(String(plain.step("kwdb-import").props.create).endsWith(" --insecure --strip-partition-interval"));
         const secure = build("3.2.1", installed("2.2.2", true), { secure: true });
         assert.match(String(secure.step("kwdb-export").props.create), / --certs-dir \/kaiwudb\/certs --stop-after$/);
         assert.match(String(secure.step("kwdb-import").props.create), / --certs-dir \/kaiwudb\/certs --strip-partition-interval$/);
         // Both versions use the same certs volume: it is not a data format that changes.
         assert.deepStrictEqual(volumeNames(secure.capture), ["kwdb_certs", "kwdb_store", "kwdb_store_kwdb3"]);
+    });
+
+    it("2.0.x jumps the vendor does not support are refused with the way round (2.1.0 / 2.2.0 release notes)", () => {
+        assert.throws(() => build("2.1.0", installed("2.0.0")), (e: Error) => e instanceof PlanRefused
+            && e.message === "kwdb:version 2.1.0: KWDB 2.0.0 cannot be upgraded to 2.1.0 directly (KWDB 2.1.0 release notes: standalone upgrades come from 2.0.4). "
+                + "Set kwdb:version 2.0.4 first, or go straight to 3.x, which upshift reaches by export and import");
+        assert.throws(() => build("2.2.2", installed("2.0.4")), (e: Error) => e instanceof PlanRefused
+            && e.message === "kwdb:version 2.2.2: KWDB 2.0.4 reaches 2.2 only by export and import (KWDB 2.2.0 release notes). "
+                + "Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data");
+        // The supported ones: 2.0.4 -> 2.1.0 and 2.1.0 -> 2.2.2 are image swaps; 2.0.0 -> 3.2.1 is export/import.
+        assert.deepStrictEqual(build("2.1.0", installed("2.0.4")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
+        assert.deepStrictEqual(build("2.2.2", installed("2.1.0")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
+        assert.deepStrictEqual(build("3.2.1", installed("2.0.0")).kwdb.plan.steps.map((s) => s.kind),
+            ["preflight", "backup", "verify-backup", "kwdb-export", "kwdb-import"]);
     });
 
     it("a downgrade with nothing to restore is refused, saying how to go back with a backup", () => {
