@@ -75,7 +75,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const { capture, container } = build("2.3.0", undefined, { dataDir: "/srv/clearml/", features: { agentServices: true }, registryMirror: "mirror.local:5000" });
         assert.deepStrictEqual(binds(container("clearml-redis")), ["/srv/clearml/data/redis:/data"]);
         assert.ok(containerNames(capture).includes("clearml-agent-services"));
-        assert.ok(images(capture).every((i) => i.startsWith("mirror.local:5000/")));
+        assert.ok(images(capture).every((i) => String(i).startsWith("mirror.local:5000/")));
     });
 
     it("1.1.1 -> 1.2.0: restore point, stop, copy data/mongo into data/mongo_4 (1000:1000), then FCV 4.0, 4.2, 4.4 in order on the copy, before the new mongo starts", () => {
