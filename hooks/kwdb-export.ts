@@ -59,9 +59,18 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     const exported = Object.keys(before);
     log(OP, `${exported.length} user databases (${totalTables(before)} tables, ${totalRows(before)} rows), ${users.length} users`);
     const statements = exportStatements(o.dir, exported);
+    const skipped: string[] = [];
     for (const s of statements) {
         log(OP, s);
-        await sql(t, s);
+        try {
+            await sql(t, s);
+        } catch (e) {
+            // EXPORT USERS / CLUSTER SETTING came with 2.2 (2.2.0 release notes, "Import/Export"): older
+            // servers reject them. Users are then written from SHOW USERS; settings are reported.
+            if (s.startsWith("EXPORT INTO") || !/syntax error|unimplemented|not supported/i.test((e as Error).message)) throw e;
+            log(OP, `this KWDB cannot run \`${s.split(" TO ")[0]}\`: ${s.includes("USERS") ? "users are taken from SHOW USERS instead" : "cluster settings must be set again by hand on the new version"}`);
+            skipped.push(s);
+        }
     }
     // Counts are taken before and after: a write during the export would make the import's check
     // fail later; say it now, while the old version still runs.
@@ -77,9 +86,14 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
     const bytes = await copyOut(t.container, extern, partial, `${OP}: copy ${extern} to the backup`);
     fs.renameSync(path.join(partial, path.basename(extern)), path.join(partial, "data"));
+    if (skipped.some((s) => s.startsWith("EXPORT USERS")) && users.length) {
+        // The same statements EXPORT USERS writes (no passwords either way).
+        fs.mkdirSync(path.join(partial, "data", "users"), { recursive: true });
+        fs.writeFileSync(path.join(partial, "data", "users", "users.sql"), users.map((u) => `CREATE USER ${ident(u)};\n`).join(""));
+    }
     const manifest: ExportManifest = {
         format: EXPORT_FORMAT, createdAt: new Date().toISOString(), container: t.container, dir: o.dir,
-        databases: before, users, statements, seconds: Math.round((Date.now() - started) / 100) / 10,
+        databases: before, users, statements: statements.filter((s) => !skipped.includes(s)), seconds: Math.round((Date.now() - started) / 100) / 10,
     };
     fs.writeFileSync(path.join(partial, "export.json"), JSON.stringify(manifest, null, 2) + "\n");
     fs.rmSync(out, { recursive: true, force: true });
@@ -92,7 +106,7 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     }
     return {
         out, databases: exported.length, tables: totalTables(before), rows: totalRows(before), users: users.length, bytes,
-        stopped: o.stopAfter, seconds: manifest.seconds,
+        stopped: o.stopAfter, settingsExported: !skipped.some((s) => s.startsWith("EXPORT CLUSTER")), seconds: manifest.seconds,
     };
 }
 

@@ -174,6 +174,25 @@ describe("KWDB hooks (KWDB cannot run here: real hooks, fake docker/kwbase on PA
         assert.deepStrictEqual(t.sqlRun().map((e) => e.argv[e.argv.length - 1]).filter((x) => /^(IMPORT|DROP)/.test(x)), []);
     });
 
+    it("KWDB cannot run here: from a 2.1 server without EXPORT USERS/CLUSTER SETTING, users come from SHOW USERS and the import still carries them", () => {
+        const t = setup({ containers: { [C]: { ...OLD, version: "2.1.0" } } });
+        const out = path.join(t.dir, "export");
+        const r = t.run(["kwdb-export", "--container", C, "--store", STORE, "--dir", DIR, "--out", out, "--insecure", "--stop-after"]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.match(r.stderr, /cluster settings must be set again by hand/);
+        assert.strictEqual(json(r.stdout).settingsExported, false);
+        assert.strictEqual(fs.readFileSync(path.join(out, "data", "users", "users.sql"), "utf8"), 'CREATE USER "alice";\nCREATE USER "bob";\n');
+        fs.rmSync(path.join(t.dir, "fs"), { recursive: true });
+        fs.mkdirSync(t.containerFile(STORE), { recursive: true });
+        t.setState({ containers: { [C]: { ...NEW, dbs: {}, users: [] } } });
+        t.clearLog();
+        const imp = t.run(["kwdb-import", "--container", C, "--store", STORE, "--from", out, "--insecure", "--strip-partition-interval"]);
+        assert.strictEqual(imp.code, 0, imp.stderr);
+        assert.deepStrictEqual(t.sqlRun().map((e) => e.argv[e.argv.length - 1]).filter((x) => /^IMPORT (USERS|CLUSTER)/.test(x)),
+            [`IMPORT USERS SQL DATA ("nodelocal://1/${DIR}/users/users.sql")`]);
+        assert.deepStrictEqual(t.state().containers[C].users, ["alice", "bob"]);
+    });
+
     it("KWDB cannot run here: a write during the export fails kwdb-export before anything is kept", () => {
         const t = setup({ containers: { [C]: OLD }, writeDuringExport: true });
         const out = path.join(t.dir, "export");
