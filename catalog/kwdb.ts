@@ -64,7 +64,8 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
 
     const services = (v: string): ServiceSpec[] => {
         const v3 = major(v) >= 3;
-        const ready = "http" + (o.secure ? "s" : "") + "://127.0.0.1:8080/health?ready=1";
+        // Quoted: `?` is a glob character for the shell.
+        const ready = "'http" + (o.secure ? "s" : "") + "://127.0.0.1:8080/health?ready=1'";
         const curl = o.secure ? `curl -fsS --cacert ${KWDB_CERTS_DIR}/ca.crt ${ready}` : `curl -fsS ${ready}`;
         return [{
             name: KWDB_CONTAINER, image: kwdbImageSource(v).image, role: "data", aliases: [KWDB_CONTAINER],

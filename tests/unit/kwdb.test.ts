@@ -61,7 +61,7 @@ describe("KWDB component (Pulumi mocks)", () => {
             ["127.0.0.1:26257->26257", "127.0.0.1:8080->8080", "127.0.0.1:27257->27257"]);
         assert.deepStrictEqual(await mounts(c), [`kwdb_store:${STORE}`]);
         const hc = c.props.healthcheck as { tests: string[] };
-        assert.match(hc.tests[1], /curl -fsS http:\/\/127\.0\.0\.1:8080\/health\?ready=1/);
+        assert.match(hc.tests[1], /curl -fsS 'http:\/\/127\.0\.0\.1:8080\/health\?ready=1'/);
         assert.strictEqual(c.props.wait, true);
         assert.strictEqual(c.props.envs, undefined, "no environment at all in insecure mode");
         const vol = capture.ofType(VOLUME)[0];
@@ -82,7 +82,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         const c = container();
         assert.deepStrictEqual((c.props.command as string[]).slice(0, 3), ["./kwbase", "start-single-node", "--certs-dir=/kaiwudb/certs"]);
         assert.deepStrictEqual(await mounts(c), [`kwdb_store:${STORE}`, "kwdb_certs:/kaiwudb/certs"]);
-        assert.match((c.props.healthcheck as { tests: string[] }).tests[1], /curl -fsS --cacert \/kaiwudb\/certs\/ca\.crt https:\/\/127\.0\.0\.1:8080\/health\?ready=1/);
+        assert.match((c.props.healthcheck as { tests: string[] }).tests[1], /curl -fsS --cacert \/kaiwudb\/certs\/ca\.crt 'https:\/\/127\.0\.0\.1:8080\/health\?ready=1'/);
         assert.match((c.props.healthcheck as { tests: string[] }).tests[1], /kwbase node status --certs-dir=\/kaiwudb\/certs/);
         assert.deepStrictEqual(volumeNames(capture), ["kwdb_certs", "kwdb_store"]);
         const certs = capture.byName(`${name}-certs`);
