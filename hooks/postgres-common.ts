@@ -131,7 +131,18 @@ export async function removeLeftoverTools(op: string, container: string): Promis
 
 /** Runs a Postgres tool to completion; its stderr is echoed (scrubbed) when asked. */
 export async function runTool(t: PgTarget, entrypoint: string, args: string[], opts: { echo?: boolean; check?: boolean } = {}) {
-    return docker(toolArgs(t, entrypoint, args), { echoStderr: opts.echo, check: opts.check });
+    for (let attempt = 1; ; attempt++) {
+        const r = await docker(toolArgs(t, entrypoint, args), { echoStderr: opts.echo, check: false });
+        // A loaded engine sometimes fails to create the container (runc: "can't get final
+        // child's PID"); nothing ran, so trying again is safe.
+        if (r.code === 125 && /OCI runtime create failed|failed to create shim task/.test(r.stderr) && attempt < 3) {
+            info("postgres", `docker could not create the ${entrypoint} container (attempt ${attempt}); retrying`);
+            await new Promise((res) => setTimeout(res, 1000 * attempt));
+            continue;
+        }
+        if (r.code !== 0 && opts.check !== false) throw new ProcessError("docker", toolArgs(t, entrypoint, args), r.code, r.stderr);
+        return r;
+    }
 }
 
 /** libpq connection string for one database (names may hold any character). */
