@@ -104,13 +104,14 @@ export async function hostCpus(): Promise<number> {
  * 127.0.0.1 inside the server's network namespace (trusted there by the official image; with a
  * password otherwise). It runs as our uid so the files it writes in the work dir are ours.
  */
-export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: { interactive?: boolean } = {}): string[] {
+export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: { interactive?: boolean; pgoptions?: string } = {}): string[] {
     // The target label lets a rerun find helpers that a killed run left behind (removeLeftoverTools).
     const a = ["run", "--rm", "--label", "upshift.helper=true", "--label", `upshift.pg-target=${t.container}`, "--log-driver", "none"];
     if (opts.interactive) a.push("-i");
     a.push("--network", `container:${t.container}`);
     a.push("-e", "PGHOST=127.0.0.1", "-e", "PGPORT=5432", "-e", `PGUSER=${t.user}`, "-e", "PGAPPNAME=upshift");
     if (process.env.PGPASSWORD !== undefined) a.push("-e", "PGPASSWORD");
+    if (opts.pgoptions) a.push("-e", `PGOPTIONS=${opts.pgoptions}`);
     if (t.workDir) a.push("-v", `${path.resolve(t.workDir)}:/work${t.workReadOnly ? ":ro" : ""}`);
     if (typeof process.getuid === "function") a.push("--user", `${process.getuid()}:${process.getgid!()}`);
     a.push("--entrypoint", entrypoint, t.image, ...args);
@@ -130,9 +131,9 @@ export async function removeLeftoverTools(op: string, container: string): Promis
 }
 
 /** Runs a Postgres tool to completion; its stderr is echoed (scrubbed) when asked. */
-export async function runTool(t: PgTarget, entrypoint: string, args: string[], opts: { echo?: boolean; check?: boolean } = {}) {
+export async function runTool(t: PgTarget, entrypoint: string, args: string[], opts: { echo?: boolean; check?: boolean; pgoptions?: string } = {}) {
     for (let attempt = 1; ; attempt++) {
-        const r = await docker(toolArgs(t, entrypoint, args), { echoStderr: opts.echo, check: false });
+        const r = await docker(toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }), { echoStderr: opts.echo, check: false });
         // A loaded engine sometimes fails to create the container (runc: "can't get final
         // child's PID"); nothing ran, so trying again is safe.
         if (r.code === 125 && /OCI runtime create failed|failed to create shim task/.test(r.stderr) && attempt < 3) {
@@ -140,7 +141,7 @@ export async function runTool(t: PgTarget, entrypoint: string, args: string[], o
             await new Promise((res) => setTimeout(res, 1000 * attempt));
             continue;
         }
-        if (r.code !== 0 && opts.check !== false) throw new ProcessError("docker", toolArgs(t, entrypoint, args), r.code, r.stderr);
+        if (r.code !== 0 && opts.check !== false) throw new ProcessError("docker", toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }), r.code, r.stderr);
         return r;
     }
 }

@@ -31,6 +31,13 @@ export interface RestoreOptions {
 type DbState = { state: "creating" | "restoring" | "done"; preexisting: boolean; oid?: string; dumpCreatedAt: string };
 interface RestoreState { format: "upshift-pg-restore-state/1"; systemIdentifier: string; dbs: Record<string, DbState> }
 
+/**
+ * Session settings of pg_restore's connections (the server's own config is not touched): commits
+ * need not wait for the WAL flush (a crash before the end means a redo, and the verification
+ * reads what the server really kept) and index builds get more memory, per job.
+ */
+const RESTORE_PGOPTIONS = "-c synchronous_commit=off -c maintenance_work_mem=256MB";
+
 type Action = "create" | "recreate" | "into" | "reload" | "verify";
 
 export interface RestoreResult {
@@ -129,13 +136,13 @@ export async function restorePostgres(o: RestoreOptions): Promise<RestoreResult>
                     state.dbs[db.name] = { state: "creating", preexisting: false, dumpCreatedAt: m.createdAt };
                     save();
                     // -C: CREATE DATABASE with the dump's encoding, locale, owner, ACLs and settings.
-                    await runTool(t, "pg_restore", [...base, "-C", "-d", "postgres", archive], { echo: true });
+                    await runTool(t, "pg_restore", [...base, "-C", "-d", "postgres", archive], { echo: true, pgoptions: RESTORE_PGOPTIONS });
                 } else {
                     state.dbs[db.name] = { state: "restoring", preexisting: true, oid: existing.get(db.name), dumpCreatedAt: m.createdAt };
                     save();
                     // Into a database that existed (empty); on a rerun, --clean drops only the dump's own objects.
                     const clean = a === "reload" ? ["--clean", "--if-exists"] : [];
-                    await runTool(t, "pg_restore", [...base, ...clean, "-d", db.name, archive], { echo: true });
+                    await runTool(t, "pg_restore", [...base, ...clean, "-d", db.name, archive], { echo: true, pgoptions: RESTORE_PGOPTIONS });
                 }
             } finally {
                 tick.stop();
