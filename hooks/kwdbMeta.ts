@@ -1,5 +1,5 @@
-// The meta.sql transform of a KWDB 2.x export before it is imported into 3.1 or later: 3.1 no longer
-// accepts PARTITION INTERVAL (product-catalog.md, KWDB upgrade). Pure: text in, text out.
+// The meta.sql transform of a KWDB 2.x export before it is imported into 3.x: 3.1 no longer
+// accepts PARTITION INTERVAL (product-catalog.md) and 3.0 has no custom intervals (3.0.0 release notes). Pure.
 // Only SQL is touched: string literals, quoted identifiers and comments are left exactly as they are.
 
 export interface MetaTransform {

@@ -8,7 +8,7 @@ import { hasPartitionInterval, maskSql, stripPartitionInterval } from "../../hoo
 // and a line break inside it, with a long unit, in an ALTER, plus literals/comments/identifiers holding the words.
 const META = fs.readFileSync(path.join(__dirname, "fixtures", "kwdb", "meta-2x.sql"), "utf8");
 
-describe("KWDB meta.sql transform (PARTITION INTERVAL removed for 3.1+)", () => {
+describe("KWDB meta.sql transform (PARTITION INTERVAL removed before importing into 3.x)", () => {
     it("removes every clause in SQL and nothing else, on realistic 2.x export text", () => {
         const r = stripPartitionInterval(META);
         assert.strictEqual(r.removed, 6);
