@@ -140,6 +140,21 @@ describe("hooks: stop, exec, preflight and backup --stop (real Docker engine)", 
         dockerSync(["start", app]);
     });
 
+    it("backs up a host directory (--dir) and restores it into a new directory byte for byte", async function () {
+        const src = path.join(dir, "elastic_7");
+        fs.mkdirSync(path.join(src, "nodes", "0"), { recursive: true });
+        for (let i = 0; i < 50; i++) fs.writeFileSync(path.join(src, "nodes", "0", `seg${i}`), `segment ${i}\n`.repeat(i * 100));
+        const j = okJson(await upshift(["backup", "--product", "clearml", "--version", "1.16.0", "--id", "d1", "--to", dir, "--dir", src]));
+        const a = (j.archives as { name: string; files: number }[])[0];
+        assert.strictEqual(a.files, 50);
+        const dst = path.join(dir, "restored", "elastic_7");
+        okJson(await upshift(["restore", "--backup", path.join(dir, "clearml", "d1"), "--dir", `${src}=${dst}`]));
+        for (let i = 0; i < 50; i++) {
+            assert.ok(fs.readFileSync(path.join(dst, "nodes", "0", `seg${i}`)).equals(fs.readFileSync(path.join(src, "nodes", "0", `seg${i}`))));
+        }
+        assert.ok(!fs.existsSync(path.join(dst, ".upshift-restore-in-progress")));
+    });
+
     it("no secret from the environment appears in any hook's stdout or stderr", async function () {
         const secret = `pw-${prefix}-Zq9`;
         const env = { PGPASSWORD: secret, DJANGO_SECRET_KEY: `${secret}-django`, UPSHIFT_PROGRESS_MS: "100" };
