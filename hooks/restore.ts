@@ -1,6 +1,8 @@
 // `upshift restore`: archives of a backup into new or empty volumes/directories. Every checksum is
 // verified and every target inspected before the first write; the backup itself is only read.
 // A restore that is killed leaves a marker in its targets: a rerun clears and redoes only those.
+// With --from-s3 the backup is first pulled from the bucket into --backup's place (s3.ts
+// pullBackup: every sha256 checked before it is renamed into place), then restored from there.
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import {
@@ -9,11 +11,15 @@ import {
 import { docker, helperImage } from "./docker";
 import { ArchiveEntry, Manifest, readManifest } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
+import { backupKeyPrefix, pullBackup, s3TargetFrom } from "./s3";
 
 const USAGE = `usage: upshift restore --backup DIR/P/ID (--volume SRC=TARGET | --dir SRC=PATH)... [--force] [--helper-image IMG]
+                       [--from-s3 BUCKET [--prefix X] [--s3-endpoint URL] [--region R] [--quiet]]
   SRC is an archive name (or its source's name) from the backup's manifest.
   Verifies every checksum first; restores into a new or empty volume/directory.
-  --force: replace the contents of a non-empty target (they are deleted first).`;
+  --force: replace the contents of a non-empty target (they are deleted first).
+  --from-s3: first pull s3://BUCKET/[X/]P/ID into DIR/P/ID (every sha256 checked; an identical
+  local copy is used as is, a different one is never overwritten), then restore from it.`;
 
 const OPTIONS = {
     backup: { type: "string" },
@@ -21,6 +27,11 @@ const OPTIONS = {
     dir: { type: "string", multiple: true },
     force: { type: "boolean", default: false },
     "helper-image": { type: "string" },
+    "from-s3": { type: "string" },
+    prefix: { type: "string" },
+    "s3-endpoint": { type: "string" },
+    region: { type: "string" },
+    quiet: { type: "boolean", default: false },
 } as const;
 
 interface Job {
@@ -49,7 +60,26 @@ export const restore: HookCommand = {
         const keys = pairs.map((p) => `${p.target.type}:${p.target.name}`);
         const dup = keys.find((k, i) => keys.indexOf(k) !== i);
         if (dup) throw new UsageError(`${dup} is the target of two archives`);
-        return runOperation("restore", () => runRestore(path.resolve(values.backup!), pairs, values.force === true, helperImage(values["helper-image"])));
+        const fromS3 = values["from-s3"];
+        if (!fromS3) {
+            for (const k of ["prefix", "s3-endpoint", "region"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} goes with --from-s3 BUCKET`);
+        }
+        const dir = path.resolve(values.backup);
+        const [product, id] = [path.basename(path.dirname(dir)), path.basename(dir)];
+        return runOperation("restore", async () => {
+            let pulled: Record<string, unknown> | undefined;
+            if (fromS3) {
+                const target = s3TargetFrom({ bucket: fromS3, "s3-endpoint": values["s3-endpoint"], region: values.region })!;
+                const keyPrefix = backupKeyPrefix(values.prefix ?? "", product, id);
+                log("restore", `pulling s3://${fromS3}/${keyPrefix} into ${dir}`);
+                const r = await pullBackup({ target, keyPrefix, toDir: path.dirname(path.dirname(dir)), quiet: values.quiet === true });
+                target.client.destroy();
+                if (r.backup !== dir) throw new HookError(`s3://${fromS3}/${keyPrefix} holds backup ${r.product}/${r.id}, not ${product}/${id}; it was pulled to ${r.backup}`);
+                pulled = { bucket: r.bucket, key: r.key, bytes: r.bytes, alreadyPresent: r.alreadyPresent };
+            }
+            const result = await runRestore(dir, pairs, values.force === true, helperImage(values["helper-image"]));
+            return pulled ? { ...result, pulled } : result;
+        });
     },
 };
 

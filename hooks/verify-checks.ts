@@ -2,6 +2,9 @@
 // `postgres`), run against the throwaway volumes the archives were restored into. A module
 // registers its check when it is loaded; cli.ts loads every module of OPERATION_MODULES, so a
 // module listed there (or imported by one) may call registerVerifyCheck at its top level.
+// A check registered with `{ auto: true }` also runs when the manifest has no entry for it
+// (`expected` is then undefined): it finds by itself which restored archives it applies to (the
+// Postgres check looks for PG_VERSION) and answers undefined when none.
 import { Manifest } from "./manifest";
 
 export interface TestRestoreContext {
@@ -16,23 +19,36 @@ export interface TestRestoreContext {
     readonly pgImage?: string;
     /** Logs a line on stderr. */
     log(message: string): void;
+    /** Full details for `<backup>/verified.json` (the JSON line gets only the check's small summary). */
+    record(details: unknown): void;
 }
 
 /**
  * Compares what the manifest recorded under its key (`expected`) with the restored data. Throws
- * with a message naming the first difference; resolves to a small summary for the JSON line.
+ * with a message naming the first difference; resolves to a small summary for the JSON line, or
+ * undefined when an auto check found nothing it applies to.
  */
-export type VerifyCheck = (expected: unknown, ctx: TestRestoreContext) => Promise<Record<string, unknown>>;
+export type VerifyCheck = (expected: unknown, ctx: TestRestoreContext) => Promise<Record<string, unknown> | undefined>;
 
-const registry = new Map<string, VerifyCheck>();
+export interface VerifyCheckOptions {
+    /** Run on every test restore, also when the manifest has no entry for this key. */
+    readonly auto?: boolean;
+}
+
+const registry = new Map<string, { check: VerifyCheck; auto: boolean }>();
 
 /** Registers the check for manifest key `key` (one per key). */
-export function registerVerifyCheck(key: string, check: VerifyCheck): void {
-    if (registry.has(key) && registry.get(key) !== check) throw new Error(`a verify check for "${key}" is registered twice`);
-    registry.set(key, check);
+export function registerVerifyCheck(key: string, check: VerifyCheck, opts: VerifyCheckOptions = {}): void {
+    if (registry.has(key) && registry.get(key)!.check !== check) throw new Error(`a verify check for "${key}" is registered twice`);
+    registry.set(key, { check, auto: opts.auto === true });
 }
 
 /** The check for `key`, if a loaded module registered one. */
 export function verifyCheck(key: string): VerifyCheck | undefined {
-    return registry.get(key);
+    return registry.get(key)?.check;
+}
+
+/** Keys of the checks that run on every test restore. */
+export function autoVerifyChecks(): string[] {
+    return [...registry].filter(([, v]) => v.auto).map(([k]) => k);
 }
