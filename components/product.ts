@@ -77,7 +77,8 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     for (const v of Object.values(plan.next.volumes)) volumeNames.add(v.name);
     for (const v of plan.volumes) if (v.type === "volume") volumeNames.add(v.name);
     for (const [key, known] of Object.entries(plan.next.volumes)) {
-        const type = catalog.dataVolumes(known.lastVersion).find((d) => `${d.key}@${d.format}` === key)?.type;
+        const current = key.split("~")[0]; // archived entries: key@format~lastVersion (plan/index.ts record)
+        const type = catalog.dataVolumes(known.lastVersion).find((d) => `${d.key}@${d.format}` === current)?.type;
         if (type === "dir") volumeNames.delete(known.name);
     }
     for (const volName of [...volumeNames].sort()) {

@@ -102,14 +102,20 @@ function resolveVolumes(input: PlanInput): PlannedVolume[] {
         const before = fromVols.find((f) => f.key === v.key);
         const fromName = before ? deployed.volumes[volKey(before)]?.name ?? override ?? before.defaultName : undefined;
         const known = deployed.volumes[volKey(v)];
-        if (known) return { ...base, name: known.name, fromName, isNew: false };
+        const rollback = cmp(to, deployed.version) < 0;
+        // A recorded volume of the target format is re-attached on a rollback, or kept when the format
+        // does not change. On an upgrade that changes the format it holds data from before a rollback:
+        // stale, so the migration gets a fresh one (the stale one stays on record, retained).
+        if (known && (rollback || before?.format === v.format || !before)) return { ...base, name: known.name, fromName, isNew: false };
         if (before && before.format === v.format && fromName) return { ...base, name: fromName, fromName, isNew: false };
         // A new format gets a new volume; the old one is kept for rollback (design.md data-safety rules).
         const vendorName = override && v.defaultName === before?.defaultName ? override : v.defaultName;
         // Never the name of a retained volume/dir of another format (a product whose vendor keeps one
         // path across several format changes, e.g. ClearML's data/mongo_4 for Mongo 4.4 to 7.0).
         const retained = Object.entries(deployed.volumes).some(([k, kv]) => k.startsWith(`${v.key}@`) && kv.name === vendorName);
-        const name = fromName !== undefined && (vendorName === fromName || retained) ? newName(v, vendorName) : vendorName;
+        let name = fromName !== undefined && (vendorName === fromName || retained) ? newName(v, vendorName) : vendorName;
+        const used = new Set(Object.values(deployed.volumes).map((kv) => kv.name));
+        for (let i = 2; used.has(name); i++) name = `${newName(v, vendorName)}_${i}`;
         return { ...base, name, fromName, isNew: true };
     });
 }
@@ -121,10 +127,21 @@ function newName(v: DataVolume, base: string): string {
 /** A format in messages: the tag, with the vendor's words when the catalog gives them. */
 const formatText = (v: { format: string; formatLabel?: string }) => (v.formatLabel ? `${v.format} (${v.formatLabel})` : v.format);
 
+/**
+ * Records the volume used for key@format at `version`. One that it replaces stays on record under
+ * `key@format~lastVersion`: every recorded volume stays declared, protected and retained.
+ */
+function record(known: Record<string, KnownVolume>, v: PlannedVolume, version: string): void {
+    const k = volKey(v);
+    const prev = known[k];
+    if (prev && prev.name !== v.name) known[`${k}~${prev.lastVersion}`] = prev;
+    known[k] = { name: v.name, lastVersion: version };
+}
+
 function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct {
     const { to, deployed } = input;
     const known: Record<string, KnownVolume> = { ...(deployed?.volumes ?? {}) };
-    for (const v of volumes) known[volKey(v)] = { name: v.name, lastVersion: to };
+    for (const v of volumes) record(known, v, to);
     const previous = deployed && deployed.version !== to ? deployed.version : deployed?.previous;
     return { version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [] };
 }
@@ -217,7 +234,7 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     assertUniqueIds(steps);
     const finalVolumes = volumes.map((v) => restored.find((r) => r.key === v.key) ?? v);
     const known = { ...next.volumes };
-    for (const v of finalVolumes) known[volKey(v)] = { name: v.name, lastVersion: to };
+    for (const v of finalVolumes) record(known, v, to);
     return { product, kind: "rollback", from, to, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known } };
 }
 
@@ -234,8 +251,13 @@ export function describePlan(plan: Plan): string {
     const head = plan.kind === "install" ? `${plan.product} ${plan.to}: fresh install (or adoption of existing volumes)`
         : plan.kind === "unchanged" ? `${plan.product} ${plan.to}: unchanged, no step`
         : `${plan.product} ${plan.from} -> ${plan.to} (${plan.kind}): ${plan.steps.length} steps`;
+    // Volume tokens in descriptions name the real volumes (images are resolved by the component).
+    const words = (text: string) => text.replace(/\$\{vol:([^:}]+):(from|to)\}/g, (all, key: string, when: string) => {
+        const v = plan.volumes.find((x) => x.key === key);
+        return v ? (when === "from" ? v.fromName ?? v.name : v.name) : all;
+    });
     const lines = plan.steps.map((s, i) =>
-        `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${s.description}`);
+        `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${words(s.description)}`);
     const vols = plan.volumes.filter((v) => v.isNew && plan.kind !== "install")
         .map((v) => `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName ?? "the old one"} is kept`);
     return [head, ...lines, ...vols, ...plan.notes.map((n) => `  note: ${n}`)].join("\n");

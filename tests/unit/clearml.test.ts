@@ -159,9 +159,11 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.deepStrictEqual(p.volumes.filter((v) => v.key !== "fileserver" && v.key !== "logs" && v.key !== "config").map((v) => v.name),
             ["/opt/clearml/data/mongo_4/db", "/opt/clearml/data/mongo_4/configdb", "/opt/clearml/data/elastic_7", "/opt/clearml/data/redis"]);
         assert.ok(p.steps.every((s) => s.kind !== "mongo-fcv" && s.kind !== "intermediate-server"), "never an in-place data downgrade");
-        // The hop dirs of 2.3 stay recorded, and a second upgrade never reuses the retained 1.16 path.
+        // A second upgrade never reuses the retained 1.16 path, nor the stale 2.3 dir from before the
+        // rollback: it copies into a fresh one, and the stale one stays on record (retained).
         const again = plan(p.next, "2.3.0");
-        assert.strictEqual(again.volumes.find((v) => v.key === "mongo_db")!.name, "/opt/clearml/data/mongo_4/db_mongo70");
+        assert.strictEqual(again.volumes.find((v) => v.key === "mongo_db")!.name, "/opt/clearml/data/mongo_4/db_mongo70_2");
+        assert.strictEqual(again.next.volumes["mongo_db@mongo70~2.3.0"].name, "/opt/clearml/data/mongo_4/db_mongo70");
     });
 
     it("a same-FCV downgrade (schema migrated) is refused without a restore point, and restores the one taken before the upgrade into new dirs", () => {

@@ -100,6 +100,15 @@ describe("plan (CVAT catalog)", () => {
             /no direct upgrade from 1\.7\.0 \(before 2\.0\.0\).*v1\.7\.0 to v2\.2\.0/);
     });
 
+    it("upgrading again after a rollback migrates into a fresh volume; the stale one stays on record", () => {
+        const back = plan(upgraded("2.2.0", "2.3.0"), "2.2.0").next;
+        const again = planChange({ catalog: cvatCatalog, to: "2.3.0", deployed: back });
+        const db = again.volumes.find((v) => v.key === "cvat_db")!;
+        assert.deepStrictEqual([db.fromName, db.name, db.isNew], ["cvat_cvat_db", "cvat_cvat_db_pg15_2", true]);
+        assert.deepStrictEqual(again.next.volumes["cvat_db@pg15~2.3.0"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
+        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-dump", "pg-restore"]);
+    });
+
     it("a version outside the catalog is refused", () => {
         assert.throws(() => plan("2.2.0", "2.99.0"), /cvat:version 2\.99\.0 is not in the cvat catalog/);
     });
@@ -107,7 +116,9 @@ describe("plan (CVAT catalog)", () => {
     it("the plan in words lists each step and the kept volume", () => {
         const text = describePlan(plan("2.2.0", "2.3.0"));
         assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 5 steps/);
-        assert.match(text, /4\. \[pg-dump\]/);
+        assert.match(text, /4\. \[pg-dump\] .*\(Postgres 10, volume cvat_cvat_db\)/);
+        assert.match(text, /5\. \[pg-restore\] .*on volume cvat_cvat_db_pg15,/);
+        assert.ok(!text.includes("${"), "no unresolved token in the words");
         assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);
     });
 });
