@@ -1,9 +1,11 @@
 // The stack's program (index.ts runs it). Reads and validates config, reads what this stack deployed last
 // time, and declares one component per enabled product. See docs/ and ../shared/design.md.
+import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { validateConfig } from "./config/schema";
 import { Clearml } from "./components/clearml";
+import { BackupBucket } from "./components/backupBucket";
 import { Cvat } from "./components/cvat";
 import { Kwdb } from "./components/kwdb";
 import { DeployedProduct } from "./plan";
@@ -34,11 +36,21 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     const cfg = validateConfig(pulumi.runtime.allConfig(), isConfigSecret);
     const before = await readDeployed();
     const provider = new docker.Provider("docker", cfg.stack.dockerHost ? { host: cfg.stack.dockerHost } : {});
+    // Off-site copies: a bucket upshift manages (versioning, encryption, no public access, lifecycle)
+    // or an existing one by name. Credentials come from the standard AWS environment or profile only.
+    const s3 = cfg.stack.s3;
+    const bucket = s3 ? new BackupBucket("backups", s3.create
+        ? { bucketName: s3.bucket, noncurrentVersionDays: s3.noncurrentVersionDays }
+        : { existingBucketName: s3.bucket },
+    s3.region ? { providers: [new aws.Provider("aws", { region: s3.region as aws.Region })] } : undefined) : undefined;
     const common = {
         dockerHost: cfg.stack.dockerHost,
         backupDir: cfg.stack.backupDir,
         hooksCommand: cfg.stack.hooksCommand,
         helperImage: cfg.stack.helperImage,
+        s3: s3 ? { bucket: s3.bucket, prefix: s3.prefix || undefined } : undefined,
+        keepBackups: cfg.stack.retention.keep,
+        stepsDependOn: bucket ? [bucket] : undefined,
     };
     const deployed: Record<string, pulumi.Input<DeployedProduct>> = {};
     if (cfg.cvat) {
@@ -50,7 +62,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
             ...common, version: c.version, deployed: before.cvat, images: c.images,
             registryMirror: c.registryMirror, volumes: c.volumes, secrets,
         }, { providers: [provider] });
-        deployed.cvat = cvat.plan.next;
+        deployed.cvat = cvat.deployed;
     }
     if (cfg.clearml) {
         const c = cfg.clearml;
@@ -64,7 +76,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
             ...common, version: c.version, deployed: before.clearml, images: c.images, registryMirror: c.registryMirror,
             volumes: c.volumes, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
         }, { providers: [provider] });
-        deployed.clearml = clearml.plan.next;
+        deployed.clearml = clearml.deployed;
     }
     if (cfg.kwdb) {
         const k = cfg.kwdb;
@@ -78,7 +90,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
             ...common, version: k.version, deployed: before.kwdb, images: k.images, registryMirror: k.registryMirror,
             volumes: k.volumes, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
         }, { providers: [provider] });
-        deployed.kwdb = kwdb.plan.next;
+        deployed.kwdb = kwdb.deployed;
     }
     return { deployed: pulumi.output(deployed) as pulumi.Output<DeployedRecord> };
 }

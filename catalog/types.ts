@@ -19,6 +19,7 @@ export type StepKind =
     | "kwdb-import"         // transform and IMPORT into the new KWDB, verify counts
     | "reattach"            // rollback: point containers at the retained volume of the older format
     | "restore-backup"      // rollback where nothing was retained: restore a restore point into a new volume
+    | "push"                // off-site copy of the verified backup to S3
     | "prune";              // retention: delete old backups after the new one is verified
 
 /**

@@ -6,7 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CLEARML_DATA_DIR, clearmlCatalog, mongoShell } from "../catalog/clearml";
 import { PlanStep } from "../catalog/types";
-import { Plan } from "../plan";
+import { DeployedProduct, Plan } from "../plan";
 import { resolveTokens, StepCommandBuilder, StepContext } from "./hookSteps";
 import { deployProduct, ProductArgs } from "./product";
 
@@ -54,6 +54,8 @@ export function clearmlStepCommands(args: Pick<ProductArgs, "images" | "registry
 export class Clearml extends pulumi.ComponentResource {
     /** The plan this run applies (install, unchanged, upgrade or rollback). */
     public readonly plan: Plan;
+    /** The record the stack exports as `deployed.<product>`: the plan\'s next state plus its audit entry. */
+    public readonly deployed: pulumi.Output<DeployedProduct>;
     public readonly containers: Record<string, docker.Container>;
     public readonly volumes: Record<string, docker.Volume>;
     public readonly steps: Record<string, command.local.Command>;
@@ -65,6 +67,7 @@ export class Clearml extends pulumi.ComponentResource {
             extraCommands: clearmlStepCommands(args),
         });
         this.plan = d.plan;
+        this.deployed = d.deployed;
         this.containers = d.containers;
         this.volumes = d.volumes;
         this.steps = d.steps;

@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { cvatCatalog } from "../catalog/cvat";
-import { Plan } from "../plan";
+import { DeployedProduct, Plan } from "../plan";
 import { deployProduct, ProductArgs } from "./product";
 
 export type CvatArgs = ProductArgs;
@@ -12,6 +12,8 @@ export type CvatArgs = ProductArgs;
 export class Cvat extends pulumi.ComponentResource {
     /** The plan this run applies (install, unchanged, upgrade or rollback). */
     public readonly plan: Plan;
+    /** The record the stack exports as `deployed.<product>`: the plan\'s next state plus its audit entry. */
+    public readonly deployed: pulumi.Output<DeployedProduct>;
     public readonly containers: Record<string, docker.Container>;
     public readonly volumes: Record<string, docker.Volume>;
     public readonly steps: Record<string, command.local.Command>;
@@ -24,6 +26,7 @@ export class Cvat extends pulumi.ComponentResource {
             stepSecrets: (kind): Record<string, string> => (kind === "pg-dump" || kind === "pg-restore" || kind === "verify-backup" ? { PGPASSWORD: "dbPassword" } : {}),
         });
         this.plan = d.plan;
+        this.deployed = d.deployed;
         this.containers = d.containers;
         this.volumes = d.volumes;
         this.steps = d.steps;

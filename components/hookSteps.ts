@@ -15,6 +15,8 @@ export interface StepContext {
     readonly volumes: readonly PlannedVolume[];
     /** Image of a service at a version, after config overrides. */
     readonly image: (service: string, version: string) => string;
+    /** Off-site copies (config upshift:s3). */
+    readonly s3?: { readonly bucket: string; readonly prefix?: string };
 }
 
 /** Product-specific kinds (Mongo FCV, KWDB export...) plug in here; undefined = not handled. */
@@ -75,6 +77,13 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
         case "verify-backup":
             return ["verify", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--test-restore",
                 ...opt("pgImage", "--pg-image"), ...helper];
+        case "push": {
+            if (!ctx.s3) throw new Error(`step ${step.id} needs upshift:s3`);
+            return ["push", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : []), "--quiet"];
+        }
+        case "prune":
+            return ["prune", "--keep", p("keep"), "--backup-dir", ctx.backupDir, "--product", ctx.product,
+                ...(ctx.s3 ? ["--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : [])] : []), "--json", "--quiet"];
         case "stop":
             return ["stop", "--container", p("containers")];
         case "pg-dump":

@@ -10,7 +10,7 @@ import {
 } from "../catalog/kwdb";
 import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
-import { Plan, planChange, PlanRefused } from "../plan";
+import { DeployedProduct, Plan, planChange, PlanRefused } from "../plan";
 import { backupPath, shellQuote, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
 import { deployProduct, ProductArgs, resolveImage } from "./product";
 
@@ -57,6 +57,8 @@ function downgradeHelp(e: unknown, args: KwdbArgs): unknown {
 export class Kwdb extends pulumi.ComponentResource {
     /** The plan this run applies (install, unchanged, upgrade or rollback). */
     public readonly plan: Plan;
+    /** The record the stack exports as `deployed.<product>`: the plan\'s next state plus its audit entry. */
+    public readonly deployed: pulumi.Output<DeployedProduct>;
     public readonly containers: Record<string, docker.Container>;
     public readonly volumes: Record<string, docker.Volume>;
     public readonly steps: Record<string, command.local.Command>;
@@ -130,6 +132,7 @@ export class Kwdb extends pulumi.ComponentResource {
 
         const d = deployProduct(this, name, args, { catalog, extraCommands: kwdbStepCommands });
         this.plan = d.plan;
+        this.deployed = d.deployed;
         this.containers = d.containers;
         this.volumes = d.volumes;
         this.steps = d.steps;

@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
-import { DeployedProduct, Plan, planChange, describePlan } from "../plan";
+import { AuditEntry, DeployedProduct, Plan, planChange, describePlan } from "../plan";
 import { StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 
 export interface ProductArgs {
@@ -30,10 +30,18 @@ export interface ProductArgs {
     readonly helperImage?: string;
     /** Optional services switched on (ServiceSpec.optional). Default: none. */
     readonly features?: Readonly<Record<string, boolean>>;
+    /** Off-site copies of each verified restore point (config upshift:s3). Default: none. */
+    readonly s3?: { readonly bucket: string; readonly prefix?: string };
+    /** Keep the last N backups per product after each verified restore point. Default: no pruning. */
+    readonly keepBackups?: number;
+    /** Resources the first step waits for (e.g. the backup bucket). Default: none. */
+    readonly stepsDependOn?: pulumi.Resource[];
 }
 
 export interface ProductDeployment {
     readonly plan: Plan;
+    /** The record to export: plan.next plus this change's audit entry, with the restore point's checksums. */
+    readonly deployed: pulumi.Output<DeployedProduct>;
     readonly containers: Record<string, docker.Container>;
     readonly volumes: Record<string, docker.Volume>;
     readonly steps: Record<string, command.local.Command>;
@@ -62,7 +70,10 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
 
 export function deployProduct(parent: pulumi.ComponentResource, name: string, args: ProductArgs, internals: ProductInternals): ProductDeployment {
     const { catalog } = internals;
-    const plan = planChange({ catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes });
+    const plan = planChange({
+        catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes,
+        backupPolicy: { offsite: args.s3 !== undefined, keep: args.keepBackups },
+    });
     pulumi.log.info(describePlan(plan), parent);
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
 
@@ -100,6 +111,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         hooks: args.hooksCommand ?? "node ./bin/upshift",
         backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
+        s3: args.s3,
     };
     const steps: Record<string, command.local.Command> = {};
     const env = (kind: string): Record<string, pulumi.Input<string>> => {
@@ -130,7 +142,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         }
         return prev;
     };
-    last = addSteps("before-stop", []);
+    last = addSteps("before-stop", args.stepsDependOn ?? []);
 
     // Containers target each other and are targeted by steps by fixed name, never by `container.name`
     // (that would make a step depend on the container and reverse the order; pulumi-notes.md).
@@ -146,7 +158,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const appContainers = makeContainers("app", last).filter((c) => !dataContainers.includes(c));
     addSteps("after-app", [...last, ...appContainers]);
 
-    return { plan, containers, volumes, steps, network };
+    return { plan, deployed: auditedRecord(plan, steps), containers, volumes, steps, network };
 }
 
 function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
@@ -193,4 +205,38 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         // A healthcheck change alone is recorded but not applied by the provider (pulumi-notes.md).
         replaceOnChanges: ["healthcheck"],
     });
+}
+
+/** Entries kept in the audit record. */
+const HISTORY = 50;
+
+/**
+ * The deployed record with this change's audit entry. The restore point's checksums come from the
+ * backup step's one-line JSON report (its stdout; hooks never print secrets: docs/hooks-cli.md).
+ */
+function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>): pulumi.Output<DeployedProduct> {
+    if (plan.kind === "unchanged") return pulumi.output(plan.next);
+    const point = plan.kind === "upgrade" ? "restore-point" : "rollback-point";
+    const entry: AuditEntry = {
+        kind: plan.kind, ...(plan.from ? { from: plan.from } : {}), to: plan.to,
+        steps: plan.steps.map((s) => s.id),
+        backups: steps[point] ? [`${plan.product}/${plan.from}-to-${plan.to}-${point}`] : [],
+    };
+    const report = steps[point]?.stdout ?? pulumi.output("");
+    return report.apply((out) => {
+        const parsed = parseReport(out);
+        const full: AuditEntry = { ...entry, ...(parsed?.archives ? { archives: parsed.archives } : {}), ...(parsed?.createdAt ? { at: parsed.createdAt } : {}) };
+        return { ...plan.next, history: [...(plan.next.history ?? []), full].slice(-HISTORY) };
+    });
+}
+
+function parseReport(out: string | undefined): { archives?: AuditEntry["archives"]; createdAt?: string } | undefined {
+    const line = (out ?? "").trim().split("\n").pop();
+    if (!line) return undefined;
+    try {
+        const r = JSON.parse(line) as { archives?: { name: string; sha256: string; bytes: number }[]; createdAt?: string };
+        return { archives: r.archives?.map((a) => ({ name: a.name, sha256: a.sha256, bytes: a.bytes })), createdAt: r.createdAt };
+    } catch {
+        return undefined;
+    }
 }

@@ -135,7 +135,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
 
 function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Record<string, unknown> {
     return {
-        backup: dir, id: m.id, product: m.product, version: m.version,
+        backup: dir, id: m.id, product: m.product, version: m.version, createdAt: m.createdAt,
         archives: m.archives.map((x) => ({ name: x.name, bytes: x.bytes, sourceBytes: x.sourceBytes, files: x.files, sha256: x.sha256 })),
         ...extra,
     };

@@ -16,12 +16,29 @@ export interface RestorePoint {
     readonly id: string;
 }
 
+/** One upgrade, rollback or install as the stack recorded it (no secret in it). */
+export interface AuditEntry {
+    readonly kind: PlanKind;
+    readonly from?: string;
+    readonly to: string;
+    /** Step ids in the order they ran. */
+    readonly steps: readonly string[];
+    /** Backups taken by this change (`<product>/<id>`). */
+    readonly backups: readonly string[];
+    /** Archives of the restore point with their sha256, from the backup step's own report. */
+    readonly archives?: readonly { readonly name: string; readonly sha256: string; readonly bytes: number }[];
+    /** When the restore point was taken (its manifest's createdAt). */
+    readonly at?: string;
+}
+
 /** What this stack deployed last time, per product (read back from its own `deployed` output). */
 export interface DeployedProduct {
     readonly version: string;
     readonly previous?: string;
     readonly volumes: Readonly<Record<string, KnownVolume>>;
     readonly restorePoints?: readonly RestorePoint[];
+    /** The audit record: the latest changes, oldest first. */
+    readonly history?: readonly AuditEntry[];
 }
 
 export type PlanKind = "install" | "unchanged" | "upgrade" | "rollback";
@@ -62,6 +79,15 @@ export interface PlanInput {
     readonly deployed?: DeployedProduct;
     /** Config overrides of volume names/dirs by key (adopting an existing install). */
     readonly volumeNames?: Readonly<Record<string, string>>;
+    /** What happens to a verified restore point: off-site copy, retention. Default: neither. */
+    readonly backupPolicy?: BackupPolicy;
+}
+
+export interface BackupPolicy {
+    /** Push each verified backup to S3. */
+    readonly offsite: boolean;
+    /** Keep the last N backups per product (the latest restore point always); prune after the verify. */
+    readonly keep?: number;
 }
 
 const volKey = (v: { key: string; format: string }) => `${v.key}@${v.format}`;
@@ -143,11 +169,11 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
     const known: Record<string, KnownVolume> = { ...(deployed?.volumes ?? {}) };
     for (const v of volumes) record(known, v, to);
     const previous = deployed && deployed.version !== to ? deployed.version : deployed?.previous;
-    return { version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [] };
+    return { version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [], history: deployed?.history ?? [] };
 }
 
 /** The restore point every upgrade starts with: nothing is changed before it is verified. */
-export function restorePointSteps(catalog: ProductCatalog, from: string, to: string, label: string): PlanStep[] {
+export function restorePointSteps(catalog: ProductCatalog, from: string, to: string, label: string, policy?: BackupPolicy): PlanStep[] {
     const vols = catalog.dataVolumes(from);
     const moves = vols.map((v) => v.key);
     const writers = catalog.services(from).map((s) => s.name).join(",");
@@ -171,12 +197,22 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, to: str
             description: `verify the ${label} backup: checksums, then a test restore into a throwaway container`,
             params: { label, version: from, ...pgCheck },
         },
+        ...(policy?.offsite ? [{
+            id: `push-${label}`, kind: "push" as const, phase: "before-stop" as const, reversible: true, moves,
+            description: `copy the verified ${label} backup to the S3 bucket`,
+            params: { label },
+        }] : []),
+        ...(policy?.keep ? [{
+            id: `prune-${label}`, kind: "prune" as const, phase: "before-stop" as const, reversible: false, moves: [],
+            description: `retention: keep the last ${policy.keep} ${catalog.product} backups and the latest restore point (only once this one verified)`,
+            params: { keep: String(policy.keep) },
+        }] : []),
     ];
 }
 
 function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to } = input;
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "restore-point")];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "restore-point", input.backupPolicy)];
     const fired = catalog.rules
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
@@ -189,7 +225,7 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
 function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to, deployed } = input;
     const product = catalog.product;
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "rollback-point")];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "rollback-point", input.backupPolicy)];
     const notes: string[] = [];
     const fromVols = catalog.dataVolumes(from);
     const backupId = `${from}-to-${to}-rollback-point`;

@@ -57,17 +57,21 @@ export class Capture {
  * Installs mocks; `stackOutputs` is what the StackReference to this stack returns. Mocks are
  * process-global: call it in each suite's `before` too, since other suites install their own.
  */
-export function setMocks(stackOutputs: Record<string, unknown> = {}): void {
+export function setMocks(stackOutputs: Record<string, unknown> = {}, preview = true): void {
     pulumi.runtime.setMocks({
         newResource: (args: pulumi.runtime.MockResourceArgs) => {
             const state: Record<string, unknown> = { ...args.inputs };
             if (args.type === "docker:index/remoteImage:RemoteImage") state.imageId = `sha256:${args.inputs.name}`;
             if (args.type === "pulumi:pulumi:StackReference") state.outputs = stackOutputs;
+            // A backup step reports its archives as the hook does (docs/hooks-cli.md): one JSON line.
+            if (args.type === "command:local:Command" && /-(restore|rollback)-point$/.test(args.name)) {
+                state.stdout = JSON.stringify({ ok: true, operation: "backup", createdAt: "2026-11-22T12:00:00.000Z", archives: [{ name: "cvat_cvat_db", bytes: 10, sha256: "ab".repeat(32) }] });
+            }
             return { id: `${args.name}-id`, state };
         },
         call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
     // "organization" is the local backend's organization (reference/pulumi-notes.md).
-    }, "upshift", "dev", true, "organization");
+    }, "upshift", "dev", preview, "organization");
 }
 
 /** Resolves an Output (or plain value) to its value. */

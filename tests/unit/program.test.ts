@@ -8,7 +8,8 @@ import { ConfigError } from "../../config/schema";
 
 /** Runs the whole program with this config and this stack's previous outputs. */
 async function run(config: Record<string, string>, secretKeys: string[], previous: Record<string, unknown> = {}) {
-    setMocks(previous);
+    // Not a preview: the audit entry waits for the backup step's report, which a preview cannot know.
+    setMocks(previous, false);
     pulumi.runtime.setAllConfig(config, secretKeys);
     const out = await program();
     return value(out.deployed);
@@ -31,6 +32,49 @@ describe("program (Pulumi mocks)", () => {
         assert.deepStrictEqual(second!.cvat!.restorePoints, [{ version: "2.2.0", id: "2.2.0-to-2.3.0-restore-point" }]);
         const third = await run({ "cvat:version": "2.3.0", "cvat:dbPassword": "pw" }, ["cvat:dbPassword"], { deployed: second });
         assert.deepStrictEqual(third, second, "a rerun with nothing changed changes nothing");
+    });
+
+    it("each change leaves an audit entry (versions, steps, backup ids) with no secret in it", async () => {
+        const secret = "audit-Secret-value-7731";
+        const first = await run({ "cvat:version": "2.2.0", "cvat:dbPassword": secret }, ["cvat:dbPassword"]);
+        assert.deepStrictEqual(first!.cvat!.history, [{ kind: "install", to: "2.2.0", steps: [], backups: [] }]);
+        const second = await run({ "cvat:version": "2.3.0", "cvat:dbPassword": secret }, ["cvat:dbPassword"], { deployed: first });
+        const entry = second!.cvat!.history![1];
+        assert.deepStrictEqual([entry.kind, entry.from, entry.to], ["upgrade", "2.2.0", "2.3.0"]);
+        assert.deepStrictEqual(entry.steps, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-dump", "pg-restore"]);
+        assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-restore-point"]);
+        assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", bytes: 10, sha256: "ab".repeat(32) }]);
+        assert.strictEqual(entry.at, "2026-11-22T12:00:00.000Z");
+        assert.ok(!JSON.stringify(second).includes(secret), "the deployed record holds no secret");
+    });
+
+    it("with upshift:s3 the bucket is managed and every restore point is pushed after its verify, then pruned", async () => {
+        const types: string[] = [];
+        const creates: string[] = [];
+        pulumi.runtime.setMocks({
+            newResource: (a) => {
+                types.push(a.type);
+                if (a.type === "command:local:Command") creates.push(`${a.name}: ${a.inputs.create}`);
+                return { id: `${a.name}-id`, state: { ...a.inputs, ...(a.type === "pulumi:pulumi:StackReference" ? { outputs: {} } : {}) } };
+            },
+            call: (a) => a.inputs,
+        }, "upshift", "dev", true, "organization");
+        pulumi.runtime.setAllConfig({
+            "cvat:version": "2.3.0", "cvat:dbPassword": "pw", "upshift:s3": '{"bucket":"acme-cvat-backups","create":true,"prefix":"site1"}',
+            "upshift:retention": '{"keep":3}', "upshift:backupDir": "/srv/b",
+        }, ["cvat:dbPassword"]);
+        await program();
+        await new Promise((r) => setTimeout(r, 200));
+        for (const t of ["aws:s3/bucket:Bucket", "aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"]) {
+            assert.ok(types.includes(t), `${t} registered`);
+        }
+        assert.deepStrictEqual(creates, [], "a fresh install runs no step");
+        const plan = (await import("../../plan")).planChange({
+            catalog: (await import("../../catalog/cvat")).cvatCatalog, to: "2.3.0",
+            deployed: (await import("../../plan")).planChange({ catalog: (await import("../../catalog/cvat")).cvatCatalog, to: "2.2.0" }).next,
+            backupPolicy: { offsite: true, keep: 3 },
+        });
+        assert.deepStrictEqual(plan.steps.map((x) => x.id).slice(0, 5), ["preflight", "restore-point", "verify-restore-point", "push-restore-point", "prune-restore-point"]);
     });
 
     it("bad config stops the program before any resource is registered", async () => {
