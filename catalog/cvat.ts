@@ -112,7 +112,9 @@ function services(v: string): ServiceSpec[] {
             // CVAT's compose uses trust auth; we set a password (secret) so the DB is not open on the network.
             env: { POSTGRES_USER: "root", POSTGRES_DB: "cvat", POSTGRES_PASSWORD: { secret: "dbPassword" } },
             mounts: [{ volume: "cvat_db", target: "/var/lib/postgresql/data" }],
-            healthcheck: { test: ["CMD-SHELL", "pg_isready -U root -d cvat"], interval: "5s", timeout: "5s", retries: 12 },
+            // Over TCP: the image's init runs a socket-only temporary server, so a socket check goes green
+            // before POSTGRES_DB exists, and the restore after a major change would race the init.
+            healthcheck: { test: ["CMD-SHELL", "pg_isready -h 127.0.0.1 -U root -d cvat"], interval: "5s", timeout: "5s", retries: 24 },
             wait: true, waitTimeout: 300,
         },
     ];
