@@ -1,57 +1,52 @@
-// Entry point of the hooks CLI (bin/upshift). Dispatches to one operation per file.
+// Entry point of the hooks CLI (bin/upshift). One operation per file, loaded only when it runs:
+// every step Command starts this CLI, and loading all operations costs seconds per step.
 import { HookCommand, UsageError } from "./command";
 
-/** Every operation; add new ones here (one line each). */
-function commands(): HookCommand[] {
-    /* eslint-disable @typescript-eslint/no-var-requires */
-    const list: HookCommand[] = [];
-    const load = (mod: string) => {
-        const m = require(mod);
-        for (const v of Object.values(m)) {
-            if (v && typeof v === "object" && "name" in (v as object) && "run" in (v as object)) list.push(v as HookCommand);
-        }
-    };
-    for (const mod of OPERATION_MODULES) load(mod);
-    return list;
+/** Operation name -> module exporting its HookCommand (add new ones here, one line each). */
+const OPERATIONS: Readonly<Record<string, string>> = {
+    "backup": "./backup",
+    "restore": "./restore",
+    "verify": "./verify",
+    "stop": "./stop",
+    "exec": "./exec",
+    "preflight": "./preflight",
+    "pg-dump": "./postgres-dump",
+    "pg-restore": "./postgres-restore",
+    "pg-migrate": "./postgres-migrate",
+    "push": "./push",
+    "pull": "./pull",
+    "list": "./list",
+    "prune": "./prune",
+    "copy-dir": "./copy-dir",
+    "mongo-fcv": "./mongo-fcv",
+    "intermediate-server": "./intermediate-server",
+    "image-present": "./image-present",
+    "kwdb-certs": "./kwdb-certs",
+    "kwdb-export": "./kwdb-export",
+    "kwdb-import": "./kwdb-import",
+};
+
+function load(name: string): HookCommand {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const mod = require(OPERATIONS[name]) as Record<string, unknown>;
+    const cmd = Object.values(mod).find((v): v is HookCommand =>
+        !!v && typeof v === "object" && (v as HookCommand).name === name && typeof (v as HookCommand).run === "function");
+    if (!cmd) throw new Error(`hooks/cli.ts: ${OPERATIONS[name]} exports no operation named ${name}`);
+    return cmd;
 }
 
-/** Modules whose exported HookCommand objects are the CLI's operations. */
-const OPERATION_MODULES: string[] = [
-    "./stop",
-    "./exec",
-    "./preflight",
-    "./verify",
-    "./backup",
-    "./restore",
-    "./postgres-dump",
-    "./postgres-restore",
-    "./postgres-migrate",
-    "./push",
-    "./pull",
-    "./list",
-    "./prune",
-    "./copy-dir",
-    "./mongo-fcv",
-    "./intermediate-server",
-    "./image-present",
-    "./kwdb-certs",
-    "./kwdb-export",
-    "./kwdb-import",
-];
-
 export async function main(argv: string[]): Promise<number> {
-    const all = commands();
     const [name, ...rest] = argv;
     if (!name || name === "help" || name === "--help" || name === "-h") {
         process.stdout.write("usage: upshift <operation> [options]\n\noperations:\n");
-        for (const c of all) process.stdout.write(`  ${c.name.padEnd(16)} ${c.summary}\n`);
+        for (const op of Object.keys(OPERATIONS)) process.stdout.write(`  ${op.padEnd(20)} ${load(op).summary}\n`);
         return name ? 0 : 2;
     }
-    const cmd = all.find((c) => c.name === name);
-    if (!cmd) {
+    if (!Object.prototype.hasOwnProperty.call(OPERATIONS, name)) {
         process.stderr.write(`upshift: unknown operation "${name}"; run \`upshift help\` for the list\n`);
         return 2;
     }
+    const cmd = load(name);
     if (rest.includes("--help") || rest.includes("-h")) {
         process.stdout.write(cmd.usage + "\n");
         return 0;
