@@ -1,7 +1,7 @@
 // Extension point of `verify --test-restore`: a check per key of the manifest's `checks` (e.g.
 // `postgres`), run against the throwaway volumes the archives were restored into. A module
-// registers its check when it is loaded; cli.ts loads every module of OPERATION_MODULES, so a
-// module listed there (or imported by one) may call registerVerifyCheck at its top level.
+// registers its check when it is loaded; cli.ts loads only the operation that runs, so a check
+// module is imported by verify.ts (as verify-postgres.ts is) and calls registerVerifyCheck at its top level.
 // A check registered with `{ auto: true }` also runs when the manifest has no entry for it
 // (`expected` is then undefined): it finds by itself which restored archives it applies to (the
 // Postgres check looks for PG_VERSION) and answers undefined when none.
