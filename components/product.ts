@@ -5,7 +5,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
 import { AuditEntry, DeployedProduct, Plan, planChange, describePlan } from "../plan";
-import { StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
+import * as path from "path";
+import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 
 export interface ProductArgs {
     /** The configured version (the one-line upgrade gesture). */
@@ -24,7 +25,7 @@ export interface ProductArgs {
     readonly dockerHost?: string;
     /** Where backups and dumps go. */
     readonly backupDir: string;
-    /** How steps call the hooks CLI. Default: `node ./bin/upshift` (run from the project dir). */
+    /** How steps call the hooks CLI. Default: `node <this checkout>/bin/upshift`. */
     readonly hooksCommand?: string;
     /** Image for tar/zstd helper containers. Default: the hooks' own default. */
     readonly helperImage?: string;
@@ -108,7 +109,9 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     // Steps, chained in plan order within each phase.
     const ctx: StepContext = {
         product: catalog.product, from: plan.from ?? plan.to, to: plan.to,
-        hooks: args.hooksCommand ?? "node ./bin/upshift",
+        // Absolute: the provider's working directory is not documented. A moved checkout changes
+        // only `create`, which is a no-op update for a finished step.
+        hooks: args.hooksCommand ?? `node ${shellQuote([path.join(__dirname, "..", "bin", "upshift")])}`,
         backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
         s3: args.s3,
