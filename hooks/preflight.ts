@@ -1,5 +1,6 @@
 // `upshift preflight`: before data moves, Docker answers, the named containers and volumes exist,
-// and the target has free space of at least factor x the data (the vendors ask for 3x).
+// and the target has free space of at least factor x the data (the vendors ask for 3x). Without
+// --target only presence is checked (a rollback's re-attach: the retained volume must still exist).
 import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
@@ -7,9 +8,10 @@ import { containerState, docker, helperImage, helperName, helperRunArgs, volumeE
 import { HookError, parseOptions, runOperation, splitList } from "./report";
 import { formatBytes } from "./progress";
 
-const USAGE = `usage: upshift preflight [--container C]... [--volume V]... [--dir D]... --target DIR [--factor 3] [--helper-image IMG]
+const USAGE = `usage: upshift preflight [--container C]... [--volume V]... [--dir D]... [--target DIR [--factor 3]] [--helper-image IMG]
   Checks that Docker answers, the containers and volumes exist, and that DIR (on this machine,
-  where the data will be written) has at least factor x the size of the volumes and dirs free.`;
+  where the data will be written) has at least factor x the size of the volumes and dirs free.
+  Without --target no space is measured: only what must be present is checked.`;
 
 const OPTIONS = {
     container: { type: "string", multiple: true },
@@ -26,12 +28,11 @@ export const preflight: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        if (!values.target) throw new UsageError("--target DIR is required");
         const factor = Number(values.factor);
         if (!Number.isFinite(factor) || factor <= 0) throw new UsageError(`--factor ${values.factor}: expected a positive number`);
         return runOperation("preflight", () => runPreflight({
             containers: splitList(values.container), volumes: splitList(values.volume), dirs: splitList(values.dir).map((d) => path.resolve(d)),
-            target: path.resolve(values.target!), factor, image: helperImage(values["helper-image"]),
+            target: values.target ? path.resolve(values.target) : undefined, factor, image: helperImage(values["helper-image"]),
         }));
     },
 };
@@ -40,7 +41,7 @@ interface PreflightArgs {
     containers: string[];
     volumes: string[];
     dirs: string[];
-    target: string;
+    target?: string;
     factor: number;
     image: string;
 }
@@ -54,6 +55,11 @@ async function runPreflight(a: PreflightArgs): Promise<Record<string, unknown>> 
     for (const c of a.containers) if (!(await containerState(c))) missing.push(`container ${c}`);
     for (const vol of a.volumes) if (!(await volumeExists(vol))) missing.push(`volume ${vol}`);
     if (missing.length) throw new HookError(`missing on the Docker host: ${missing.join(", ")}`);
+    if (a.target === undefined) {
+        // A bind-mounted dir is checked for presence the way measure() does it: by the engine.
+        if (a.dirs.length) await measure([], a.dirs, a.image);
+        return { docker: v.stdout.trim(), containers: a.containers, volumes: a.volumes, dirs: a.dirs };
+    }
 
     const dataBytes = await measure(a.volumes, a.dirs, a.image);
     const { free, at } = freeSpace(a.target);
