@@ -226,6 +226,16 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const { catalog, to, deployed } = input;
     const product = catalog.product;
     const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "rollback-point", input.backupPolicy)];
+    // The app stays stopped from here on: a write after the rollback point would be in neither the
+    // backup nor the rolled-back data (the backup starts again only what it stopped itself).
+    const apps = catalog.services(from).filter((s) => s.role === "app").map((s) => s.name);
+    if (apps.length) {
+        steps.splice(1, 0, {
+            id: "stop-apps", kind: "stop", phase: "before-stop", reversible: true, moves: [],
+            description: `stop the ${product} ${from} app containers, so nothing is written after the rollback point`,
+            params: { containers: apps.join(",") },
+        });
+    }
     const notes: string[] = [];
     const fromVols = catalog.dataVolumes(from);
     const backupId = `${from}-to-${to}-rollback-point`;

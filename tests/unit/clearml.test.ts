@@ -155,7 +155,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
     it("a downgrade across an FCV raise after our own upgrade backs up first, then re-attaches the pre-raise data the copy left untouched", () => {
         const p = plan(upgraded("1.16.0", "2.3.0"), "1.16.0");
         assert.strictEqual(p.kind, "rollback");
-        assert.deepStrictEqual(ids(p), ["preflight", "rollback-point", "verify-rollback-point", "reattach-mongo_db", "reattach-mongo_configdb", "reattach-elastic", "reattach-redis"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-mongo_db", "reattach-mongo_configdb", "reattach-elastic", "reattach-redis"]);
         assert.deepStrictEqual(p.volumes.filter((v) => v.key !== "fileserver" && v.key !== "logs" && v.key !== "config").map((v) => v.name),
             ["/opt/clearml/data/mongo_4/db", "/opt/clearml/data/mongo_4/configdb", "/opt/clearml/data/elastic_7", "/opt/clearml/data/redis"]);
         assert.ok(p.steps.every((s) => s.kind !== "mongo-fcv" && s.kind !== "intermediate-server"), "never an in-place data downgrade");
@@ -170,7 +170,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.throws(() => plan("1.16.0", "1.15.0"), (e: Error) => e instanceof PlanRefused
             && /mongo_db keeps the same format \(mongo44 \(Mongo featureCompatibilityVersion 4\.4\)\)/.test(e.message) && /no restore point taken at 1\.15\.0/.test(e.message));
         const p = plan(upgraded("1.15.0", "1.16.0"), "1.15.0");
-        assert.deepStrictEqual(ids(p), ["preflight", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic"]);
         const { cmd } = build("1.15.0", upgraded("1.15.0", "1.16.0"));
         assert.strictEqual(cmd("restore-mongo_db").props.create, "upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-restore-point "
             + "--dir /opt/clearml/data/mongo_4/db=/opt/clearml/data/mongo_4/db_rollback_1_15_0");

@@ -25,7 +25,7 @@ let n = 0;
 function build(version: string, deployed?: DeployedProduct, extra: Partial<KwdbArgs> = {}) {
     const capture = new Capture();
     const name = `kwdb${n++}`;
-    const kwdb = new Kwdb(name, { version, deployed, backupDir: "/srv/backups", ...extra }, { transformations: [capture.transformation] });
+    const kwdb = new Kwdb(name, { version, deployed, backupDir: "/srv/backups", hooksCommand: "node ./bin/upshift", ...extra }, { transformations: [capture.transformation] });
     // Step names end with `<from>-to-<to>-<id>` (the prefix is the framework's: product or component name).
     const step = (id: string) => {
         const r = capture.ofType(COMMAND).find((c) => c.name.endsWith(`-${kwdb.plan.from}-to-${kwdb.plan.to}-${id}`));
@@ -114,7 +114,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         for (const c of capture.ofType(CONTAINER)) assert.strictEqual(c.props.envs, undefined, "the KWDB container gets no secret in its env");
         // The certs hook's stdout/stderr are secret in state as well (pulumi-command #260), besides the hooks never printing one.
         const seen: Record<string, string[] | undefined> = {};
-        new Kwdb(`kwdb${n++}`, { version: "3.2.1", backupDir: "/srv/backups", secure: true, secrets: { caKey: pulumi.secret(CA_KEY), caCert: pulumi.secret(CA_CERT) } }, {
+        new Kwdb(`kwdb${n++}`, { version: "3.2.1", backupDir: "/srv/backups", hooksCommand: "node ./bin/upshift", secure: true, secrets: { caKey: pulumi.secret(CA_KEY), caCert: pulumi.secret(CA_CERT) } }, {
             transformations: [(a) => { seen[a.name] = (a.opts as pulumi.CustomResourceOptions).additionalSecretOutputs; return undefined; }],
         });
         const certsName = Object.keys(seen).find((k) => k.endsWith("-certs"))!;

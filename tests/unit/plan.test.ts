@@ -76,16 +76,18 @@ describe("plan (CVAT catalog)", () => {
     it("a downgrade across the Postgres major backs up the current data, then re-attaches the retained volume", () => {
         const p = plan(upgraded("2.2.0", "2.3.0"), "2.2.0");
         assert.strictEqual(p.kind, "rollback");
-        assert.deepStrictEqual(ids(p), ["preflight", "rollback-point", "verify-rollback-point", "reattach-cvat_db"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-cvat_db"]);
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db");
         assert.ok(p.steps.every((s) => s.kind !== "pg-restore"), "never an in-place data downgrade");
+        assert.strictEqual(p.steps[1].params.containers, "cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik",
+            "the app stays stopped from before the rollback point on");
         assert.match(p.notes.join("\n"), /not in the rolled-back state; they are saved in backup cvat\/2\.3\.0-to-2\.2\.0-rollback-point/);
     });
 
     it("a downgrade in the same Postgres major restores the restore point taken before the upgrade into a new volume", () => {
         const p = plan(upgraded("2.25.0", "2.26.0"), "2.25.0");
-        assert.deepStrictEqual(ids(p), ["preflight", "rollback-point", "verify-rollback-point", "restore-cvat_db"]);
-        assert.strictEqual(p.steps[3].params.backup, "2.25.0-to-2.26.0-restore-point");
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-cvat_db"]);
+        assert.strictEqual(p.steps[4].params.backup, "2.25.0-to-2.26.0-restore-point");
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db_rollback_2_25_0");
     });
 
