@@ -113,7 +113,7 @@ function backendEnv(v: string): Record<string, string> {
 /** The apiserver's health endpoint (product-catalog.md: GET :8008/debug.ping, 0.16+), probed with the image's own python. */
 export const APISERVER_PING = ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8008/debug.ping', timeout=5)"];
 
-function services(root: string, v: string): ServiceSpec[] {
+function services(_root: string, v: string): ServiceSpec[] {
     const n = clearmlNames(v);
     const b = byRange(v, BACKING);
     const app = clearmlAppImage(v);
@@ -205,7 +205,7 @@ function stopStep(root: string, from: string, why: string): PlanStep {
     };
 }
 
-function copyStep(key: string, fromVol: DataVolume, toVol: DataVolume): PlanStep {
+function copyStep(key: string, fromVol: DataVolume, _toVol: DataVolume): PlanStep {
     return {
         id: `copy-${key}`, kind: "copy-dir", phase: "before-stop", reversible: true, moves: [key],
         description: `copy ${key} (\${vol:${key}:from}, ${fromVol.formatLabel ?? fromVol.format}) into \${vol:${key}:to} owned by 1000:1000; the original stays untouched for rollback`,

@@ -173,7 +173,7 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
 }
 
 /** The restore point every upgrade starts with: nothing is changed before it is verified. */
-export function restorePointSteps(catalog: ProductCatalog, from: string, to: string, label: string, policy?: BackupPolicy): PlanStep[] {
+export function restorePointSteps(catalog: ProductCatalog, from: string, label: string, policy?: BackupPolicy): PlanStep[] {
     const vols = catalog.dataVolumes(from);
     const moves = vols.map((v) => v.key);
     const writers = catalog.services(from).map((s) => s.name).join(",");
@@ -212,7 +212,7 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, to: str
 
 function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to } = input;
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "restore-point", input.backupPolicy)];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "restore-point", input.backupPolicy)];
     const fired = catalog.rules
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
@@ -225,7 +225,7 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
 function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to, deployed } = input;
     const product = catalog.product;
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, to, "rollback-point", input.backupPolicy)];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "rollback-point", input.backupPolicy)];
     // The app stays stopped from here on: a write after the rollback point would be in neither the
     // backup nor the rolled-back data (the backup starts again only what it stopped itself).
     const apps = catalog.services(from).filter((s) => s.role === "app").map((s) => s.name);
