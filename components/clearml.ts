@@ -1,14 +1,11 @@
 // ClearML Server as a Pulumi component: the vendor compose file's containers on the /opt/clearml
 // host directories for the configured version, and the Mongo/Elasticsearch chain of
 // catalog/clearml.ts around their replacement.
-import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CLEARML_DATA_DIR, clearmlCatalog, mongoShell } from "../catalog/clearml";
 import { PlanStep } from "../catalog/types";
-import { DeployedProduct, Plan } from "../plan";
 import { resolveTokens, StepCommandBuilder, StepContext } from "./hookSteps";
-import { deployProduct, ProductArgs } from "./product";
+import { deployProduct, ProductArgs, ProductComponent } from "./product";
 
 export interface ClearmlArgs extends ProductArgs {
     /** Root of the vendor's layout on the Docker host. Default: `/opt/clearml` (an existing install is adopted in place). */
@@ -51,26 +48,13 @@ export function clearmlStepCommands(args: Pick<ProductArgs, "images" | "registry
     };
 }
 
-export class Clearml extends pulumi.ComponentResource {
-    /** The plan this run applies (install, unchanged, upgrade or rollback). */
-    public readonly plan: Plan;
-    /** The record the stack exports as `deployed.<product>`: the plan\'s next state plus its audit entry. */
-    public readonly deployed: pulumi.Output<DeployedProduct>;
-    public readonly containers: Record<string, docker.Container>;
-    public readonly volumes: Record<string, docker.Volume>;
-    public readonly steps: Record<string, command.local.Command>;
-
+export class Clearml extends ProductComponent {
     constructor(name: string, args: ClearmlArgs, opts?: pulumi.ComponentResourceOptions) {
         super("upshift:clearml:Clearml", name, {}, opts);
         const d = deployProduct(this, name, args, {
             catalog: clearmlCatalog(args.dataDir ?? CLEARML_DATA_DIR),
             extraCommands: clearmlStepCommands(args),
         });
-        this.plan = d.plan;
-        this.deployed = d.deployed;
-        this.containers = d.containers;
-        this.volumes = d.volumes;
-        this.steps = d.steps;
-        this.registerOutputs({ plan: d.plan });
+        this.adopt(d);
     }
 }

@@ -3,16 +3,15 @@
 // (catalog/kwdb.ts). Before any image or container: a check that a tar-loaded image is on the host,
 // and in secure mode the certificates, made once in their own volume.
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import {
     KWDB_CERTS_DIR, KWDB_CONTAINER, KWDB_DEFAULTS, kwdbCatalogFor, kwdbImageSource, KwdbOptions,
 } from "../catalog/kwdb";
 import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
-import { DeployedProduct, Plan, planChange, PlanRefused } from "../plan";
+import { Plan, planChange, PlanRefused } from "../plan";
 import { backupPath, shellQuote, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
-import { deployProduct, ProductArgs, resolveImage } from "./product";
+import { defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, resolveImage } from "./product";
 
 export interface KwdbArgs extends ProductArgs {
     /** Store path inside the container (kwdb:storePath). Default: `/kaiwudb/deploy/kaiwudb-container`. */
@@ -54,14 +53,7 @@ function downgradeHelp(e: unknown, args: KwdbArgs): unknown {
         + `and deploy ${args.version} on it in a new stack (kwdb:volumes.kwdb_store=<new volume>); this stack stays on ${from}`);
 }
 
-export class Kwdb extends pulumi.ComponentResource {
-    /** The plan this run applies (install, unchanged, upgrade or rollback). */
-    public readonly plan: Plan;
-    /** The record the stack exports as `deployed.<product>`: the plan\'s next state plus its audit entry. */
-    public readonly deployed: pulumi.Output<DeployedProduct>;
-    public readonly containers: Record<string, docker.Container>;
-    public readonly volumes: Record<string, docker.Volume>;
-    public readonly steps: Record<string, command.local.Command>;
+export class Kwdb extends ProductComponent {
     /** Checks and certificate setup that every image and container waits for. */
     public readonly prerequisites: command.local.Command[];
 
@@ -87,7 +79,7 @@ export class Kwdb extends pulumi.ComponentResource {
         } catch (e) {
             throw downgradeHelp(e, args);
         }
-        const hooks = args.hooksCommand ?? "node ./bin/upshift";
+        const hooks = args.hooksCommand ?? defaultHooksCommand();
         const baseEnv: Record<string, pulumi.Input<string>> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};
         const ref = resolveImage(catalog, args, KWDB_CONTAINER, args.version);
 
@@ -131,12 +123,7 @@ export class Kwdb extends pulumi.ComponentResource {
         }
 
         const d = deployProduct(this, name, args, { catalog, extraCommands: kwdbStepCommands });
-        this.plan = d.plan;
-        this.deployed = d.deployed;
-        this.containers = d.containers;
-        this.volumes = d.volumes;
-        this.steps = d.steps;
         this.prerequisites = prerequisites;
-        this.registerOutputs({ plan: d.plan });
+        this.adopt(d);
     }
 }

@@ -67,6 +67,32 @@ export function resolveImage(catalog: ProductCatalog, args: Pick<ProductArgs, "i
     return args.images?.[ref] ?? (args.registryMirror ? `${args.registryMirror.replace(/\/$/, "")}/${ref}` : ref);
 }
 
+/**
+ * How steps run the hooks CLI unless config says otherwise. Absolute: the command provider's working
+ * directory is not documented; a moved checkout changes only `create`, a no-op update for a finished step.
+ */
+export const defaultHooksCommand = (): string => `node ${shellQuote([path.join(__dirname, "..", "bin", "upshift")])}`;
+
+/** What every product component exposes; `adopt` fills it from deployProduct and registers the outputs. */
+export abstract class ProductComponent extends pulumi.ComponentResource {
+    /** The plan this run applies (install, unchanged, upgrade or rollback). */
+    public plan!: Plan;
+    /** The record the stack exports as `deployed.<product>`: the plan's next state plus its audit entry. */
+    public deployed!: pulumi.Output<DeployedProduct>;
+    public containers!: Record<string, docker.Container>;
+    public volumes!: Record<string, docker.Volume>;
+    public steps!: Record<string, command.local.Command>;
+
+    protected adopt(d: ProductDeployment): void {
+        this.plan = d.plan;
+        this.deployed = d.deployed;
+        this.containers = d.containers;
+        this.volumes = d.volumes;
+        this.steps = d.steps;
+        this.registerOutputs({ plan: d.plan, deployed: d.deployed });
+    }
+}
+
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
 
 export function deployProduct(parent: pulumi.ComponentResource, name: string, args: ProductArgs, internals: ProductInternals): ProductDeployment {
@@ -109,9 +135,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     // Steps, chained in plan order within each phase.
     const ctx: StepContext = {
         product: catalog.product, from: plan.from ?? plan.to, to: plan.to,
-        // Absolute: the provider's working directory is not documented. A moved checkout changes
-        // only `create`, which is a no-op update for a finished step.
-        hooks: args.hooksCommand ?? `node ${shellQuote([path.join(__dirname, "..", "bin", "upshift")])}`,
+        hooks: args.hooksCommand ?? defaultHooksCommand(),
         backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
         s3: args.s3,
