@@ -305,6 +305,8 @@ export function describePlan(plan: Plan): string {
     const lines = plan.steps.map((s, i) =>
         `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${words(s.description)}`);
     const vols = plan.volumes.filter((v) => v.isNew && plan.kind !== "install")
-        .map((v) => `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName ?? "the old one"} is kept`);
+        .map((v) => v.fromName === undefined
+            ? `  new ${v.type} ${v.name} for ${v.key} (${v.format}), new in ${plan.to}`
+            : `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName} is kept`);
     return [head, ...lines, ...vols, ...plan.notes.map((n) => `  note: ${n}`)].join("\n");
 }

@@ -115,6 +115,12 @@ describe("plan (CVAT catalog)", () => {
         assert.throws(() => plan("2.2.0", "2.99.0"), /cvat:version 2\.99\.0 is not in the cvat catalog/);
     });
 
+    it("the plan in words tells a volume new in the target from one that replaces a kept one", () => {
+        const text = describePlan(plan("2.2.0", "2.40.0"));
+        assert.match(text, /new volume cvat_cvat_events_db for cvat_events_db \(clickhouse\), new in 2\.40\.0/);
+        assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);
+    });
+
     it("the plan in words lists each step and the kept volume", () => {
         const text = describePlan(plan("2.2.0", "2.3.0"));
         assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 5 steps/);
