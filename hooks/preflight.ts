@@ -30,6 +30,7 @@ export const preflight: HookCommand = {
         const { values } = parseOptions(argv, OPTIONS);
         const factor = Number(values.factor);
         if (!Number.isFinite(factor) || factor <= 0) throw new UsageError(`--factor ${values.factor}: expected a positive number`);
+        if (!values.target && !values.container && !values.volume && !values.dir) throw new UsageError("nothing to check: give --target and/or --container, --volume, --dir");
         return runOperation("preflight", () => runPreflight({
             containers: splitList(values.container), volumes: splitList(values.volume), dirs: splitList(values.dir).map((d) => path.resolve(d)),
             target: values.target ? path.resolve(values.target) : undefined, factor, image: helperImage(values["helper-image"]),

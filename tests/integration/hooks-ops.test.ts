@@ -97,8 +97,13 @@ describe("hooks: stop, exec, preflight and backup --stop (real Docker engine)", 
         const r = await upshift(["preflight", "--container", `${prefix}-ghost`, "--volume", `${prefix}-nope`, "--target", dir]);
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /missing on the Docker host: container .*-ghost, volume .*-nope/);
-        const u = await upshift(["preflight", "--volume", vol]);
-        assert.strictEqual(u.code, 2, "usage error without --target");
+        // Without --target only presence is checked (a rollback's re-attach of a retained volume).
+        const present = await upshift(["preflight", "--volume", vol]);
+        assert.strictEqual(present.code, 0, present.stderr);
+        const gone = await upshift(["preflight", "--volume", `${prefix}-nope`]);
+        assert.strictEqual(gone.code, 1);
+        const u = await upshift(["preflight"]);
+        assert.strictEqual(u.code, 2, "usage error with nothing to check");
     });
 
     it("exec runs in the container with its output on stderr; a failing command exits 1", async function () {
