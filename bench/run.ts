@@ -511,7 +511,7 @@ const fmtRatio = (x: number) => `${x.toFixed(2)}x`;
 const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
 const met = (ok: boolean) => (ok ? "**met**" : "**missed**");
 
-function report(m: Machine, started: Date, wall: number, b?: BackupResults, small?: DataSet, pg?: PgResults, pgSmall?: PgSource, ev?: EvalPoint[][]): string {
+function report(m: Machine, started: Date, wall: number, b?: BackupResults, _small?: DataSet, pg?: PgResults, _pgSmall?: PgSource, ev?: EvalPoint[][]): string {
     const L: string[] = [];
     const targets: string[] = [];
     const analysis: string[] = [];
