@@ -145,21 +145,9 @@ export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; 
     if (manifest.id !== entry.id || manifest.product !== entry.product) {
         entry.problems.push(`manifest says ${manifest.product}/${manifest.id}, directory is ${entry.product}/${entry.id}`);
     }
-    let missing = false;
-    let corrupt = entry.problems.length > 0;
-    for (const a of manifest.archives) {
-        const size = await statSize(path.join(dir, a.file));
-        if (size === undefined) {
-            missing = true;
-            entry.problems.push(`${a.file}: missing`);
-            continue;
-        }
-        entry.bytes += size;
-        if (size !== a.bytes) {
-            corrupt = true;
-            entry.problems.push(`${a.file}: ${size} bytes, manifest says ${a.bytes}`);
-        }
-    }
+    const sizes = await checkArchiveSizes(manifest, entry, (file) => statSize(path.join(dir, file)));
+    const missing = sizes.missing;
+    let corrupt = sizes.corrupt || entry.problems.length > 0;
     if (!missing && !corrupt && opts.verify) {
         for (const a of manifest.archives) {
             const got = await sha256File(path.join(dir, a.file), opts.progress?.bytes.bind(opts.progress));
@@ -172,6 +160,41 @@ export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; 
     if (isPartialDir) entry.problems.push("unfinished (.partial directory)");
     entry.status = isPartialDir || missing ? "partial" : corrupt ? "corrupt" : opts.verify ? "checksum-ok" : "complete";
     return entry;
+}
+
+/**
+ * Sizes of a backup's archives (local files or S3 objects) against its manifest: adds each size to
+ * `entry.bytes` and each problem to `entry.problems`. `extra` checks an archive whose size is right
+ * (e.g. the sha256 in an S3 object's metadata) and returns a problem, if any.
+ */
+export async function checkArchiveSizes(
+    manifest: BackupManifest,
+    entry: { bytes: number; problems: string[] },
+    sizeOf: (file: string) => Promise<number | undefined> | number | undefined,
+    extra?: (archive: BackupManifest["archives"][number]) => Promise<string | undefined>,
+): Promise<{ missing: boolean; corrupt: boolean }> {
+    let missing = false;
+    let corrupt = false;
+    for (const a of manifest.archives) {
+        const size = await sizeOf(a.file);
+        if (size === undefined) {
+            missing = true;
+            entry.problems.push(`${a.file}: missing`);
+            continue;
+        }
+        entry.bytes += size;
+        if (size !== a.bytes) {
+            corrupt = true;
+            entry.problems.push(`${a.file}: ${size} bytes, manifest says ${a.bytes}`);
+            continue;
+        }
+        const problem = await extra?.(a);
+        if (problem) {
+            corrupt = true;
+            entry.problems.push(problem);
+        }
+    }
+    return { missing, corrupt };
 }
 
 /** Verifies every archive of a local backup against its manifest (sha256 and size). */

@@ -33,6 +33,7 @@ import { pipeline } from "stream/promises";
 import {
     BackupEntry,
     BackupManifest,
+    checkArchiveSizes,
     inspectLocalBackup,
     MANIFEST_FILE,
     parseManifest,
@@ -410,27 +411,13 @@ async function inspectS3Backup(
         return entry;
     }
     Object.assign(entry, { version: manifest.version, label: manifest.label, createdAt: manifest.createdAt });
-    let missing = false;
-    let corrupt = false;
-    for (const a of manifest.archives) {
-        const size = files.get(a.file);
-        if (size === undefined) {
-            missing = true;
-            entry.problems.push(`${a.file}: missing`);
-            continue;
-        }
-        entry.bytes += size;
-        if (size !== a.bytes) {
-            corrupt = true;
-            entry.problems.push(`${a.file}: ${size} bytes, manifest says ${a.bytes}`);
-            continue;
-        }
+    const sizes = await checkArchiveSizes(manifest, entry, (file) => files.get(file), async (a) => {
         const head = await headObject(t, joinKey(keyPrefix, a.file));
-        if (head?.Metadata?.sha256 !== a.sha256) {
-            corrupt = true;
-            entry.problems.push(`${a.file}: object metadata sha256 ${head?.Metadata?.sha256 ?? "(none)"}, manifest says ${a.sha256} (replaced object?)`);
-        }
-    }
+        return head?.Metadata?.sha256 === a.sha256 ? undefined
+            : `${a.file}: object metadata sha256 ${head?.Metadata?.sha256 ?? "(none)"}, manifest says ${a.sha256} (replaced object?)`;
+    });
+    const missing = sizes.missing;
+    let corrupt = sizes.corrupt;
     if (!missing && !corrupt && opts.verify) {
         for (const a of manifest.archives) {
             const key = joinKey(keyPrefix, a.file);
