@@ -1,12 +1,13 @@
 // Tar streams of volumes and host directories through short-lived helper containers: the archive
-// is compressed with multi-threaded zstd and hashed while it streams (no second read), and is
+// is compressed with multi-threaded zstd and hashed while it streams (no second read) or, on a
+// local Docker host, written by the helper into the backup directory and hashed from there; it is
 // restored into a target only through a marker-guarded extraction that a rerun can redo.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Readable, Transform } from "stream";
 import { pipeline } from "stream/promises";
-import { docker, dockerStream, helperName, helperRunArgs, startProcess, Streaming } from "./docker";
+import { docker, dockerStream, helperName, helperRunArgs, ProcessError, startProcess, Streaming } from "./docker";
 import { ArchiveEntry, SourceType } from "./manifest";
 import { Progress } from "./progress";
 
@@ -45,12 +46,25 @@ else
 fi
 ${STATS}`;
 
+// Direct variant for a local Docker host: the helper writes the archive into the bind-mounted
+// backup directory (no copy through dockerd's attach stream), then hands it to the invoking user.
+// Exit 3 with UPSHIFT-NO-ZSTD = the image has no zstd: the caller falls back to streaming.
+const DIRECT_SCRIPT = `set -e
+command -v zstd >/dev/null 2>&1 || { echo UPSHIFT-NO-ZSTD >&2; exit 3; }
+cd /src
+{ tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd -T0 -q -c > "/out/$1"
+[ "$(cat /tmp/tar.rc)" = 0 ] || { echo "tar failed with status $(cat /tmp/tar.rc)" >&2; exit 1; }
+chown "$2" "/out/$1" 2>/dev/null || true
+${STATS}`;
+
 export interface ArchiveResult {
     readonly bytes: number;
     readonly sha256: string;
     readonly files: number;
     readonly sourceBytes: number;
     readonly compressedIn: "helper" | "host";
+    /** "direct": the helper wrote the file into the bind-mounted directory; "stream": it came through Docker. */
+    readonly written: "direct" | "stream";
 }
 
 /** Where zstd runs for a backup: UPSHIFT_COMPRESS=host|helper; helper by default (see BACKUP_SCRIPT). */
@@ -58,8 +72,67 @@ export function compressWhere(): "helper" | "host" {
     return process.env.UPSHIFT_COMPRESS === "host" ? "host" : "helper";
 }
 
-/** Streams `source` as a .tar.zst into `outFile`, hashing as it goes. */
+/**
+ * Whether the helper may write the archive straight into the backup directory: only when the
+ * Docker host is this machine (DOCKER_HOST unset or unix://, no other context), zstd runs in the
+ * helper, and UPSHIFT_BACKUP_STREAM=1 does not force the stream.
+ */
+export function directBackup(outFile: string): boolean {
+    if (process.env.UPSHIFT_BACKUP_STREAM === "1" || compressWhere() !== "helper") return false;
+    const host = process.env.DOCKER_HOST;
+    if (host && !host.startsWith("unix://")) return false;
+    const ctx = process.env.DOCKER_CONTEXT;
+    if (!host && ctx && ctx !== "default") return false;
+    // --mount is comma-separated: such a path would need quoting; the stream handles it.
+    return !/[,"\n]/.test(path.dirname(outFile));
+}
+
+/** Writes `source` as a .tar.zst into `outFile`: directly on a local host, else streamed and hashed. */
 export async function archiveSource(source: Source, outFile: string, image: string, label: string): Promise<ArchiveResult> {
+    if (directBackup(outFile)) {
+        const r = await archiveDirect(source, outFile, image, label);
+        if (r) return r;
+        fs.rmSync(outFile, { force: true });
+    }
+    return archiveStream(source, outFile, image, label);
+}
+
+/** The helper writes the archive into the bind-mounted directory; undefined when it has no zstd. */
+async function archiveDirect(source: Source, outFile: string, image: string, label: string): Promise<ArchiveResult | undefined> {
+    const name = helperName("backup");
+    const owner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
+    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), "--mount", `type=bind,src=${path.dirname(outFile)},dst=/out`,
+        image, "sh", "-c", DIRECT_SCRIPT, "sh", path.basename(outFile), owner], { stdout: "ignore", check: false });
+    const progress = new Progress(label);
+    // The bytes land on disk without passing through us: progress follows the file's size.
+    const poll = setInterval(() => {
+        try { progress.add(fs.statSync(outFile).size - progress.count); } catch { /* not created yet */ }
+    }, 500);
+    let r: Awaited<typeof tar.done>;
+    try {
+        r = await tar.done;
+    } catch (e) {
+        await abort([tar], name);
+        throw e;
+    } finally {
+        clearInterval(poll);
+    }
+    if (r.code === 3 && /UPSHIFT-NO-ZSTD/.test(r.stderr)) return undefined;
+    if (r.code !== 0) throw new ProcessError("docker", ["run", name, "backup"], r.code, r.stderr);
+    const m = /UPSHIFT-STATS (\d+) (\d+)/.exec(r.stderr);
+    if (!m) throw new Error(`${label}: the helper did not report file counts`);
+    const size = fs.statSync(outFile).size;
+    progress.add(size - progress.count);
+    const bytes = progress.done();
+    // One read of the file just written (from the page cache), then flushed to disk.
+    const hash = crypto.createHash("sha256");
+    for await (const chunk of fs.createReadStream(outFile, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+    await fsyncFile(outFile);
+    return { bytes, sha256: hash.digest("hex"), files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: "helper", written: "direct" };
+}
+
+/** Streams `source` as a .tar.zst into `outFile`, hashing as it goes. */
+async function archiveStream(source: Source, outFile: string, image: string, label: string): Promise<ArchiveResult> {
     const name = helperName("backup");
     const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), image, "sh", "-c", BACKUP_SCRIPT, "sh", compressWhere()]);
     const children: Streaming[] = [tar];
@@ -88,7 +161,7 @@ export async function archiveSource(source: Source, outFile: string, image: stri
         if (!m) throw new Error(`${label}: the helper did not report file counts`);
         const bytes = progress.done();
         await fsyncFile(outFile);
-        return { bytes, sha256: hash.digest("hex"), files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: where };
+        return { bytes, sha256: hash.digest("hex"), files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: where, written: "stream" };
     } catch (e) {
         await abort(children, name);
         throw e;

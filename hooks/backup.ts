@@ -103,7 +103,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
             const name = archiveName(s.type, s.name);
             const file = `${name}.tar.zst`;
             const r = await archiveSource(s, path.join(partial, file), a.image, `backup ${name}`);
-            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (zstd in ${r.compressedIn})`);
+            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (zstd in ${r.compressedIn}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`);
             archives.push({ name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256 });
         }
         manifest = {

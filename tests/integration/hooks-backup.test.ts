@@ -48,6 +48,31 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         assert.match(r.stderr, /backup .*MiB\/s/, "progress (bytes, rate) on stderr");
     });
 
+    it("the direct (local host) and streamed (UPSHIFT_BACKUP_STREAM=1) paths give archives that match their manifests and restore byte for byte", async function () {
+        const entries: Record<string, { sha256: string; bytes: number; files: number; sourceBytes: number }> = {};
+        for (const [mode, env, said] of [["direct", {}, /written directly by the helper/], ["stream", { UPSHIFT_BACKUP_STREAM: "1" }, /streamed through Docker/]] as const) {
+            const id = `path-${mode}`;
+            const r = await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source], env);
+            okJson(r);
+            assert.match(r.stderr, said, `the ${mode} path was taken`);
+            const bdir = path.join(dir, "cvat", id);
+            const m = JSON.parse(fs.readFileSync(path.join(bdir, "manifest.json"), "utf8"));
+            const a = m.archives[0];
+            const file = path.join(bdir, a.file);
+            const st = fs.statSync(file);
+            assert.strictEqual(a.bytes, st.size);
+            assert.strictEqual(st.uid, process.getuid!(), "the archive belongs to the invoking user");
+            assert.strictEqual(hashTree(bdir)[a.file], a.sha256, "the manifest's sha256 is the file's");
+            assert.strictEqual(a.files, SMALL_FILES + LARGE_MB.length + 1);
+            entries[mode] = { sha256: a.sha256, bytes: a.bytes, files: a.files, sourceBytes: a.sourceBytes };
+            const target = `${prefix}-path-${mode}`;
+            okJson(await upshift(["restore", "--backup", bdir, "--volume", `${source}=${target}`]));
+            assert.strictEqual(fingerprint(target), original, `the ${mode} archive restores byte for byte`);
+        }
+        assert.strictEqual(entries.direct.files, entries.stream.files);
+        assert.strictEqual(entries.direct.sourceBytes, entries.stream.sourceBytes);
+    });
+
     it("rejects a corrupted and a truncated archive before any volume is touched", async function () {
         for (const damage of ["corrupted", "truncated"] as const) {
             const copy = path.join(dir, "damaged", damage, "rp1");
