@@ -3,7 +3,7 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { validateConfig } from "./config/schema";
+import { SECRET_KEYS, validateConfig } from "./config/schema";
 import { Clearml } from "./components/clearml";
 import { BackupBucket } from "./components/backupBucket";
 import { Cvat } from "./components/cvat";
@@ -31,6 +31,17 @@ async function readDeployed(): Promise<DeployedRecord> {
     return (value && typeof value === "object" ? value : {}) as DeployedRecord;
 }
 
+/** A product's secrets as declared in SECRET_KEYS: required ones with requireSecret, the others when set. */
+function productSecrets(product: Product): Record<string, pulumi.Output<string>> {
+    const conf = new pulumi.Config(product);
+    const secrets: Record<string, pulumi.Output<string>> = {};
+    for (const { key, required } of SECRET_KEYS[product]) {
+        const value = required ? conf.requireSecret(key) : conf.getSecret(key);
+        if (value) secrets[key] = value;
+    }
+    return secrets;
+}
+
 export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecord> }> {
     // Validate everything before any resource is registered: a bad value changes nothing.
     const cfg = validateConfig(pulumi.runtime.allConfig(), isConfigSecret);
@@ -55,9 +66,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     const deployed: Record<string, pulumi.Input<DeployedProduct>> = {};
     if (cfg.cvat) {
         const c = cfg.cvat;
-        const secrets: Record<string, pulumi.Output<string>> = { dbPassword: new pulumi.Config("cvat").requireSecret("dbPassword") };
-        const key = new pulumi.Config("cvat").getSecret("djangoSecretKey");
-        if (key) secrets.djangoSecretKey = key;
+        const secrets = productSecrets("cvat");
         const cvat = new Cvat("cvat", {
             ...common, version: c.version, deployed: before.cvat, images: c.images,
             registryMirror: c.registryMirror, volumes: c.volumes, secrets,
@@ -66,12 +75,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     }
     if (cfg.clearml) {
         const c = cfg.clearml;
-        const conf = new pulumi.Config("clearml");
-        const secrets: Record<string, pulumi.Output<string>> = {};
-        for (const key of ["agentAccessKey", "agentSecretKey"]) {
-            const v = conf.getSecret(key);
-            if (v) secrets[key] = v;
-        }
+        const secrets = productSecrets("clearml");
         const clearml = new Clearml("clearml", {
             ...common, version: c.version, deployed: before.clearml, images: c.images, registryMirror: c.registryMirror,
             volumes: c.volumes, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
@@ -80,12 +84,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     }
     if (cfg.kwdb) {
         const k = cfg.kwdb;
-        const conf = new pulumi.Config("kwdb");
-        const secrets: Record<string, pulumi.Output<string>> = {};
-        for (const key of ["caCert", "caKey"]) {
-            const v = conf.getSecret(key);
-            if (v) secrets[key] = v;
-        }
+        const secrets = productSecrets("kwdb");
         const kwdb = new Kwdb("kwdb", {
             ...common, version: k.version, deployed: before.kwdb, images: k.images, registryMirror: k.registryMirror,
             volumes: k.volumes, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
