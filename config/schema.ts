@@ -68,7 +68,8 @@ export const SECRET_KEYS: Record<Product, readonly { key: string; required: bool
     cvat: [{ key: "dbPassword", required: true }, { key: "djangoSecretKey", required: false }],
     // clearml-agent-services credentials (made in the web UI); without them the agent shuts down, as the vendor runs it.
     clearml: [{ key: "agentAccessKey", required: false }, { key: "agentSecretKey", required: false }],
-    kwdb: [{ key: "caKey", required: false }, { key: "caCert", required: false }, { key: "rootPassword", required: false }],
+    // Secure mode authenticates the hooks with the root client certificate (kwdb-certs), so no password.
+    kwdb: [{ key: "caKey", required: false }, { key: "caCert", required: false }],
 };
 
 export type StackConfig = z.infer<typeof stackSchema>;
