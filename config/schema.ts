@@ -72,6 +72,16 @@ export const SECRET_KEYS: Record<Product, readonly { key: string; required: bool
     kwdb: [{ key: "caKey", required: false }, { key: "caCert", required: false }],
 };
 
+/** Every config key upshift reads, `ns:key` (documented in docs/config.md and Pulumi.yaml's comment). */
+export function configKeys(): string[] {
+    const keys = Object.keys(stackSchema.shape).map((k) => `upshift:${k}`);
+    for (const p of Object.keys(productSchemas) as Product[]) {
+        keys.push(...Object.keys(productSchemas[p].shape).map((k) => `${p}:${k}`));
+        keys.push(...SECRET_KEYS[p].map((s) => `${p}:${s.key}`));
+    }
+    return keys;
+}
+
 export type StackConfig = z.infer<typeof stackSchema>;
 export type ProductConfig<P extends Product> = z.infer<(typeof productSchemas)[P]>;
 export interface UpshiftConfig {
@@ -173,7 +183,7 @@ function zodProblems(ns: string, error: z.ZodError): string[] {
         if (issue.code === "unrecognized_keys") {
             return issue.keys.map((k) => {
                 const at = [...issue.path.map(String), k];
-                return `${ns}:${at.join(".")}: unknown setting. Fix: pulumi config rm ${issue.path.length ? "--path " : ""}${ns}:${at.join(".")} (check the spelling against Pulumi.yaml)`;
+                return `${ns}:${at.join(".")}: unknown setting. Fix: pulumi config rm ${issue.path.length ? "--path " : ""}${ns}:${at.join(".")} (check the spelling against docs/config.md)`;
             }).join("\n  - ");
         }
         const path = issue.path.map(String);

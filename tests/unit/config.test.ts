@@ -1,5 +1,7 @@
 import * as assert from "assert";
-import { ConfigError, validateConfig } from "../../config/schema";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, configKeys, validateConfig } from "../../config/schema";
 
 const good = { "cvat:version": "2.3.0", "cvat:dbPassword": "s3cret" };
 const secrets = new Set(["cvat:dbPassword", "cvat:djangoSecretKey", "kwdb:caKey"]);
@@ -89,5 +91,30 @@ describe("config validation", () => {
         const found = problems({ "cvat:version": "2.3.0", "cvat:dbPassword": "hunter2-plaintext" }, () => false);
         assert.ok(found.length > 0);
         assert.ok(found.every((p) => !p.includes("hunter2")), found.join("\n"));
+    });
+});
+
+describe("config keys: where users look, and what the engine accepts", () => {
+    const root = path.join(__dirname, "..", "..");
+    const projectFile = fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8");
+    const listed = (text: string, re: RegExp) => [...text.matchAll(re)].map((m) => m[1]).sort();
+
+    it("Pulumi.yaml declares no config block (the engine refuses typed keys of other namespaces; typed upshift: keys without a default become required)", () => {
+        // sdk/go/common/workspace/project.go, Project.Validate; proven by the e2e suite loading the project.
+        assert.doesNotMatch(projectFile, /^config:/m);
+    });
+
+    it("every key the schema reads is listed in Pulumi.yaml's comment and in docs/config.md, and nothing else is", () => {
+        const keys = configKeys().sort();
+        assert.deepStrictEqual(listed(projectFile, /^#   ([a-z]+:[A-Za-z0-9]+) /gm), keys);
+        const doc = fs.readFileSync(path.join(root, "docs", "config.md"), "utf8");
+        assert.deepStrictEqual(listed(doc, /^\| `([a-z]+:[A-Za-z0-9]+)` \|/gm), keys);
+    });
+
+    it("the secret keys are marked secret in both lists", () => {
+        const secrets = configKeys().filter((k) => /^(cvat|clearml|kwdb):(dbPassword|djangoSecretKey|agentAccessKey|agentSecretKey|caKey|caCert)$/.test(k)).sort();
+        assert.deepStrictEqual(listed(projectFile, /^#   ([a-z]+:[A-Za-z0-9]+) +S /gm), secrets);
+        const doc = fs.readFileSync(path.join(root, "docs", "config.md"), "utf8");
+        assert.deepStrictEqual(listed(doc, /^\| `([a-z]+:[A-Za-z0-9]+)` \| \w+ \| yes \|/gm), secrets);
     });
 });
