@@ -20,7 +20,8 @@ export type StepKind =
     | "reattach"            // rollback: point containers at the retained volume of the older format
     | "restore-backup"      // rollback where nothing was retained: restore a restore point into a new volume
     | "push"                // off-site copy of the verified backup to S3
-    | "prune";              // retention: delete old backups after the new one is verified
+    | "prune"               // retention: delete old backups after the new one is verified
+    | "start";              // last step: start what a step stopped and the engine did not replace; wait until healthy
 
 /**
  * When a step runs relative to the container replacements (reference/pulumi-notes.md, "Ordering

@@ -86,6 +86,8 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
                 ...(ctx.s3 ? ["--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : [])] : []), "--json", "--quiet"];
         case "stop":
             return ["stop", "--container", p("containers")];
+        case "start":
+            return ["start", "--container", p("containers"), ...opt("optional", "--optional-container")];
         case "pg-dump":
             return ["pg-dump", "--container", p("container"), "--out", backupPath(ctx, stepId(ctx, "pg-dump")),
                 ...opt("image", "--image"), ...opt("user", "--user"), ...opt("stop", "--stop")];

@@ -5,6 +5,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
 import { AuditEntry, DeployedProduct, Plan, planChange, describePlan } from "../plan";
+import * as fs from "fs";
 import * as path from "path";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 
@@ -121,7 +122,10 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     }
     for (const volName of [...volumeNames].sort()) {
         volumes[volName] = new docker.Volume(`${name}-vol-${safe(volName)}`, { name: volName },
-            { parent, retainOnDelete: true, protect: true });
+            // The provider reads a volume's labels back and any change replaces it (ForceNew:
+            // kreuzwerker resource_docker_volume.go), so an adopted compose volume, labelled
+            // com.docker.compose.*, would be replaced (refused: protected) on the second run.
+            { parent, retainOnDelete: true, protect: true, ignoreChanges: ["labels"] });
     }
 
     const services = catalog.services(args.version).filter((s) => !s.optional || args.features?.[s.optional]);
@@ -185,7 +189,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const appContainers = makeContainers("app", last).filter((c) => !dataContainers.includes(c));
     addSteps("after-app", [...last, ...appContainers]);
 
-    return { plan, deployed: auditedRecord(plan, steps), containers, volumes, steps, network };
+    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir), containers, volumes, steps, network };
 }
 
 function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
@@ -215,13 +219,22 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         networksAdvanced: [{ name: network.name, aliases: [...(s.aliases ?? [s.name])] }],
         ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
         restart: "unless-stopped",
+        // Durations in Go's form: the provider reads them back with time.Duration.String() ("1m0s"
+        // for "60s"; kreuzwerker resource_docker_container_funcs.go), and any other spelling is a
+        // diff, with replaceOnChanges a replacement, on every run.
         healthcheck: s.healthcheck ? {
-            tests: [...s.healthcheck.test], interval: s.healthcheck.interval, timeout: s.healthcheck.timeout,
-            retries: s.healthcheck.retries, startPeriod: s.healthcheck.startPeriod,
+            tests: [...s.healthcheck.test], interval: goDuration(s.healthcheck.interval), timeout: goDuration(s.healthcheck.timeout),
+            retries: s.healthcheck.retries, startPeriod: goDuration(s.healthcheck.startPeriod),
         } : undefined,
-        // Create returns only once healthy, so the next steps run on a ready service (pulumi-notes.md, `wait`).
+        // Create returns only once healthy, so the next steps run on a ready service. The provider
+        // fails only at waitTimeout, and a container that timed out is kept with an init error that
+        // the next run does not wait for again: the final `start` step waits for health itself.
         wait: s.wait ?? false,
-        waitTimeout: s.waitTimeout,
+        waitTimeout: s.wait ? Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) : undefined,
+        // Without it the provider removes a container with no grace period (kreuzwerker
+        // resource_docker_container_funcs.go, delete): the old Postgres would be killed and its
+        // retained volume only crash-consistent.
+        destroyGraceSeconds: s.role === "data" ? DATA_GRACE_SECONDS : APP_GRACE_SECONDS,
         privileged: s.privileged,
         ipcMode: s.ipcMode,
         ulimits: s.ulimits?.map((u) => ({ ...u })),
@@ -231,7 +244,30 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         parent, dependsOn,
         // A healthcheck change alone is recorded but not applied by the provider (pulumi-notes.md).
         replaceOnChanges: ["healthcheck"],
+        // The bridge takes the create timeout from here (default 20 min), which caps waitTimeout.
+        ...(s.wait ? { customTimeouts: { create: `${Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) + 300}s` } } : {}),
     });
+}
+
+/** Longest healthcheck wait asked of the provider; the `start` step waits again, as long as it takes. */
+const MAX_WAIT_SECONDS = 1800;
+/** Clean shutdown times on delete: a database flushes and checkpoints; apps drain requests. */
+const DATA_GRACE_SECONDS = 120;
+const APP_GRACE_SECONDS = 60;
+
+/** "60s" -> "1m0s", "90s" -> "1m30s", "5s" -> "5s", "1h" -> "1h0m0s": Go's time.Duration.String(). */
+export function goDuration(d: string | undefined): string | undefined {
+    if (d === undefined) return undefined;
+    const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(d.trim());
+    if (!m || d.trim() === "") throw new Error(`catalog bug: duration "${d}" is not like 30s, 1m30s or 500ms`);
+    const ms = ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
+    if (ms === 0) return "0s";
+    if (ms < 1000) return `${ms}ms`;
+    const h = Math.floor(ms / 3600000), min = Math.floor((ms % 3600000) / 60000), sec = (ms % 60000) / 1000;
+    const secText = `${sec}s`;
+    if (h) return `${h}h${min}m${secText}`;
+    if (min) return `${min}m${secText}`;
+    return secText;
 }
 
 /** Entries kept in the audit record. */
@@ -241,8 +277,15 @@ const HISTORY = 50;
  * The deployed record with this change's audit entry. The restore point's checksums come from the
  * backup step's one-line JSON report (its stdout; hooks never print secrets: docs/hooks-cli.md).
  */
-function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>): pulumi.Output<DeployedProduct> {
-    if (plan.kind === "unchanged") return pulumi.output(plan.next);
+function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>, containers: Record<string, docker.Container>,
+    backupDir: string): pulumi.Output<DeployedProduct> {
+    // The record resolves only once every step and every container of this change has succeeded
+    // (containers with `wait` are created healthy; the last step waits for all). The SDK sends a
+    // stack output as soon as it resolves, and after a failed update the engine keeps an output
+    // that was sent (pulumi/pulumi#14621, step_executor.go: only outputs NOT sent again keep their
+    // old value): resolving earlier would record a half-done change as deployed. docs/pulumi.md.
+    const done = pulumi.all([...Object.values(steps).map((s) => s.stdout), ...Object.values(containers).map((c) => c.id)]);
+    if (plan.kind === "unchanged") return done.apply(() => plan.next);
     const point = plan.kind === "upgrade" ? "restore-point" : "rollback-point";
     const entry: AuditEntry = {
         kind: plan.kind, ...(plan.from ? { from: plan.from } : {}), to: plan.to,
@@ -250,11 +293,22 @@ function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>)
         backups: steps[point] ? [`${plan.product}/${plan.from}-to-${plan.to}-${point}`] : [],
     };
     const report = steps[point]?.stdout ?? pulumi.output("");
-    return report.apply((out) => {
-        const parsed = parseReport(out);
+    const manifest = `${backupDir}/${plan.product}/${plan.from}-to-${plan.to}-${point}/manifest.json`;
+    return pulumi.all([report, done]).apply(([out]) => {
+        // A finished step re-run by an input change runs `update: true`, whose stdout is empty: the
+        // restore point's own manifest then gives the same checksums.
+        const parsed = parseReport(out) ?? readManifestReport(manifest);
         const full: AuditEntry = { ...entry, ...(parsed?.archives ? { archives: parsed.archives } : {}), ...(parsed?.createdAt ? { at: parsed.createdAt } : {}) };
         return { ...plan.next, history: [...(plan.next.history ?? []), full].slice(-HISTORY) };
     });
+}
+
+function readManifestReport(file: string): { archives?: AuditEntry["archives"]; createdAt?: string } | undefined {
+    try {
+        return parseReport(fs.readFileSync(file, "utf8").replace(/\n/g, " "));
+    } catch {
+        return undefined;
+    }
 }
 
 function parseReport(out: string | undefined): { archives?: AuditEntry["archives"]; createdAt?: string } | undefined {

@@ -8,6 +8,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
     "restore": "./restore",
     "verify": "./verify",
     "stop": "./stop",
+    "start": "./start",
     "exec": "./exec",
     "preflight": "./preflight",
     "pg-dump": "./postgres-dump",

@@ -217,6 +217,7 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
     for (const rule of fired) steps.push(...rule.steps({ from, to }));
+    steps.push(startStep(catalog, to));
     assertUniqueIds(steps);
     const restorePoints = [...(next.restorePoints ?? []), { version: from, id: `${from}-to-${to}-restore-point` }];
     return { product: catalog.product, kind: "upgrade", from, to, steps, volumes, notes: [], next: { ...next, restorePoints } };
@@ -277,11 +278,30 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
             notes.push(`${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
         }
     }
+    steps.push(startStep(catalog, to));
     assertUniqueIds(steps);
     const finalVolumes = volumes.map((v) => restored.find((r) => r.key === v.key) ?? v);
     const known = { ...next.volumes };
     for (const v of finalVolumes) record(known, v, to);
     return { product, kind: "rollback", from, to, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known } };
+}
+
+/**
+ * The last step of every change: a container that a step stopped (the backup's or pg-dump's
+ * `--stop`, a rollback's stop-apps) and that the engine did not replace stays stopped otherwise
+ * (docs/pulumi.md, "Stopped containers"). It also waits until every container is healthy, so the
+ * change, and the `deployed` record, completes only with the whole product serving.
+ */
+function startStep(catalog: ProductCatalog, to: string): PlanStep {
+    const services = catalog.services(to);
+    return {
+        id: "start", kind: "start", phase: "after-app", reversible: true, moves: [],
+        description: `start every ${catalog.product} ${to} container that a step stopped and that was not replaced, and wait until all are healthy`,
+        params: {
+            containers: services.filter((s) => !s.optional).map((s) => s.name).join(","),
+            optional: services.filter((s) => s.optional).map((s) => s.name).join(","),
+        },
+    };
 }
 
 function assertUniqueIds(steps: PlanStep[]): void {

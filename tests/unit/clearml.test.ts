@@ -80,7 +80,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
 
     it("1.1.1 -> 1.2.0: restore point, stop, copy data/mongo into data/mongo_4 (1000:1000), then FCV 4.0, 4.2, 4.4 in order on the copy, before the new mongo starts", () => {
         const { c, capture, cmd, container } = build("1.2.0", installed("1.1.1"));
-        assert.deepStrictEqual(ids(c.plan), ["preflight", "restore-point", "verify-restore-point", "stop", "copy-mongo_db", "copy-mongo_configdb", "mongo-fcv-4.0", "mongo-fcv-4.2", "mongo-fcv-4.4"]);
+        assert.deepStrictEqual(ids(c.plan), ["preflight", "restore-point", "verify-restore-point", "stop", "copy-mongo_db", "copy-mongo_configdb", "mongo-fcv-4.0", "mongo-fcv-4.2", "mongo-fcv-4.4", "start"]);
         assert.strictEqual(cmd("copy-mongo_db").props.create, "upshift copy-dir --from /opt/clearml/data/mongo/db --to /opt/clearml/data/mongo_4/db --owner 1000:1000");
         assert.strictEqual(cmd("copy-mongo_configdb").props.create, "upshift copy-dir --from /opt/clearml/data/mongo/configdb --to /opt/clearml/data/mongo_4/configdb --owner 1000:1000");
         assert.deepStrictEqual(["4.0", "4.2", "4.4"].map((f) => cmd(`mongo-fcv-${f}`).props.create), [
@@ -106,7 +106,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.deepStrictEqual(ids(c.plan), ["preflight", "restore-point", "verify-restore-point", "stop",
             "copy-mongo_db", "copy-mongo_configdb", "copy-elastic", "copy-redis",
             "intermediate-server-1.17.0", "backup-before-2.0.0", "verify-backup-before-2.0.0",
-            "intermediate-server-2.0.0", "backup-before-2.3.0", "verify-backup-before-2.3.0", "intermediate-server-2.3.0"]);
+            "intermediate-server-2.0.0", "backup-before-2.3.0", "verify-backup-before-2.3.0", "intermediate-server-2.3.0", "start"]);
         const hops = c.plan.steps.filter((s) => s.kind === "intermediate-server");
         assert.deepStrictEqual(hops.map((s) => [s.params.version, s.params.fcv, s.reversible]), [["1.17.0", "5.0", false], ["2.0.0", "6.0", false], ["2.3.0", "7.0", false]]);
         assert.match(hops[0].description, /4\.4 -> 5\.0 and upgrades the Elasticsearch data 7 -> 8/);
@@ -132,12 +132,12 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const p = plan("1.1.1", "2.3.0");
         assert.deepStrictEqual(ids(p).filter((i) => !/backup|preflight|restore-point/.test(i)), ["stop", "copy-mongo_db", "copy-mongo_configdb",
             "mongo-fcv-4.0", "mongo-fcv-4.2", "mongo-fcv-4.4", "copy-elastic", "copy-redis",
-            "intermediate-server-1.17.0", "intermediate-server-2.0.0", "intermediate-server-2.3.0"]);
+            "intermediate-server-1.17.0", "intermediate-server-2.0.0", "intermediate-server-2.3.0", "start"]);
         assert.ok(ids(p).indexOf("verify-backup-before-1.17.0") === ids(p).indexOf("intermediate-server-1.17.0") - 1);
     });
 
     it("a patch or minor bump without a data change plans only the restore point", () => {
-        assert.deepStrictEqual(ids(plan("1.3.0", "1.9.2")), ["preflight", "restore-point", "verify-restore-point"]);
+        assert.deepStrictEqual(ids(plan("1.3.0", "1.9.2")), ["preflight", "restore-point", "verify-restore-point", "start"]);
         assert.strictEqual(plan("2.3.0", "2.3.0").kind, "unchanged");
     });
 
@@ -155,7 +155,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
     it("a downgrade across an FCV raise after our own upgrade backs up first, then re-attaches the pre-raise data the copy left untouched", () => {
         const p = plan(upgraded("1.16.0", "2.3.0"), "1.16.0");
         assert.strictEqual(p.kind, "rollback");
-        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-mongo_db", "reattach-mongo_configdb", "reattach-elastic", "reattach-redis"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-mongo_db", "reattach-mongo_configdb", "reattach-elastic", "reattach-redis", "start"]);
         assert.deepStrictEqual(p.volumes.filter((v) => v.key !== "fileserver" && v.key !== "logs" && v.key !== "config").map((v) => v.name),
             ["/opt/clearml/data/mongo_4/db", "/opt/clearml/data/mongo_4/configdb", "/opt/clearml/data/elastic_7", "/opt/clearml/data/redis"]);
         assert.ok(p.steps.every((s) => s.kind !== "mongo-fcv" && s.kind !== "intermediate-server"), "never an in-place data downgrade");
@@ -170,7 +170,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.throws(() => plan("1.16.0", "1.15.0"), (e: Error) => e instanceof PlanRefused
             && /mongo_db keeps the same format \(mongo44 \(Mongo featureCompatibilityVersion 4\.4\)\)/.test(e.message) && /no restore point taken at 1\.15\.0/.test(e.message));
         const p = plan(upgraded("1.15.0", "1.16.0"), "1.15.0");
-        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic", "start"]);
         const { cmd } = build("1.15.0", upgraded("1.15.0", "1.16.0"));
         assert.strictEqual(cmd("restore-mongo_db").props.create, "upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-restore-point "
             + "--dir /opt/clearml/data/mongo_4/db=/opt/clearml/data/mongo_4/db_rollback_1_15_0");

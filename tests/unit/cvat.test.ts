@@ -6,6 +6,7 @@ setMocks();
 // Imported after setMocks (reference/pulumi-notes.md, "Unit tests").
 import { cvatCatalog } from "../../catalog/cvat";
 import { Cvat, CvatArgs } from "../../components/cvat";
+import { goDuration } from "../../components/product";
 import { DeployedProduct, planChange } from "../../plan";
 
 const SECRET = "correct-horse-battery-staple";
@@ -100,7 +101,7 @@ describe("CVAT component (Pulumi mocks)", () => {
         const cleanup = cmd("cleanuplegacyexportcache");
         assert.ok(capture.dependsTransitively(cleanup.name).has(`${name}-cvat_server`));
         assert.deepStrictEqual(capture.ofType("command:local:Command").map((c) => c.name.replace(/^cvat\d+-2\.25\.0-to-2\.26\.0-/, "")),
-            ["preflight", "restore-point", "verify-restore-point", "cleanuplegacyexportcache"]);
+            ["preflight", "restore-point", "verify-restore-point", "cleanuplegacyexportcache", "start"]);
     });
 
     it("a rerun with nothing changed registers no step", () => {
@@ -144,5 +145,45 @@ describe("CVAT component (Pulumi mocks)", () => {
         assert.ok(images.includes("upshift-test/postgres:17"));
         assert.ok(images.includes("mirror.local:5000/cvat/server:v2.3.0"));
         assert.ok(capture.ofType("docker:index/remoteImage:RemoteImage").every((r) => r.props.keepLocally === true), "old images stay for a rollback");
+    });
+});
+
+describe("what the real docker provider reads back (kreuzwerker resource_docker_*.go; e2e suite)", () => {
+    before(() => setMocks());
+    it("healthcheck durations are written as Go durations, so the read-back value is no diff", () => {
+        assert.deepStrictEqual(["5s", "15s", "30s", "60s", "90s", "1m", "1h", "500ms", "0s", "3600s"].map(goDuration),
+            ["5s", "15s", "30s", "1m0s", "1m30s", "1m0s", "1h0m0s", "500ms", "0s", "1h0m0s"]);
+        assert.throws(() => goDuration("sixty"), /catalog bug: duration "sixty"/);
+        const { capture } = build("2.40.0");
+        for (const c of capture.ofType("docker:index/container:Container")) {
+            const hc = c.props.healthcheck as Record<string, string> | undefined;
+            for (const d of ["interval", "timeout", "startPeriod"]) {
+                if (hc?.[d] !== undefined) assert.strictEqual(hc[d], goDuration(hc[d]), `${c.name} ${d}`);
+            }
+        }
+    });
+
+    it("every container is stopped with a grace period on delete (120 s for the database), and waits are bounded", () => {
+        const { container, capture } = build("2.3.0");
+        assert.strictEqual(container("cvat_db").props.destroyGraceSeconds, 120);
+        assert.strictEqual(container("cvat_server").props.destroyGraceSeconds, 60);
+        for (const c of capture.ofType("docker:index/container:Container")) {
+            assert.ok(typeof c.props.destroyGraceSeconds === "number", c.name);
+            if (c.props.wait) assert.ok((c.props.waitTimeout as number) <= 1800, c.name);
+        }
+    });
+
+    it("volumes ignore label changes (an adopted compose volume reads back com.docker.compose.* labels)", () => {
+        const { capture } = build("2.3.0");
+        for (const v of capture.ofType("docker:index/volume:Volume")) assert.deepStrictEqual(v.ignoreChanges, ["labels"], v.name);
+    });
+
+    it("every change ends with the start step: every container of the new version started and healthy", () => {
+        const { cmd, name, capture } = build("2.3.0", installed("2.2.0"));
+        const start = cmd("start");
+        assert.match(start.props.create as string, / start --container cvat_db,cvat_redis,cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik$/);
+        const deps = capture.dependsTransitively(start.name);
+        for (const c of capture.ofType("docker:index/container:Container")) assert.ok(deps.has(c.name), `start runs after ${c.name}`);
+        assert.ok(deps.has(`${name}-2.2.0-to-2.3.0-pg-restore`));
     });
 });

@@ -139,8 +139,8 @@ describe("KWDB component (Pulumi mocks)", () => {
 
     it("3.1.0 -> 3.2.1: image swap only, with the restore point first and the same store volume", async () => {
         const { kwdb, capture, container, step } = build("3.2.1", installed("3.1.0"));
-        assert.deepStrictEqual(kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
-        assert.deepStrictEqual(stepIds(capture), ["preflight", "restore-point", "verify-restore-point"]);
+        assert.deepStrictEqual(kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "start"]);
+        assert.deepStrictEqual(stepIds(capture), ["preflight", "restore-point", "verify-restore-point", "start"]);
         assert.deepStrictEqual(volumeNames(capture), ["kwdb_store"]);
         assert.deepStrictEqual(await mounts(container()), [`kwdb_store:${STORE}`]);
         assert.deepStrictEqual(capture.ofType(IMAGE).map((r) => r.props.name), ["kwdb/kwdb:3.2.1"]);
@@ -158,7 +158,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         const { kwdb, capture, container, step } = build("3.2.1", installed("2.2.2"));
         assert.deepStrictEqual(kwdb.plan.steps.map((s) => `${s.phase}:${s.id}`), [
             "before-stop:preflight", "before-stop:restore-point", "before-stop:verify-restore-point",
-            "before-stop:kwdb-export", "after-data-service:kwdb-import",
+            "before-stop:kwdb-export", "after-data-service:kwdb-import", "after-app:start",
         ]);
         const exp = step("kwdb-export");
         const imp = step("kwdb-import");
@@ -196,10 +196,10 @@ describe("KWDB component (Pulumi mocks)", () => {
             && e.message === "kwdb:version 2.2.2: KWDB 2.0.4 reaches 2.2 only by export and import (KWDB 2.2.0 release notes). "
                 + "Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data");
         // The supported ones: 2.0.4 -> 2.1.0 and 2.1.0 -> 2.2.2 are image swaps; 2.0.0 -> 3.2.1 is export/import.
-        assert.deepStrictEqual(build("2.1.0", installed("2.0.4")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
-        assert.deepStrictEqual(build("2.2.2", installed("2.1.0")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
+        assert.deepStrictEqual(build("2.1.0", installed("2.0.4")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "start"]);
+        assert.deepStrictEqual(build("2.2.2", installed("2.1.0")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "start"]);
         assert.deepStrictEqual(build("3.2.1", installed("2.0.0")).kwdb.plan.steps.map((s) => s.kind),
-            ["preflight", "backup", "verify-backup", "kwdb-export", "kwdb-import"]);
+            ["preflight", "backup", "verify-backup", "kwdb-export", "kwdb-import", "start"]);
     });
 
     it("a downgrade with nothing to restore is refused, saying how to go back with a backup", () => {
@@ -215,7 +215,7 @@ describe("KWDB component (Pulumi mocks)", () => {
     it("3.2.1 back to 2.2.2 after the export/import upgrade re-attaches the retained 2.x store (backed up first), never converts data down", () => {
         const { kwdb, capture, container } = build("2.2.2", upgraded("2.2.2", "3.2.1"));
         assert.strictEqual(kwdb.plan.kind, "rollback");
-        assert.deepStrictEqual(kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "reattach"]);
+        assert.deepStrictEqual(kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "reattach", "start"]);
         assert.ok(!kwdb.plan.steps.some((s) => s.kind === "kwdb-export" || s.kind === "kwdb-import"));
         assert.deepStrictEqual(volumeNames(capture), ["kwdb_store", "kwdb_store_kwdb3"]);
         return mounts(container()).then((m) => assert.deepStrictEqual(m, [`kwdb_store:${STORE}`]));

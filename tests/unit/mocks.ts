@@ -11,6 +11,7 @@ export interface Registered {
     readonly protect?: boolean;
     readonly retainOnDelete?: boolean;
     readonly replaceOnChanges?: string[];
+    readonly ignoreChanges?: string[];
     readonly parentName?: string;
 }
 
@@ -29,6 +30,7 @@ export class Capture {
             dependsOn: list.map((r) => this.names.get(r) ?? "?"),
             protect: args.opts.protect, retainOnDelete: args.opts.retainOnDelete,
             replaceOnChanges: args.opts.replaceOnChanges,
+            ignoreChanges: args.opts.ignoreChanges,
             parentName: args.opts.parent ? this.names.get(args.opts.parent) : undefined,
         });
         return undefined;

@@ -27,8 +27,8 @@ describe("plan (CVAT catalog)", () => {
 
     it("2.2.0 -> 2.3.0: restore point, dump from Postgres 10, restore into 15 on a new volume; the old volume is kept", () => {
         const p = plan("2.2.0", "2.3.0");
-        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-dump", "pg-restore"]);
-        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-data-service"]);
+        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-dump", "pg-restore", "start"]);
+        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-data-service", "after-app"]);
         const db = p.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew, db.format], ["cvat_cvat_db", "cvat_cvat_db_pg15", true, "pg15"]);
         assert.deepStrictEqual(p.next.volumes["cvat_db@pg10"], { name: "cvat_cvat_db", lastVersion: "2.2.0" });
@@ -39,18 +39,18 @@ describe("plan (CVAT catalog)", () => {
 
     it("2.25.0 -> 2.26.0 adds only cleanuplegacyexportcache, after the server is up", () => {
         const p = plan("2.25.0", "2.26.0");
-        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "cleanuplegacyexportcache"]);
+        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "cleanuplegacyexportcache", "start"]);
         const step = p.steps[3];
         assert.strictEqual(step.phase, "after-app");
         assert.strictEqual(step.params.command, "python manage.py cleanuplegacyexportcache");
     });
 
     it("a patch bump (2.46.0 -> 2.46.1) adds no migration step, only the restore point", () => {
-        assert.deepStrictEqual(ids(plan("2.46.0", "2.46.1")), RESTORE_POINT);
+        assert.deepStrictEqual(ids(plan("2.46.0", "2.46.1")), [...RESTORE_POINT, "start"]);
     });
 
     it("2.2.0 -> 2.40.0 composes the Postgres dump/restore, then both manage.py commands, in version order", () => {
-        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-dump", "pg-restore", "cleanuplegacyexportcache", "initcontentsize"]);
+        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-dump", "pg-restore", "cleanuplegacyexportcache", "initcontentsize", "start"]);
     });
 
     it("crossing 2.47.0 warns about FFmpeg 8 instead of automating it", () => {
@@ -76,7 +76,7 @@ describe("plan (CVAT catalog)", () => {
     it("a downgrade across the Postgres major backs up the current data, then re-attaches the retained volume", () => {
         const p = plan(upgraded("2.2.0", "2.3.0"), "2.2.0");
         assert.strictEqual(p.kind, "rollback");
-        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-cvat_db"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-cvat_db", "start"]);
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db");
         assert.ok(p.steps.every((s) => s.kind !== "pg-restore"), "never an in-place data downgrade");
         assert.strictEqual(p.steps[1].params.containers, "cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik",
@@ -86,7 +86,7 @@ describe("plan (CVAT catalog)", () => {
 
     it("a downgrade in the same Postgres major restores the restore point taken before the upgrade into a new volume", () => {
         const p = plan(upgraded("2.25.0", "2.26.0"), "2.25.0");
-        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-cvat_db"]);
+        assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-cvat_db", "start"]);
         assert.strictEqual(p.steps[4].params.backup, "2.25.0-to-2.26.0-restore-point");
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db_rollback_2_25_0");
     });
@@ -108,7 +108,7 @@ describe("plan (CVAT catalog)", () => {
         const db = again.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew], ["cvat_cvat_db", "cvat_cvat_db_pg15_2", true]);
         assert.deepStrictEqual(again.next.volumes["cvat_db@pg15~2.3.0"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
-        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-dump", "pg-restore"]);
+        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-dump", "pg-restore", "start"]);
     });
 
     it("a version outside the catalog is refused", () => {
@@ -123,7 +123,7 @@ describe("plan (CVAT catalog)", () => {
 
     it("the plan in words lists each step and the kept volume", () => {
         const text = describePlan(plan("2.2.0", "2.3.0"));
-        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 5 steps/);
+        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 6 steps/);
         assert.match(text, /4\. \[pg-dump\] .*\(Postgres 10, volume cvat_cvat_db\)/);
         assert.match(text, /5\. \[pg-restore\] .*on volume cvat_cvat_db_pg15,/);
         assert.ok(!text.includes("${"), "no unresolved token in the words");
