@@ -37,7 +37,7 @@ async function registeredSteps(backupDir: string): Promise<{ steps: Step[]; newD
 }
 
 function cleanup(newVol?: string): void {
-    dkQuiet(["rm", "-f", "cvat_db", ...STANDINS]);
+    dkQuiet(["rm", "-f", "cvat_db", "cvat_worker_webhooks", ...STANDINS]);
     for (const v of [...Object.values(VOLUMES), newVol].filter(Boolean)) dkQuiet(["volume", "rm", "-f", v!]);
 }
 
@@ -52,7 +52,7 @@ describe("CVAT 2.2.0 -> 2.3.0 on a real Docker engine: the component's own comma
         const { steps, newDbVolume: newVol } = await registeredSteps(backupDir);
         console.log(`      registered ${steps.length} steps`);
         newDbVolume = newVol;
-        assert.deepStrictEqual(steps.map((s) => s.name), ["preflight", "restore-point", "verify-restore-point", "pg-dump", "pg-restore"]);
+        assert.deepStrictEqual(steps.map((s) => s.name), ["preflight", "restore-point", "verify-restore-point", "pg-dump", "pg-restore", "start"]);
         assert.ok(steps.every((s) => !s.create.includes(PASSWORD)), "no secret on a command line");
 
         // CVAT 2.2.0 as compose runs it: cvat_db on its volume, the app containers beside it.
@@ -91,6 +91,11 @@ describe("CVAT 2.2.0 -> 2.3.0 on a real Docker engine: the component's own comma
         assert.strictEqual(psql("cvat_db", "postgres", "SELECT count(*) FROM pg_roles WHERE rolname='cvat_readonly'"), "1");
         // The old volume is untouched: still a Postgres 15 cluster (the "old major").
         assert.strictEqual(dk(["run", "--rm", "-v", `${VOLUMES.cvat_db}:/d:ro`, TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(), "15");
+        // The engine creates the worker that 2.3.0 adds; then the last step starts what pg-dump
+        // stopped and the engine did not replace (here: every other stand-in).
+        startStandIns(["cvat_worker_webhooks"], VOLUMES, TEST_IMAGES.tools);
+        run("start");
+        for (const c of ["cvat_db", ...STANDINS, "cvat_worker_webhooks"]) assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", c]).trim(), "true", `${c} runs again`);
         console.log(`      CVAT 2.2.0 -> 2.3.0 steps took ${((Date.now() - started) / 1000).toFixed(1)} s for 220,500 rows and a 3 MB file`);
     });
 });

@@ -310,12 +310,16 @@ const K = provproto.PropertyDiff.Kind;
 interface Detailed extends DiffResult { readonly detailed: Record<string, Kind>; readonly diffs: string[] }
 
 /** Terraform-style plan of old state vs new inputs over the schema's fields. */
-function computeDiff(schema: Schema, oldsRaw: Props, newsRaw: Props, deleteBeforeReplace: boolean): Detailed {
+function computeDiff(schema: Schema, oldsRaw: Props, newsRaw: Props, deleteBeforeReplace: boolean, ignored: readonly string[] = []): Detailed {
     const olds = revealAll(oldsRaw);
     const news = withDefaults(schema, revealAll(newsRaw));
     const detailed: Record<string, Kind> = {};
     const replaces: string[] = [];
     for (const [k, f] of Object.entries(schema)) {
+        // The bridge drops the planned changes under the resource's ignoreChanges paths from the
+        // Terraform diff itself, old state against new inputs (pulumi-terraform-bridge
+        // pkg/tfbridge/provider.go Diff, newIgnoreChanges in diff.go): top-level paths here.
+        if (ignored.includes(k)) continue;
         const o = olds[k];
         const n = news[k];
         let kind: Kind | undefined;
@@ -839,6 +843,8 @@ function checkContainer(news: Props): CheckFailure[] {
 
 /** Detailed diffs by URN, handed from provider.diff to the gRPC response (see attachDetailedDiff). */
 const detailedDiffs = new Map<string, Detailed>();
+/** The DiffRequest's ignoreChanges by URN (the Node server does not pass them to provider.diff). */
+const ignoredPaths = new Map<string, string[]>();
 
 const provider: Provider = {
     version: "5.2.0",
@@ -855,7 +861,8 @@ const provider: Provider = {
 
     async diff(_id: string, urn: string, olds: Props, news: Props): Promise<DiffResult> {
         // pulumi-docker provider/resources.go: docker_container is DeleteBeforeReplace.
-        const result = computeDiff(schemaFor(urn), olds, news, typeOf(urn) === "docker:index/container:Container");
+        const result = computeDiff(schemaFor(urn), olds, news, typeOf(urn) === "docker:index/container:Container", ignoredPaths.get(urn));
+        ignoredPaths.delete(urn);
         detailedDiffs.set(urn, result);
         return { changes: result.changes, replaces: result.replaces, deleteBeforeReplace: result.deleteBeforeReplace };
     },
@@ -932,7 +939,7 @@ function attachDetailedDiff(): void {
     proto.addService = function (this: unknown, service: unknown, impl: Impl) {
         const diff = impl.diff?.bind(impl);
         if (diff) {
-            impl.diff = (call, cb) => diff(call, (err, resp) => {
+            impl.diff = (call, cb) => (ignoredPaths.set(call.request.getUrn(), call.request.getIgnorechangesList()), diff(call, (err, resp) => {
                 const urn = call.request.getUrn();
                 const d = detailedDiffs.get(urn);
                 detailedDiffs.delete(urn);
@@ -948,7 +955,7 @@ function attachDetailedDiff(): void {
                     resp.setHasdetaileddiff(true);
                 }
                 cb(err, resp);
-            });
+            }));
         }
         return addService.call(this, service, impl);
     };
