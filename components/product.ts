@@ -4,7 +4,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
-import { AuditEntry, DeployedProduct, Plan, planChange, describePlan } from "../plan";
+import { AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
 import * as fs from "fs";
 import * as path from "path";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
@@ -158,22 +158,25 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const addSteps = (phase: string, after: pulumi.Resource[]): pulumi.Resource[] => {
         let prev = after;
         for (const step of plan.steps.filter((s) => s.phase === phase)) {
-            const cmd = new command.local.Command(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, {
-                create: stepShellLine(step, ctx, internals.extraCommands),
-                // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
-                update: "true",
-                // Plain version strings: a change always replaces (pulumi-command #855).
-                triggers: [ctx.from, ctx.to],
-                environment: env(step.kind),
-                // Hooks print one small JSON line; never carry it into the next run (pulumi-command #285).
-                addPreviousOutputInEnv: false,
-            }, { parent, dependsOn: prev });
+            const cmd = stepResource(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, stepShellLine(step, ctx, internals.extraCommands),
+                [ctx.from, ctx.to], env(step.kind), parent, prev);
             steps[step.id] = cmd;
             prev = [cmd];
         }
         return prev;
     };
     last = addSteps("before-stop", args.stepsDependOn ?? []);
+    // Nothing changes: the last change's steps stay declared exactly as they ran (no diff, nothing
+    // runs), instead of being deleted by the first run after it (e2e: --expect-no-changes).
+    const kept = plan.kind === "unchanged" && args.deployed?.lastChange?.to === plan.to ? args.deployed.lastChange : undefined;
+    if (kept) {
+        let prev: pulumi.Resource[] = args.stepsDependOn ?? [];
+        for (const step of kept.steps) {
+            const cmd = stepResource(`${name}-${kept.from}-to-${kept.to}-${step.id}`, step.create, [kept.from, kept.to], env(step.kind), parent, prev);
+            steps[step.id] = cmd;
+            prev = [cmd];
+        }
+    }
 
     // Containers target each other and are targeted by steps by fixed name, never by `container.name`
     // (that would make a step depend on the container and reverse the order; pulumi-notes.md).
@@ -189,7 +192,25 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const appContainers = makeContainers("app", last).filter((c) => !dataContainers.includes(c));
     addSteps("after-app", [...last, ...appContainers]);
 
-    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir), containers, volumes, steps, network };
+    const lastChange: LastChange | undefined = plan.kind === "upgrade" || plan.kind === "rollback"
+        ? { from: ctx.from, to: ctx.to, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, create: stepShellLine(s, ctx, internals.extraCommands) })) }
+        : undefined;
+    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange), containers, volumes, steps, network };
+}
+
+/** One step's Command. */
+function stepResource(name: string, create: string, triggers: string[], environment: Record<string, pulumi.Input<string>>,
+    parent: pulumi.Resource, dependsOn: pulumi.Resource[]): command.local.Command {
+    return new command.local.Command(name, {
+        create,
+        // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
+        update: "true",
+        // Plain version strings: a change always replaces (pulumi-command #855).
+        triggers,
+        environment,
+        // Hooks print one small JSON line; never carry it into the next run (pulumi-command #285).
+        addPreviousOutputInEnv: false,
+    }, { parent, dependsOn });
 }
 
 function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
@@ -278,7 +299,7 @@ const HISTORY = 50;
  * backup step's one-line JSON report (its stdout; hooks never print secrets: docs/hooks-cli.md).
  */
 function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>, containers: Record<string, docker.Container>,
-    backupDir: string): pulumi.Output<DeployedProduct> {
+    backupDir: string, lastChange: LastChange | undefined): pulumi.Output<DeployedProduct> {
     // The record resolves only once every step and every container of this change has succeeded
     // (containers with `wait` are created healthy; the last step waits for all). The SDK sends a
     // stack output as soon as it resolves, and after a failed update the engine keeps an output
@@ -299,7 +320,7 @@ function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>,
         // restore point's own manifest then gives the same checksums.
         const parsed = parseReport(out) ?? readManifestReport(manifest);
         const full: AuditEntry = { ...entry, ...(parsed?.archives ? { archives: parsed.archives } : {}), ...(parsed?.createdAt ? { at: parsed.createdAt } : {}) };
-        return { ...plan.next, history: [...(plan.next.history ?? []), full].slice(-HISTORY) };
+        return { ...plan.next, history: [...(plan.next.history ?? []), full].slice(-HISTORY), ...(lastChange ? { lastChange } : {}) };
     });
 }
 

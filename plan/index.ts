@@ -39,6 +39,18 @@ export interface DeployedProduct {
     readonly restorePoints?: readonly RestorePoint[];
     /** The audit record: the latest changes, oldest first. */
     readonly history?: readonly AuditEntry[];
+    /**
+     * The step Commands of the change that led here, as declared (no secret: command lines only).
+     * Runs that change nothing declare them again with the same inputs, so the engine keeps their
+     * records and `pulumi preview --expect-no-changes` passes right after a change.
+     */
+    readonly lastChange?: LastChange;
+}
+
+export interface LastChange {
+    readonly from: string;
+    readonly to: string;
+    readonly steps: readonly { readonly id: string; readonly kind: PlanStep["kind"]; readonly create: string }[];
 }
 
 export type PlanKind = "install" | "unchanged" | "upgrade" | "rollback";

@@ -187,3 +187,22 @@ describe("what the real docker provider reads back (kreuzwerker resource_docker_
         assert.ok(deps.has(`${name}-2.2.0-to-2.3.0-pg-restore`));
     });
 });
+
+describe("the run after a change (real engine: --expect-no-changes right after an upgrade)", () => {
+    // Not a preview: the record waits for every step and container, which a preview cannot know.
+    before(() => setMocks({}, false));
+    after(() => setMocks());
+    it("declares the last change's step Commands again with the same names and command lines, so the engine keeps them unchanged", async () => {
+        const first = build("2.3.0", installed("2.2.0"));
+        const record = await value(first.cvat.deployed);
+        assert.strictEqual(record!.lastChange!.steps.length, first.cvat.plan.steps.length);
+        const again = build("2.3.0", record);
+        assert.strictEqual(again.cvat.plan.kind, "unchanged");
+        const cmds = (c: Capture) => c.ofType("command:local:Command").map((r) => `${r.name.replace(/^cvat\d+-/, "")} ${String(r.props.create).replace(/^node \S+/, "upshift")}`);
+        assert.deepStrictEqual(cmds(again.capture), cmds(first.capture));
+        assert.ok(JSON.stringify(record).indexOf(SECRET) < 0, "no secret in the record");
+        // A later change (the rollback) declares its own steps only.
+        const back = build("2.2.0", record);
+        assert.ok(back.capture.ofType("command:local:Command").every((r) => /-2\.3\.0-to-2\.2\.0-/.test(r.name)));
+    });
+});
