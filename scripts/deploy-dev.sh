@@ -5,7 +5,8 @@
 # generated once and stored as a Pulumi secret.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v pulumi >/dev/null 2>&1 || { echo "deploy-dev: the Pulumi CLI is needed (see README, Prerequisites)" >&2; exit 1; }
+# The Pulumi CLI on PATH, or the pinned one built from Go modules on first use (scripts/pulumi.sh).
+pulumi() { bash scripts/pulumi.sh "$@"; }
 home=${UPSHIFT_HOME:-$HOME/.upshift}
 mkdir -p "$home/state"
 export PULUMI_BACKEND_URL=${PULUMI_BACKEND_URL:-file://$home/state}
@@ -18,4 +19,4 @@ pulumi stack select dev 2>/dev/null || pulumi stack init dev
 if ! pulumi config get cvat:dbPassword >/dev/null 2>&1; then
   head -c 24 /dev/urandom | base64 | tr -d '/+=' | pulumi config set --secret cvat:dbPassword
 fi
-exec pulumi up --stack dev "$@"
+pulumi up --stack dev "$@"

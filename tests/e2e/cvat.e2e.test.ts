@@ -1,0 +1,226 @@
+// CVAT under the REAL Pulumi engine (CLI v3.274 built here, file backend) on the REAL Docker engine
+// with REAL Postgres (15 playing CVAT's 10, 17 playing its 15). STAND-INS: the docker and command
+// provider plugins (tests/e2e/standins/README.md) and CVAT's app images (cvat-app.sh). One stack
+// goes through the whole life of an install: adoption of compose volumes, a fresh 2.2.0, seeded
+// data, the upgrade to 2.3.0 (previewed, then failed once, then rerun), a rollback, a second
+// upgrade killed with SIGKILL and rerun, and destroy.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { cvatCatalog } from "../../catalog/cvat";
+import { TEST_IMAGES } from "../integration/setup";
+import { digest, psql, waitReady } from "../integration/cvat-steps";
+import { assertAllServing, buildCvatStandins, CVAT_IMAGES, dk, E2EStack, running } from "./harness";
+
+const PASSWORD = "e2e-Cvat-Db-Secret-4d2a";
+const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
+const VOLUMES_220 = ["cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_keys", "cvat_cvat_logs"];
+
+type Deployed = { cvat: { version: string; previous?: string; history?: { kind: string; to: string; archives?: { sha256: string }[] }[]; restorePoints?: { id: string }[] } };
+
+/** Removes this suite's containers, volumes and network (fixed names: CVAT's own). */
+function tryClean(): void {
+    const quiet = (args: string[]) => { try { dk(args); } catch { /* not there */ } };
+    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) quiet(["rm", "-f", c]);
+    for (const v of dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean)) quiet(["volume", "rm", "-f", v]);
+    quiet(["network", "rm", "upshift_cvat"]);
+}
+
+/** sha256 of every media file (the test's own means, not the code under test). */
+function mediaSums(): string {
+    return dk(["run", "--rm", "-v", "cvat_cvat_data:/d:ro", TEST_IMAGES.tools, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum"]);
+}
+
+const SEED = `
+    CREATE TABLE auth_user (id serial PRIMARY KEY, username text UNIQUE NOT NULL, joined timestamptz NOT NULL);
+    CREATE TABLE engine_task (id serial PRIMARY KEY, name text, owner_id int REFERENCES auth_user(id), meta jsonb, data bytea);
+    CREATE TABLE engine_job (id serial PRIMARY KEY, task_id int REFERENCES engine_task(id), status text, score numeric(10,4));
+    CREATE TABLE engine_labeledshape (id bigserial PRIMARY KEY, job_id int REFERENCES engine_job(id), points real[], label text);
+    CREATE INDEX ON engine_job (task_id);
+    CREATE INDEX ON engine_labeledshape (job_id);
+    INSERT INTO auth_user (username, joined) SELECT 'user' || g, '2024-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 1000) g;
+    INSERT INTO engine_task (name, owner_id, meta, data) SELECT 'task ' || g, 1 + g % 1000, jsonb_build_object('frames', g), decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g;
+    INSERT INTO engine_job (task_id, status, score) SELECT 1 + g % 20000, (ARRAY['new','annotation','completed'])[1 + g % 3], g / 7.0 FROM generate_series(1, 60000) g;
+    INSERT INTO engine_labeledshape (job_id, points, label) SELECT 1 + g % 60000, ARRAY[g, g + 0.5, g * 2]::real[], 'car' FROM generate_series(1, 80000) g;`;
+
+describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
+    this.timeout(30 * 60 * 1000);
+    const stack = new E2EStack("e2e");
+    let before220: Record<string, string>;
+    let media: string;
+    const timings: Record<string, number> = {};
+
+    before(async function () {
+        buildCvatStandins();
+        tryClean();
+        await stack.init();
+        // Non-secret config written as a stack file; the secret through the CLI, as a user does.
+        fs.writeFileSync(stack.configFile, [
+            "config:",
+            `  upshift:backupDir: ${stack.backupDir}`,
+            `  upshift:helperImage: ${TEST_IMAGES.tools}`,
+            "  cvat:version: 2.2.0",
+            "  cvat:images:",
+            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `    ${JSON.stringify(k)}: ${v}`),
+            "",
+        ].join("\n"));
+        await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
+    });
+
+    after(() => {
+        console.log(`      e2e timings (s): ${JSON.stringify(timings)}`);
+        tryClean();
+        stack.cleanup();
+    });
+
+    it("adopts volumes made the way compose makes them (with its labels): a fresh 2.2.0 comes up healthy, and nothing changes on the next runs", async () => {
+        // docker compose labels every volume it creates; the provider reads the labels back.
+        for (const v of VOLUMES_220) {
+            dk(["volume", "create", "--label", "com.docker.compose.project=cvat", "--label", `com.docker.compose.volume=${v.replace(/^cvat_/, "")}`,
+                "--label", "com.docker.compose.version=2.29.7", v]);
+        }
+        const up = await stack.up();
+        timings.freshUp = up.seconds;
+        assertAllServing(names("2.2.0"));
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, "2.2.0");
+        // No perpetual diff: the engine itself says nothing would change, twice.
+        const pv = await stack.preview(["--expect-no-changes"]);
+        timings.preview = pv.seconds;
+        await stack.up({ extra: ["--expect-no-changes"] });
+        // The adopted volumes kept their labels (nothing was replaced).
+        assert.match(dk(["volume", "inspect", "-f", "{{json .Labels}}", "cvat_cvat_db"]), /com\.docker\.compose\.project/);
+    });
+
+    it("seeds 161,000 rows in four tables and 12 MB of media", async () => {
+        await waitReady("cvat_db");
+        psql("cvat_db", "cvat", SEED);
+        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done"]);
+        before220 = digest("cvat_db", "cvat");
+        media = mediaSums();
+        const rows = Object.values(before220).reduce((n, d) => n + Number(d.split(":")[0]), 0);
+        assert.strictEqual(rows, 161000);
+    });
+
+    it("`pulumi config set cvat:version 2.3.0`: the preview gives the plan in words and every step in order", async () => {
+        await stack.config("cvat:version", "2.3.0");
+        const pv = await stack.preview(["--json"]);
+        const json = JSON.parse(pv.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] };
+        const stepOrder = json.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(/^.*::cvat-2\.2\.0-to-2\.3\.0-/, ""));
+        // Retention is on by default (keep 5): the prune comes right after the verify.
+        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-dump", "pg-restore", "start"]);
+        const at = (suffix: string) => json.steps.findIndex((s) => s.urn.endsWith(suffix));
+        // The old DB container goes only after the dump; the app comes back only after the restore.
+        assert.ok(at("-pg-dump") < at("::cvat-cvat_db") && at("::cvat-cvat_db") < at("-pg-restore") && at("-pg-restore") < at("::cvat-cvat_server"));
+        const words = (json.diagnostics ?? []).map((d) => d.message).join("\n");
+        assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 7 steps/);
+        assert.match(words, /\[pg-dump\]/);
+        // The README's worked example is this output (UPSHIFT_E2E_PREVIEW_OUT saves it).
+        const text = (await stack.preview()).stdout;
+        assert.match(text, /cvat-2\.2\.0-to-2\.3\.0-pg-restore/);
+        if (process.env.UPSHIFT_E2E_PREVIEW_OUT) fs.writeFileSync(process.env.UPSHIFT_E2E_PREVIEW_OUT, text);
+    });
+
+    it("a step that fails halfway (pg-restore, injected): `pulumi up` fails, `deployed` stays at 2.2.0, no app runs on the new database", async () => {
+        const faultDir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-fault-"));
+        fs.copyFileSync(path.join(__dirname, "standins", "docker-fault"), path.join(faultDir, "docker"));
+        fs.chmodSync(path.join(faultDir, "docker"), 0o755);
+        const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+        const up = await stack.up({
+            allowFail: true,
+            env: {
+                PATH: `${faultDir}:${stack.env().PATH}`, UPSHIFT_E2E_REAL_DOCKER: realDocker,
+                UPSHIFT_E2E_FAULT_ARG: "pg_restore", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
+            },
+        });
+        assert.notStrictEqual(up.code, 0, "the update fails");
+        assert.ok(fs.existsSync(path.join(faultDir, "fired")), "the fault fired");
+        assert.match(up.stdout + up.stderr, /injected failure/);
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, "2.2.0", "the failed update did not move the deployed record");
+        for (const app of names("2.3.0").filter((n) => n !== "cvat_db" && n !== "cvat_redis")) {
+            assert.notStrictEqual(running(app)?.status, "running", `${app} is not serving on a half-restored database`);
+        }
+        fs.rmSync(faultDir, { recursive: true, force: true });
+    });
+
+    it("the rerun completes: every row and file on Postgres 17 (new volume), the old volume untouched, nothing left stopped, no diff after", async () => {
+        const up = await stack.up();
+        timings.upgradeRerun = up.seconds;
+        assertAllServing(names("2.3.0"));
+        assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^17\./);
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220, "every table: count and content hash");
+        assert.strictEqual(mediaSums(), media, "every media file");
+        assert.strictEqual(dk(["run", "--rm", "-v", "cvat_cvat_db:/d:ro", TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(), "15", "the old volume still holds the old major");
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, "2.3.0");
+        const entry = out.cvat.history!.at(-1)!;
+        assert.strictEqual(entry.kind, "upgrade");
+        assert.ok((entry.archives ?? []).length === 4 && entry.archives!.every((a) => /^[0-9a-f]{64}$/.test(a.sha256)), "the restore point's checksums are on record");
+        await stack.preview(["--expect-no-changes"]);
+    });
+
+    it("`pulumi config set cvat:version 2.2.0 && pulumi up` rolls back: the 2.2.0 rows are back, the rollback point verified", async () => {
+        const after230 = digest("cvat_db", "cvat");
+        await stack.config("cvat:version", "2.2.0");
+        const up = await stack.up();
+        timings.rollback = up.seconds;
+        assertAllServing(names("2.2.0"));
+        assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
+        const point = path.join(stack.backupDir, "cvat", "2.3.0-to-2.2.0-rollback-point");
+        const verified = JSON.parse(fs.readFileSync(path.join(point, "verified.json"), "utf8")) as Record<string, unknown>;
+        assert.ok(verified, "the rollback point was verified");
+        assert.ok(Object.keys(after230).length > 0);
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.deepStrictEqual([out.cvat.version, out.cvat.previous], ["2.2.0", "2.3.0"]);
+        await stack.preview(["--expect-no-changes"]);
+    });
+
+    it("a second upgrade killed with SIGKILL during the restore: deployed stays at 2.2.0; refresh clears the pending operation; the rerun completes", async () => {
+        await stack.config("cvat:version", "2.3.0");
+        let killed = false;
+        const up = await stack.up({
+            allowFail: true,
+            onStart: (child) => {
+                const poll = setInterval(() => {
+                    const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
+                    if (!/--entrypoint pg_restore/.test(ps)) return;
+                    clearInterval(poll);
+                    killed = true;
+                    process.kill(-child.pid!, "SIGKILL");
+                    // The machine "dies": the plugins and the steps they run go too (they are in process groups of their own).
+                    // ("[/]" keeps pkill from matching its own command line.)
+                    execFileSync("sh", ["-c", `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
+                }, 200);
+                child.on("close", () => clearInterval(poll));
+            },
+        });
+        assert.ok(killed, "the update was killed during pg_restore");
+        assert.strictEqual(up.signal, "SIGKILL");
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, "2.2.0");
+        const state = await stack.exported();
+        console.log(`      pending operations after SIGKILL: ${JSON.stringify(state.deployment.pending_operations ?? [])}`);
+        await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
+        const rerun = await stack.up();
+        timings.upgradeAfterKill = rerun.seconds;
+        assertAllServing(names("2.3.0"));
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
+        assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.3.0");
+        await stack.preview(["--expect-no-changes"]);
+    });
+
+    it("`pulumi destroy` stops at the protected data volumes; after `pulumi state unprotect --all` it removes everything else and every data volume stays", async () => {
+        const volumes = dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort();
+        const refused = await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+        assert.notStrictEqual(refused.code, 0);
+        assert.match(refused.stdout + refused.stderr, /protect/);
+        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack]);
+        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"));
+        for (const c of names("2.3.0")) assert.strictEqual(running(c), undefined, `${c} is gone`);
+        assert.deepStrictEqual(dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort(), volumes, "every data volume is still there");
+    });
+});

@@ -1,0 +1,184 @@
+// The e2e suite's harness: the REAL Pulumi CLI and Node.js language host (built from pinned Go
+// modules by scripts/pulumi.sh), a file backend and passphrase in a temporary directory, the real
+// Docker engine, and STAND-IN docker and command provider plugins (tests/e2e/standins/README.md:
+// the real ones cannot be built here). The project is this checkout itself: its Pulumi.yaml, its
+// program; only the stack's config file lives in the temporary directory (--config-file).
+import * as assert from "assert";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { TEST_IMAGES } from "../integration/setup";
+
+export const ROOT = path.join(__dirname, "..", "..");
+const STANDINS = path.join(__dirname, "standins");
+
+let binDir: string | undefined;
+/** The pinned CLI's directory; built on first use (minutes, cold). Fails loudly, never skips. */
+export function pulumiBinDir(): string {
+    if (binDir) return binDir;
+    const started = Date.now();
+    try {
+        binDir = execFileSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "--print-bin-dir"], {
+            encoding: "utf8", env: { ...process.env, UPSHIFT_PULUMI_BUILD: "1" }, stdio: ["ignore", "pipe", "inherit"],
+        }).trim();
+    } catch (e) {
+        throw new Error(`the Pulumi CLI could not be built for the e2e tests (scripts/pulumi.sh): ${(e as Error).message}`);
+    }
+    const s = (Date.now() - started) / 1000;
+    if (s > 5) console.log(`      built the Pulumi CLI in ${s.toFixed(0)} s`);
+    return binDir;
+}
+
+export interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; seconds: number }
+
+/** The CVAT stand-in images: one per app version (so the engine replaces the app on an upgrade), one for the rest. */
+export const CVAT_STANDIN = { v220: "upshift-test/cvat-standin:v2.2.0", v230: "upshift-test/cvat-standin:v2.3.0", fixed: "upshift-test/cvat-standin:static" };
+
+/** `cvat:images`: every vendor image of 2.2.0 and 2.3.0 mapped to a local one (nothing can be pulled here). */
+export const CVAT_IMAGES: Record<string, string> = {
+    "postgres:10-alpine": TEST_IMAGES.pg15, // Postgres 15 plays CVAT 2.2.0's 10 ...
+    "postgres:15-alpine": TEST_IMAGES.pg17, // ... and 17 plays 2.3.0's 15, as in the integration tests
+    "cvat/server:v2.2.0": CVAT_STANDIN.v220, "cvat/ui:v2.2.0": CVAT_STANDIN.v220, "traefik:v2.4": CVAT_STANDIN.v220,
+    "cvat/server:v2.3.0": CVAT_STANDIN.v230, "cvat/ui:v2.3.0": CVAT_STANDIN.v230, "traefik:v2.9": CVAT_STANDIN.v230,
+    "openpolicyagent/opa:0.34.2-rootless": CVAT_STANDIN.fixed, "redis:4.0-alpine": CVAT_STANDIN.fixed,
+};
+
+/** Builds the CVAT stand-in images from the tools image (no registry): tests/e2e/standins/cvat-app.sh. */
+export function buildCvatStandins(): void {
+    const script = fs.readFileSync(path.join(STANDINS, "cvat-app.sh"));
+    const recipe = crypto.createHash("sha256").update(script).digest("hex").slice(0, 12);
+    for (const [tag, image] of Object.entries({ "v2.2.0": CVAT_STANDIN.v220, "v2.3.0": CVAT_STANDIN.v230, static: CVAT_STANDIN.fixed })) {
+        const have = execFileSync("docker", ["image", "ls", "-q", "--filter", `label=upshift.standin.recipe=${recipe}`, image], { encoding: "utf8" }).trim();
+        if (have) continue;
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-standin-"));
+        fs.mkdirSync(path.join(dir, "bin"));
+        fs.writeFileSync(path.join(dir, "bin", "cvat-standin"), script, { mode: 0o755 });
+        for (const alias of ["python3", "python"]) fs.symlinkSync("cvat-standin", path.join(dir, "bin", alias));
+        const box = `upshift-standin-build-${process.pid}`;
+        execFileSync("docker", ["create", "--name", box, TEST_IMAGES.tools, "true"], { stdio: "ignore" });
+        try {
+            execFileSync("sh", ["-c", `tar -C '${dir}/bin' -c . | docker cp - ${box}:/usr/local/bin`], { stdio: "inherit" });
+            execFileSync("docker", ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/cvat-standin"]', "--change", "CMD []",
+                "--change", `LABEL upshift.standin.recipe=${recipe} upshift.standin.tag=${tag}`, box, image], { stdio: "ignore" });
+        } finally {
+            execFileSync("docker", ["rm", "-f", box], { stdio: "ignore" });
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+}
+
+/** One stack of this project on a file backend in a temporary directory. */
+export class E2EStack {
+    readonly dir: string;
+    readonly configFile: string;
+    readonly backupDir: string;
+    private readonly home: string;
+    private readonly state: string;
+
+    constructor(readonly stack: string) {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `upshift-e2e-${stack}-`));
+        this.home = path.join(this.dir, "pulumi-home");
+        this.state = path.join(this.dir, "state");
+        this.backupDir = path.join(this.dir, "backups");
+        this.configFile = path.join(this.dir, `Pulumi.${stack}.yaml`);
+        fs.mkdirSync(this.state);
+    }
+
+    env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+        return {
+            ...process.env,
+            PATH: `${pulumiBinDir()}:${process.env.PATH}`,
+            PULUMI_HOME: this.home,
+            PULUMI_BACKEND_URL: `file://${this.state}`,
+            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            // No plugin is downloaded: the stand-ins are installed, the AWS plugin is absent on purpose.
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+            UPSHIFT_REPO: ROOT,
+            ...extra,
+        };
+    }
+
+    /** Runs `pulumi ARGS` in the project dir; throws with the output unless it exits 0 (or `allowFail`). */
+    async pulumi(args: string[], opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv; onStart?: (p: ChildProcess) => void } = {}): Promise<Run> {
+        const started = Date.now();
+        const child = spawn("pulumi", args, { cwd: ROOT, env: this.env(opts.env), stdio: ["ignore", "pipe", "pipe"], detached: true });
+        let stdout = "", stderr = "";
+        child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
+        child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+        opts.onStart?.(child);
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+        const run = { code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000 };
+        if (!opts.allowFail && code !== 0) {
+            throw new Error(`pulumi ${args.join(" ")} exited ${code ?? signal}:\n${stdout.slice(-6000)}\n${stderr.slice(-3000)}`);
+        }
+        return run;
+    }
+
+    /** Stack commands get --stack and the temporary config file. */
+    stackArgs(...args: string[]): string[] {
+        return [...args, "--stack", this.stack, "--config-file", this.configFile, "--non-interactive"];
+    }
+
+    async init(): Promise<void> {
+        await this.pulumi(["login", `file://${this.state}`]);
+        await this.pulumi(["stack", "init", this.stack, "--non-interactive"]);
+        for (const [name, version] of [["docker", "5.2.0"], ["command", "1.2.1"]]) {
+            await this.pulumi(["plugin", "install", "resource", name, version, "--file", path.join(STANDINS, `pulumi-resource-${name}`)]);
+        }
+    }
+
+    async config(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
+        await this.pulumi(this.stackArgs("config", "set", ...(opts.secret ? ["--secret"] : []), ...(opts.path ? ["--path"] : []), key, value));
+    }
+
+    up(opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv; onStart?: (p: ChildProcess) => void; extra?: string[] } = {}): Promise<Run> {
+        return this.pulumi(this.stackArgs("up", "--yes", "--skip-preview", "--suppress-progress", ...(opts.extra ?? [])), opts);
+    }
+
+    preview(extra: string[] = [], opts: { allowFail?: boolean } = {}): Promise<Run> {
+        return this.pulumi(this.stackArgs("preview", "--suppress-progress", ...extra), opts);
+    }
+
+    async outputs(): Promise<Record<string, unknown>> {
+        const r = await this.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", this.stack]);
+        return JSON.parse(r.stdout) as Record<string, unknown>;
+    }
+
+    /** The stack's state as the engine saved it (`pulumi stack export`). */
+    async exported(): Promise<{ deployment: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[]; pending_operations?: unknown[] } }> {
+        const r = await this.pulumi(["stack", "export", "--stack", this.stack]);
+        return JSON.parse(r.stdout);
+    }
+
+    cleanup(): void {
+        fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+}
+
+/** `docker ...` on the test engine (DOCKER_HOST is set by the integration setup). */
+export function dk(args: string[], input?: string): string {
+    return execFileSync("docker", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20 });
+}
+
+export function running(name: string): { status: string; health: string } | undefined {
+    try {
+        const [status, health = ""] = dk(["inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name]).trim().split(/\s+/);
+        return { status, health };
+    } catch {
+        return undefined;
+    }
+}
+
+/** Fails unless every named container runs (and is healthy where it has a healthcheck). */
+export function assertAllServing(names: string[]): void {
+    for (const n of names) {
+        const st = running(n);
+        assert.ok(st, `${n} exists`);
+        assert.strictEqual(st.status, "running", `${n} is running`);
+        assert.ok(st.health === "" || st.health === "healthy", `${n} is healthy (${st.health})`);
+    }
+}
