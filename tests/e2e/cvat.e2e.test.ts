@@ -204,6 +204,11 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assert.strictEqual(out.cvat.version, "2.2.0");
         const state = await stack.exported();
         console.log(`      pending operations after SIGKILL: ${JSON.stringify(state.deployment.pending_operations ?? [])}`);
+        assert.ok((state.deployment.pending_operations ?? []).length > 0, "the engine recorded the step that was running as pending");
+        // The killed CLI left the file backend's lock: release it, then drop the pending create (README).
+        const locked = await stack.preview([], { allowFail: true });
+        assert.match(locked.stdout + locked.stderr, /currently locked/);
+        await stack.pulumi(["cancel", "--yes", "--stack", stack.stack]);
         await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
         const rerun = await stack.up();
         timings.upgradeAfterKill = rerun.seconds;
