@@ -57,15 +57,13 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         tryClean();
         await stack.init();
         // Non-secret config written as a stack file; the secret through the CLI, as a user does.
-        fs.writeFileSync(stack.configFile, [
-            "config:",
-            `  upshift:backupDir: ${stack.backupDir}`,
-            `  upshift:helperImage: ${TEST_IMAGES.tools}`,
-            "  cvat:version: 2.2.0",
-            "  cvat:images:",
-            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `    ${JSON.stringify(k)}: ${v}`),
-            "",
-        ].join("\n"));
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: ${TEST_IMAGES.tools}`,
+            "cvat:version: 2.2.0",
+            "cvat:images:",
+            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
         await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
     });
 

@@ -76,6 +76,7 @@ export class E2EStack {
     readonly backupDir: string;
     private readonly home: string;
     private readonly state: string;
+    private salt = "";
 
     constructor(readonly stack: string) {
         this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `upshift-e2e-${stack}-`));
@@ -125,10 +126,21 @@ export class E2EStack {
 
     async init(): Promise<void> {
         await this.pulumi(["login", `file://${this.state}`]);
+        // `stack init` writes the passphrase's salt into stacks/Pulumi.<stack>.yaml (no --config-file
+        // there): it moves to the temporary config file, and the checkout stays clean.
+        const inCheckout = path.join(ROOT, "stacks", `Pulumi.${this.stack}.yaml`);
+        if (fs.existsSync(inCheckout)) throw new Error(`${inCheckout} exists: the e2e suite would overwrite a real stack's config`);
         await this.pulumi(["stack", "init", this.stack, "--non-interactive"]);
+        this.salt = fs.readFileSync(inCheckout, "utf8").trim();
+        fs.rmSync(inCheckout);
         for (const [name, version] of [["docker", "5.2.0"], ["command", "1.2.1"]]) {
             await this.pulumi(["plugin", "install", "resource", name, version, "--file", path.join(STANDINS, `pulumi-resource-${name}`)]);
         }
+    }
+
+    /** Writes the stack's config file: the salt from `stack init`, then these lines (YAML under `config:`). */
+    writeConfig(lines: string[]): void {
+        fs.writeFileSync(this.configFile, [this.salt, "config:", ...lines.map((l) => `  ${l}`), ""].join("\n"));
     }
 
     async config(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
