@@ -3,7 +3,10 @@
 import * as aws from "@pulumi/aws";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SECRET_KEYS, validateConfig } from "./config/schema";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { ConfigError, SECRET_KEYS, validateConfig } from "./config/schema";
 import { Clearml } from "./components/clearml";
 import { BackupBucket } from "./components/backupBucket";
 import { Cvat } from "./components/cvat";
@@ -42,9 +45,30 @@ function productSecrets(product: Product): Record<string, pulumi.Output<string>>
     return secrets;
 }
 
+/**
+ * `upshift:s3` is the only thing that registers AWS resources. Where the engine may not fetch
+ * plugins (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION, an offline host) a missing AWS plugin
+ * would otherwise surface as the engine's own "no resource plugin" error mid-preview. Plugins live
+ * in $PULUMI_HOME/plugins/resource-<name>-v<version> (sdk/go/common/workspace/plugins.go).
+ */
+function requireAwsPlugin(): void {
+    const { version } = (require("@pulumi/aws/package.json") as { pulumi: { version: string } }).pulumi;
+    const home = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+    const dir = path.join(home, "plugins", `resource-aws-v${version}`);
+    if (fs.existsSync(dir)) return;
+    const off = /^(1|true)$/i.test(process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "");
+    const what = `upshift:s3 is set, so the AWS provider plugin ${version} is needed, and it is not installed (${dir})`;
+    if (off) {
+        throw new ConfigError([`${what}; automatic plugin downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION). `
+            + `Fix: pulumi plugin install resource aws ${version} (where Pulumi's plugin downloads are reachable, or --file with a built binary), or pulumi config rm upshift:s3`]);
+    }
+    pulumi.log.info(`${what}: the engine will download it now; on a host without access to Pulumi's plugin downloads, run pulumi plugin install resource aws ${version} --file <binary> first`);
+}
+
 export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecord> }> {
     // Validate everything before any resource is registered: a bad value changes nothing.
     const cfg = validateConfig(pulumi.runtime.allConfig(), isConfigSecret);
+    if (cfg.stack.s3) requireAwsPlugin();
     const before = await readDeployed();
     const provider = new docker.Provider("docker", cfg.stack.dockerHost ? { host: cfg.stack.dockerHost } : {});
     // Off-site copies: a bucket upshift manages (versioning, encryption, no public access, lifecycle)

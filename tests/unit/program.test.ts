@@ -1,4 +1,7 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { setMocks, value } from "./mocks";
 
@@ -46,6 +49,33 @@ describe("program (Pulumi mocks)", () => {
         assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", bytes: 10, sha256: "ab".repeat(32) }]);
         assert.strictEqual(entry.at, "2026-11-22T12:00:00.000Z");
         assert.ok(!JSON.stringify(second).includes(secret), "the deployed record holds no secret");
+    });
+
+    it("with upshift:s3 and no AWS plugin where downloads are off, nothing is registered and the error names the plugin and the fix", async () => {
+        const home = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-pulumi-home-"));
+        const saved = { h: process.env.PULUMI_HOME, d: process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION };
+        process.env.PULUMI_HOME = home;
+        process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = "true";
+        const types: string[] = [];
+        try {
+            pulumi.runtime.setMocks({
+                newResource: (a) => { types.push(a.type); return { id: `${a.name}-id`, state: { ...a.inputs, outputs: {} } }; },
+                call: (a) => a.inputs,
+            }, "upshift", "dev", true, "organization");
+            pulumi.runtime.setAllConfig({ "cvat:version": "2.2.0", "cvat:dbPassword": "pw", "upshift:s3": '{"bucket":"acme-cvat-backups"}' }, ["cvat:dbPassword"]);
+            await assert.rejects(program(), (e: Error) => e instanceof ConfigError
+                && e.message.includes("upshift:s3 is set, so the AWS provider plugin 7.48.0 is needed, and it is not installed")
+                && e.message.includes("Fix: pulumi plugin install resource aws 7.48.0"));
+            assert.deepStrictEqual(types, [], "nothing registered");
+            fs.mkdirSync(path.join(home, "plugins", "resource-aws-v7.48.0"), { recursive: true });
+            await program();
+        } finally {
+            process.env.PULUMI_HOME = saved.h;
+            if (saved.h === undefined) delete process.env.PULUMI_HOME;
+            process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION = saved.d;
+            if (saved.d === undefined) delete process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION;
+            fs.rmSync(home, { recursive: true, force: true });
+        }
     });
 
     it("with upshift:s3 the bucket is managed and every restore point is pushed after its verify, then pruned", async () => {
