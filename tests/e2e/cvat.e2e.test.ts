@@ -1,6 +1,6 @@
 // CVAT under the REAL Pulumi engine (CLI v3.274 built here, file backend) on the REAL Docker engine
 // with REAL Postgres (15 playing CVAT's 10, 17 playing its 15). STAND-INS: the docker and command
-// provider plugins (tests/e2e/standins/README.md) and CVAT's app images (cvat-app.sh). One stack
+// provider plugins (tests/e2e/standins/README.md) and CVAT's app images (app-standin.sh). One stack
 // goes through the whole life of an install: adoption of compose volumes, a fresh 2.2.0, seeded
 // data, the upgrade to 2.3.0 (previewed, then failed once, then rerun), a rollback, a second
 // upgrade killed with SIGKILL and rerun, and destroy.
@@ -12,7 +12,7 @@ import * as path from "path";
 import { cvatCatalog } from "../../catalog/cvat";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { assertAllServing, buildCvatStandins, CVAT_IMAGES, dk, E2EStack, running } from "./harness";
+import { assertAllServing, buildStandins, CVAT_IMAGES, dk, E2EStack, running } from "./harness";
 
 const PASSWORD = "e2e-Cvat-Db-Secret-4d2a";
 const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
@@ -53,7 +53,7 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
     const timings: Record<string, number> = {};
 
     before(async function () {
-        buildCvatStandins();
+        buildStandins(["cvat-2.2.0", "cvat-2.3.0", "static"]);
         tryClean();
         await stack.init();
         // Non-secret config written as a stack file; the secret through the CLI, as a user does.

@@ -33,34 +33,40 @@ export function pulumiBinDir(): string {
 
 export interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; seconds: number }
 
-/** The CVAT stand-in images: one per app version (so the engine replaces the app on an upgrade), one for the rest. */
-export const CVAT_STANDIN = { v220: "upshift-test/cvat-standin:v2.2.0", v230: "upshift-test/cvat-standin:v2.3.0", fixed: "upshift-test/cvat-standin:static" };
+/** The app stand-in image under one tag per vendor release it plays (distinct ids, so the engine replaces on an upgrade). */
+export const standin = (tag: string) => `upshift-test/app-standin:${tag}`;
 
 /** `cvat:images`: every vendor image of 2.2.0 and 2.3.0 mapped to a local one (nothing can be pulled here). */
 export const CVAT_IMAGES: Record<string, string> = {
     "postgres:10-alpine": TEST_IMAGES.pg15, // Postgres 15 plays CVAT 2.2.0's 10 ...
     "postgres:15-alpine": TEST_IMAGES.pg17, // ... and 17 plays 2.3.0's 15, as in the integration tests
-    "cvat/server:v2.2.0": CVAT_STANDIN.v220, "cvat/ui:v2.2.0": CVAT_STANDIN.v220, "traefik:v2.4": CVAT_STANDIN.v220,
-    "cvat/server:v2.3.0": CVAT_STANDIN.v230, "cvat/ui:v2.3.0": CVAT_STANDIN.v230, "traefik:v2.9": CVAT_STANDIN.v230,
-    "openpolicyagent/opa:0.34.2-rootless": CVAT_STANDIN.fixed, "redis:4.0-alpine": CVAT_STANDIN.fixed,
+    "cvat/server:v2.2.0": standin("cvat-2.2.0"), "cvat/ui:v2.2.0": standin("cvat-2.2.0"), "traefik:v2.4": standin("cvat-2.2.0"),
+    "cvat/server:v2.3.0": standin("cvat-2.3.0"), "cvat/ui:v2.3.0": standin("cvat-2.3.0"), "traefik:v2.9": standin("cvat-2.3.0"),
+    "openpolicyagent/opa:0.34.2-rootless": standin("static"), "redis:4.0-alpine": standin("static"),
 };
 
-/** Builds the CVAT stand-in images from the tools image (no registry): tests/e2e/standins/cvat-app.sh. */
-export function buildCvatStandins(): void {
-    const script = fs.readFileSync(path.join(STANDINS, "cvat-app.sh"));
+/**
+ * Builds the app stand-in image (tests/e2e/standins/app-standin.sh) from the tools image (no
+ * registry) under each tag, once per recipe.
+ */
+export function buildStandins(tags: string[]): void {
+    const script = fs.readFileSync(path.join(STANDINS, "app-standin.sh"));
     const recipe = crypto.createHash("sha256").update(script).digest("hex").slice(0, 12);
-    for (const [tag, image] of Object.entries({ "v2.2.0": CVAT_STANDIN.v220, "v2.3.0": CVAT_STANDIN.v230, static: CVAT_STANDIN.fixed })) {
+    for (const tag of tags) {
+        const image = standin(tag);
         const have = execFileSync("docker", ["image", "ls", "-q", "--filter", `label=upshift.standin.recipe=${recipe}`, image], { encoding: "utf8" }).trim();
         if (have) continue;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-standin-"));
-        fs.mkdirSync(path.join(dir, "bin"));
-        fs.writeFileSync(path.join(dir, "bin", "cvat-standin"), script, { mode: 0o755 });
-        for (const alias of ["python3", "python"]) fs.symlinkSync("cvat-standin", path.join(dir, "bin", alias));
+        fs.mkdirSync(path.join(dir, "usr", "local", "bin"), { recursive: true });
+        fs.mkdirSync(path.join(dir, "kaiwudb", "bin"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "usr", "local", "bin", "app-standin"), script, { mode: 0o755 });
+        for (const alias of ["python3", "python", "mongo", "mongosh", "curl", "redis-cli", "kwbase"]) fs.symlinkSync("app-standin", path.join(dir, "usr", "local", "bin", alias));
+        fs.symlinkSync("/usr/local/bin/app-standin", path.join(dir, "kaiwudb", "bin", "kwbase"));
         const box = `upshift-standin-build-${process.pid}`;
         execFileSync("docker", ["create", "--name", box, TEST_IMAGES.tools, "true"], { stdio: "ignore" });
         try {
-            execFileSync("sh", ["-c", `tar -C '${dir}/bin' -c . | docker cp - ${box}:/usr/local/bin`], { stdio: "inherit" });
-            execFileSync("docker", ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/cvat-standin"]', "--change", "CMD []",
+            execFileSync("sh", ["-c", `tar -C '${dir}' -c . | docker cp - ${box}:/`], { stdio: "inherit" });
+            execFileSync("docker", ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/app-standin"]', "--change", "CMD []",
                 "--change", `LABEL upshift.standin.recipe=${recipe} upshift.standin.tag=${tag}`, box, image], { stdio: "ignore" });
         } finally {
             execFileSync("docker", ["rm", "-f", box], { stdio: "ignore" });

@@ -1,0 +1,136 @@
+// ClearML Server and KWDB under the REAL Pulumi engine (file backend) on the REAL Docker engine.
+// STAND-INS: the docker and command provider plugins (tests/e2e/standins/README.md) and every
+// vendor image (app-standin.sh answers the catalogs' health checks): Mongo, Elasticsearch, ClearML
+// and KWDB cannot run here. What is shown for real: the engine loads and runs the program for these
+// products, a fresh install comes up with every container running and healthy and no diff after,
+// and an upgrade's preview lists the planner's steps in the planner's order. Also: upshift:s3
+// without an AWS plugin stops with the plugin's name and the fix.
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { clearmlCatalog } from "../../catalog/clearml";
+import { kwdbCatalog } from "../../catalog/kwdb";
+import { ProductCatalog } from "../../catalog/types";
+import { planChange } from "../../plan";
+import { assertAllServing, buildStandins, dk, E2EStack, standin } from "./harness";
+
+interface PreviewJson { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] }
+
+/** Every image the catalog names for these versions, mapped to the stand-in tagged with the version. */
+function imagesFor(catalog: ProductCatalog, versions: string[]): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const v of versions) for (const s of catalog.services(v)) map[s.image] ??= standin(`${catalog.product}-${v}`);
+    return map;
+}
+
+function removeContainers(names: string[], network: string): void {
+    for (const c of names) { try { dk(["rm", "-f", c]); } catch { /* not there */ } }
+    try { dk(["network", "rm", network]); } catch { /* not there */ }
+}
+
+/** The step Commands of a preview, in the engine's order, by step id. */
+const stepOrder = (pv: PreviewJson, from: string, to: string) =>
+    pv.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(new RegExp(`^.*-${from.replace(/\./g, "\\.")}-to-${to.replace(/\./g, "\\.")}-`), ""));
+
+async function freshThenUpgradePreview(stack: E2EStack, catalog: ProductCatalog, from: string, to: string, services: string[]): Promise<void> {
+    const fresh = JSON.parse((await stack.preview(["--json"])).stdout) as PreviewJson;
+    assert.deepStrictEqual(stepOrder(fresh, from, to), [], "a fresh install runs no step");
+    assert.ok(fresh.steps.some((s) => s.op === "create" && s.urn.endsWith("docker:index/container:Container::" + `${catalog.product}-${services[0]}`)));
+    await stack.up();
+    assertAllServing(services);
+    await stack.preview(["--expect-no-changes"]);
+    await stack.config(`${catalog.product}:version`, to);
+    const pv = JSON.parse((await stack.preview(["--json"])).stdout) as PreviewJson;
+    const deployed = planChange({ catalog, to: from }).next;
+    const plan = planChange({ catalog, to, deployed, backupPolicy: { offsite: false, keep: 5 } });
+    assert.deepStrictEqual(stepOrder(pv, from, to), plan.steps.map((s) => s.id), "the engine runs the planner's steps in the planner's order");
+    assert.match((pv.diagnostics ?? []).map((d) => d.message).join("\n"), new RegExp(`${catalog.product} ${from.replace(/\./g, "\\.")} -> ${to.replace(/\./g, "\\.")} \\(upgrade\\): ${plan.steps.length} steps`));
+}
+
+async function destroyKeepingData(stack: E2EStack): Promise<void> {
+    await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack]);
+    await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"));
+}
+
+describe("e2e: ClearML Server with the real Pulumi engine and Docker; stand-in providers and images (Mongo, Elasticsearch, ClearML cannot run here)", function () {
+    this.timeout(20 * 60 * 1000);
+    const stack = new E2EStack("e2e-clearml");
+    const catalog = clearmlCatalog(path.join(stack.dir, "opt-clearml"));
+    const names = catalog.services("1.16.0").filter((s) => !s.optional).map((s) => s.name);
+    before(async () => {
+        buildStandins(["clearml-1.16.0", "clearml-1.17.0"]);
+        removeContainers([...names, ...catalog.services("1.17.0").map((s) => s.name)], "upshift_clearml");
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: upshift-test/tools:latest`,
+            "clearml:version: 1.16.0",
+            `clearml:dataDir: ${path.join(stack.dir, "opt-clearml")}`,
+            "clearml:images:",
+            ...Object.entries(imagesFor(catalog, ["1.16.0", "1.17.0"])).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+    });
+    after(() => { removeContainers(names, "upshift_clearml"); stack.cleanup(); });
+
+    it("a fresh 1.16.0 comes up with every container healthy and no diff after; the 1.16.0 -> 1.17.0 preview lists the planner's steps in order", async () => {
+        await freshThenUpgradePreview(stack, catalog, "1.16.0", "1.17.0", names);
+    });
+
+    it("destroy (after unprotect) removes the containers and leaves every data directory", async () => {
+        await stack.config("clearml:version", "1.16.0");
+        const dataDir = path.join(stack.dir, "opt-clearml", "data");
+        const before = fs.readdirSync(dataDir).sort();
+        await destroyKeepingData(stack);
+        assert.deepStrictEqual(fs.readdirSync(dataDir).sort(), before);
+        for (const c of names) assert.throws(() => dk(["inspect", c]), `${c} is gone`);
+    });
+});
+
+describe("e2e: KWDB with the real Pulumi engine and Docker; stand-in providers and image (KWDB cannot run here)", function () {
+    this.timeout(20 * 60 * 1000);
+    const stack = new E2EStack("e2e-kwdb");
+    const names = kwdbCatalog.services("3.1.0").map((s) => s.name);
+    before(async () => {
+        buildStandins(["kwdb-3.1.0", "kwdb-3.2.1"]);
+        removeContainers(names, "upshift_kwdb");
+        for (const v of dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean)) dk(["volume", "rm", "-f", v]);
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: upshift-test/tools:latest`,
+            "kwdb:version: 3.1.0",
+            "kwdb:ports:",
+            "  sql: 36257",
+            "  http: 38080",
+            "  brpc: 37257",
+            "kwdb:images:",
+            ...Object.entries(imagesFor(kwdbCatalog, ["3.1.0", "3.2.1"])).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+    });
+    after(() => {
+        removeContainers(names, "upshift_kwdb");
+        for (const v of dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean)) { try { dk(["volume", "rm", "-f", v]); } catch { /* in use */ } }
+        stack.cleanup();
+    });
+
+    it("a fresh 3.1.0 comes up healthy with no diff after; the 3.1.0 -> 3.2.1 preview lists the planner's steps in order", async () => {
+        await freshThenUpgradePreview(stack, kwdbCatalog, "3.1.0", "3.2.1", names);
+    });
+
+    it("upshift:s3 with no AWS plugin installed (downloads off): the preview stops before anything, naming the plugin and the fix", async () => {
+        await stack.config("upshift:s3", '{"bucket":"acme-kwdb-backups"}', { path: false });
+        const pv = await stack.preview([], { allowFail: true });
+        assert.notStrictEqual(pv.code, 0);
+        assert.match(pv.stdout + pv.stderr, /upshift:s3 is set, so the AWS provider plugin 7\.48\.0 is needed, and it is not installed/);
+        assert.match(pv.stdout + pv.stderr, /Fix: pulumi plugin install resource aws 7\.48\.0/);
+        await stack.pulumi(stack.stackArgs("config", "rm", "upshift:s3"));
+    });
+
+    it("destroy (after unprotect) removes the container and keeps the store volume", async () => {
+        await stack.config("kwdb:version", "3.1.0");
+        const vols = dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean).sort();
+        assert.ok(vols.length > 0);
+        await destroyKeepingData(stack);
+        assert.deepStrictEqual(dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean).sort(), vols);
+    });
+});
