@@ -5,7 +5,7 @@
 // data, the upgrade to 2.3.0 (previewed, then failed once, then rerun), a rollback, a second
 // upgrade killed with SIGKILL and rerun, and destroy.
 import * as assert from "assert";
-import { execFileSync } from "child_process";
+import { ChildProcess, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -31,6 +31,22 @@ function tryClean(): void {
 /** sha256 of every media file (the test's own means, not the code under test). */
 function mediaSums(): string {
     return dk(["run", "--rm", "-v", "cvat_cvat_data:/d:ro", TEST_IMAGES.tools, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum"]);
+}
+
+/**
+ * Sends `signal` to the CLI's process group once the restore is running (a pg_restore helper
+ * container's `docker run` is on the host's process list), then calls `after`.
+ */
+function duringRestore(signal: NodeJS.Signals, after: () => void): (child: ChildProcess) => void {
+    return (child) => {
+        const poll = setInterval(() => {
+            if (!/--entrypoint pg_restore/.test(execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }))) return;
+            clearInterval(poll);
+            process.kill(-child.pid!, signal);
+            after();
+        }, 200);
+        child.on("close", () => clearInterval(poll));
+    };
 }
 
 const SEED = `
@@ -182,19 +198,12 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         let killed = false;
         const up = await stack.up({
             allowFail: true,
-            onStart: (child) => {
-                const poll = setInterval(() => {
-                    const ps = execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" });
-                    if (!/--entrypoint pg_restore/.test(ps)) return;
-                    clearInterval(poll);
-                    killed = true;
-                    process.kill(-child.pid!, "SIGKILL");
-                    // The machine "dies": the plugins and the steps they run go too (they are in process groups of their own).
-                    // ("[/]" keeps pkill from matching its own command line.)
-                    execFileSync("sh", ["-c", `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
-                }, 200);
-                child.on("close", () => clearInterval(poll));
-            },
+            onStart: duringRestore("SIGKILL", () => {
+                killed = true;
+                // The machine "dies": the plugins and the steps they run go too (they are in process groups of their own).
+                // ("[/]" keeps pkill from matching its own command line.)
+                execFileSync("sh", ["-c", `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
+            }),
         });
         assert.ok(killed, "the update was killed during pg_restore");
         assert.strictEqual(up.signal, "SIGKILL");
@@ -204,7 +213,8 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         console.log(`      pending operations after SIGKILL: ${JSON.stringify(state.deployment.pending_operations ?? [])}`);
         assert.ok((state.deployment.pending_operations ?? []).length > 0, "the engine recorded the step that was running as pending");
         // The killed CLI left the file backend's lock: release it, then drop the pending create (README).
-        const locked = await stack.preview([], { allowFail: true });
+        // (A preview takes no lock; an update or a refresh does.)
+        const locked = await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"), { allowFail: true });
         assert.match(locked.stdout + locked.stderr, /currently locked/);
         await stack.pulumi(["cancel", "--yes", "--stack", stack.stack]);
         await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
@@ -213,6 +223,31 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assertAllServing(names("2.3.0"));
         assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
         assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.3.0");
+        await stack.preview(["--expect-no-changes"]);
+    });
+
+    it("roll back, then an upgrade interrupted by Ctrl-C (SIGINT) during the restore: deployed stays at 2.2.0, no app on the new database; the rerun completes", async () => {
+        await stack.config("cvat:version", "2.2.0");
+        await stack.up();
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
+        await stack.config("cvat:version", "2.3.0");
+        let interrupted = false;
+        const up = await stack.up({
+            allowFail: true,
+            // What a terminal's Ctrl-C does: SIGINT to the foreground process group (the CLI's).
+            onStart: duringRestore("SIGINT", () => { interrupted = true; }),
+        });
+        assert.ok(interrupted, "the update was interrupted during pg_restore");
+        assert.notStrictEqual(up.code, 0, "an interrupted update does not succeed");
+        assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.2.0");
+        for (const app of names("2.3.0").filter((n) => n !== "cvat_db" && n !== "cvat_redis")) {
+            assert.notStrictEqual(running(app)?.status, "running", `${app} is not serving on a half-restored database`);
+        }
+        const rerun = await stack.up();
+        timings.upgradeAfterSigint = rerun.seconds;
+        assertAllServing(names("2.3.0"));
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
+        assert.strictEqual(mediaSums(), media);
         await stack.preview(["--expect-no-changes"]);
     });
 
