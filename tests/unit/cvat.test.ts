@@ -1,4 +1,7 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { Capture, isSecret, setMocks, value } from "./mocks";
 
@@ -204,5 +207,34 @@ describe("the run after a change (real engine: --expect-no-changes right after a
         // A later change (the rollback) declares its own steps only.
         const back = build("2.2.0", record);
         assert.ok(back.capture.ofType("command:local:Command").every((r) => /-2\.3\.0-to-2\.2\.0-/.test(r.name)));
+    });
+});
+
+describe("the audit record when a finished restore point was updated (stdout of `true` is empty)", () => {
+    after(() => setMocks());
+    it("takes the restore point's checksums from its manifest on disk", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-audit-"));
+        try {
+            const point = path.join(dir, "cvat", "2.2.0-to-2.3.0-restore-point");
+            fs.mkdirSync(point, { recursive: true });
+            fs.writeFileSync(path.join(point, "manifest.json"), JSON.stringify({
+                format: "upshift-backup/1", id: "2.2.0-to-2.3.0-restore-point", product: "cvat", version: "2.2.0", createdAt: "2026-11-30T08:00:00.000Z",
+                archives: [{ name: "cvat_cvat_db", source: { type: "volume", name: "cvat_cvat_db" }, file: "a.tar.zst", bytes: 42, sourceBytes: 99, files: 3, sha256: "cd".repeat(32) }],
+            }, null, 2));
+            // Every Command reports an empty stdout, as after `update: "true"` (pulumi-command commandController.go).
+            pulumi.runtime.setMocks({
+                newResource: (a) => ({ id: `${a.name}-id`, state: { ...a.inputs, ...(a.type === "command:local:Command" ? { stdout: "" } : {}),
+                    ...(a.type === "docker:index/remoteImage:RemoteImage" ? { imageId: "sha256:x" } : {}) } }),
+                call: (a) => a.inputs,
+            }, "upshift", "dev", false, "organization");
+            const capture = new Capture();
+            const cvat = new Cvat("audit", { version: "2.3.0", deployed: installed("2.2.0"), backupDir: dir, secrets: { dbPassword: pulumi.secret(SECRET) } },
+                { transformations: [capture.transformation] });
+            const entry = (await value(cvat.deployed))!.history!.at(-1)!;
+            assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", sha256: "cd".repeat(32), bytes: 42 }]);
+            assert.strictEqual(entry.at, "2026-11-30T08:00:00.000Z");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
