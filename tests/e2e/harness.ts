@@ -120,7 +120,9 @@ export class E2EStack {
         const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
         const run = { code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000 };
         if (!opts.allowFail && code !== 0) {
-            throw new Error(`pulumi ${args.join(" ")} exited ${code ?? signal}:\n${stdout.slice(-6000)}\n${stderr.slice(-3000)}`);
+            // The engine's Diagnostics section holds the errors; the tail holds the summary.
+            const diag = stdout.includes("Diagnostics:") ? stdout.slice(stdout.indexOf("Diagnostics:")).split(/\n(?:Outputs|Resources):/)[0] : "";
+            throw new Error(`pulumi ${args.join(" ")} exited ${code ?? signal}:\n${diag.slice(0, 8000)}\n...\n${stdout.slice(-2000)}\n${stderr.slice(-3000)}`);
         }
         return run;
     }
@@ -170,6 +172,22 @@ export class E2EStack {
     async exported(): Promise<{ deployment: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[]; pending_operations?: unknown[] } }> {
         const r = await this.pulumi(["stack", "export", "--stack", this.stack]);
         return JSON.parse(r.stdout);
+    }
+
+    /**
+     * Imports a state whose only resource is the stack, with `deployed` = `record`: what a stack
+     * that ran `from` looks like to the program's StackReference (used where the product's
+     * containers cannot start here, to preview an upgrade from it).
+     */
+    async importDeployed(record: Record<string, unknown>): Promise<void> {
+        const exported = await this.exported() as unknown as { version: number; deployment: Record<string, unknown> };
+        exported.deployment.resources = [{
+            urn: `urn:pulumi:${this.stack}::upshift::pulumi:pulumi:Stack::upshift-${this.stack}`,
+            custom: false, type: "pulumi:pulumi:Stack", outputs: { deployed: record },
+        }];
+        const file = path.join(this.dir, "import.json");
+        fs.writeFileSync(file, JSON.stringify(exported));
+        await this.pulumi(["stack", "import", "--file", file, "--stack", this.stack]);
     }
 
     cleanup(): void {
