@@ -33,6 +33,20 @@ function mediaSums(): string {
     return dk(["run", "--rm", "-v", "cvat_cvat_data:/d:ro", TEST_IMAGES.tools, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum"]);
 }
 
+/** A new CVAT 2.2.0 stack on a clean engine: non-secret config as a stack file, the secret through the CLI, as a user does. */
+async function initCvatStack(stack: E2EStack): Promise<void> {
+    tryClean();
+    await stack.init();
+    stack.writeConfig([
+        `upshift:backupDir: ${stack.backupDir}`,
+        `upshift:helperImage: ${TEST_IMAGES.tools}`,
+        "cvat:version: 2.2.0",
+        "cvat:images:",
+        ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+    ]);
+    await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
+}
+
 /**
  * Sends `signal` to the CLI's process group once the restore is running (a pg_restore helper
  * container's `docker run` is on the host's process list), then calls `after`.
@@ -70,17 +84,7 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
 
     before(async function () {
         buildStandins(["cvat-2.2.0", "cvat-2.3.0", "static"]);
-        tryClean();
-        await stack.init();
-        // Non-secret config written as a stack file; the secret through the CLI, as a user does.
-        stack.writeConfig([
-            `upshift:backupDir: ${stack.backupDir}`,
-            `upshift:helperImage: ${TEST_IMAGES.tools}`,
-            "cvat:version: 2.2.0",
-            "cvat:images:",
-            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
-        ]);
-        await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
+        await initCvatStack(stack);
     });
 
     after(() => {
@@ -243,16 +247,7 @@ describe("e2e: a CVAT upgrade interrupted by Ctrl-C, real Pulumi engine, real Do
     const stack = new E2EStack("e2e-sigint");
     let before220: Record<string, string>;
     before(async () => {
-        tryClean();
-        await stack.init();
-        stack.writeConfig([
-            `upshift:backupDir: ${stack.backupDir}`,
-            `upshift:helperImage: ${TEST_IMAGES.tools}`,
-            "cvat:version: 2.2.0",
-            "cvat:images:",
-            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
-        ]);
-        await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
+        await initCvatStack(stack);
         await stack.up();
         await waitReady("cvat_db");
         psql("cvat_db", "cvat", SEED);
