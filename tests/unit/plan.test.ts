@@ -111,6 +111,20 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-dump", "pg-restore", "start"]);
     });
 
+    it("three upgrade/rollback cycles keep every volume ever used on record (none may drop out and be deleted)", () => {
+        let deployed = plan(upgraded("2.2.0", "2.3.0"), "2.2.0").next;
+        const used = new Set(Object.values(deployed.volumes).map((v) => v.name));
+        for (let i = 0; i < 3; i++) {
+            const up = planChange({ catalog: cvatCatalog, to: "2.3.0", deployed }).next;
+            for (const v of Object.values(up.volumes)) used.add(v.name);
+            deployed = planChange({ catalog: cvatCatalog, to: "2.2.0", deployed: up }).next;
+            for (const v of Object.values(deployed.volumes)) used.add(v.name);
+            const recorded = new Set(Object.values(deployed.volumes).map((v) => v.name));
+            assert.deepStrictEqual([...used].filter((n) => !recorded.has(n)), [], `cycle ${i + 1}: every volume stays recorded`);
+        }
+        assert.ok(used.has("cvat_cvat_db_pg15_4"), [...used].join(", "));
+    });
+
     it("a version outside the catalog is refused", () => {
         assert.throws(() => plan("2.2.0", "2.99.0"), /cvat:version 2\.99\.0 is not in the cvat catalog/);
     });
