@@ -1,0 +1,63 @@
+// Three CVAT upgrade/rollback cycles on one stack, under the REAL Pulumi engine (file backend) on
+// the REAL Docker engine and Postgres. STAND-INS: the provider plugins and the app images
+// (tests/e2e/standins/README.md). The engine found that the third upgrade dropped the first
+// retained Postgres volume from the deployed record, so the program stopped declaring it and the
+// engine tried to delete it (refused: protected). Every volume ever used must stay declared.
+import * as assert from "assert";
+import { cvatCatalog } from "../../catalog/cvat";
+import { TEST_IMAGES } from "../integration/setup";
+import { digest, psql, waitReady } from "../integration/cvat-steps";
+import { assertAllServing, buildStandins, CVAT_IMAGES, dk, E2EStack } from "./harness";
+
+const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
+const cvatVolumes = () => dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort();
+
+function clean(): void {
+    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) { try { dk(["rm", "-f", c]); } catch { /* not there */ } }
+    for (const v of cvatVolumes()) { try { dk(["volume", "rm", "-f", v]); } catch { /* in use */ } }
+    try { dk(["network", "rm", "upshift_cvat"]); } catch { /* not there */ }
+}
+
+describe("e2e: three CVAT upgrade/rollback cycles on one stack, real Pulumi engine, Docker and Postgres; stand-in providers and app images", function () {
+    this.timeout(40 * 60 * 1000);
+    const stack = new E2EStack("e2e-cycles");
+    before(async () => {
+        buildStandins(["cvat-2.2.0", "cvat-2.3.0", "static"]);
+        clean();
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`, `upshift:helperImage: ${TEST_IMAGES.tools}`, "cvat:version: 2.2.0", "cvat:images:",
+            ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+        await stack.config("cvat:dbPassword", "e2e-Cycles-Secret-7b1c", { secret: true });
+    });
+    after(async () => {
+        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack], { allowFail: true });
+        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+        clean();
+        stack.cleanup();
+    });
+
+    it("every cycle keeps the rows, serves every container, and keeps every volume ever used declared and on the host", async () => {
+        await stack.up();
+        await waitReady("cvat_db");
+        psql("cvat_db", "cvat", "CREATE TABLE engine_task (id int PRIMARY KEY, name text); INSERT INTO engine_task SELECT g, 'task ' || g FROM generate_series(1, 5000) g;");
+        const rows = digest("cvat_db", "cvat");
+        for (let cycle = 1; cycle <= 3; cycle++) {
+            await stack.config("cvat:version", "2.3.0");
+            await stack.up();
+            assertAllServing(names("2.3.0"));
+            assert.deepStrictEqual(digest("cvat_db", "cvat"), rows, `upgrade ${cycle}: every row`);
+            await stack.config("cvat:version", "2.2.0");
+            await stack.up();
+            assertAllServing(names("2.2.0"));
+            assert.deepStrictEqual(digest("cvat_db", "cvat"), rows, `rollback ${cycle}: every row`);
+        }
+        // The first pg15 volume and each later one are all still there, and still in the state.
+        assert.deepStrictEqual(cvatVolumes().filter((v) => v.startsWith("cvat_cvat_db")),
+            ["cvat_cvat_db", "cvat_cvat_db_pg15", "cvat_cvat_db_pg15_2", "cvat_cvat_db_pg15_3"]);
+        const declared = (await stack.exported()).deployment.resources!.filter((r) => r.type === "docker:index/volume:Volume").length;
+        assert.strictEqual(declared, 7, "cvat_data, cvat_keys, cvat_logs, cvat_db and three pg15 volumes");
+        await stack.preview(["--expect-no-changes"]);
+    });
+});
