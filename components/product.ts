@@ -1,12 +1,12 @@
 // The shared building blocks of every product component: volumes, images, containers and one
 // Command per plan step, ordered around the container replacements. Product classes are thin.
+import * as fs from "fs";
+import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
 import { AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
-import * as fs from "fs";
-import * as path from "path";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 
 export interface ProductArgs {
