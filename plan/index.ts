@@ -196,6 +196,9 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
     const vols = catalog.dataVolumes(from);
     const moves = vols.map((v) => v.key);
     const writers = catalog.services(from).map((s) => s.name).join(",");
+    // An optional service (ClearML's agent-services) may not exist: the backup stops it only when
+    // it runs, and the preflight does not require it (issue 12, finding 10).
+    const required = catalog.services(from).filter((s) => !s.optional).map((s) => s.name).join(",");
     const volumeTokens = vols.map((v) => `\${vol:${v.key}:from}`).join(",");
     // A Postgres volume is test-restored into a throwaway container of the same image, which must answer row counts.
     const pg = vols.find((v) => /^pg\d+$/.test(v.format));
@@ -204,7 +207,7 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
         {
             id: "preflight", kind: "preflight", phase: "before-stop", reversible: true, moves,
             description: `check Docker, the ${catalog.product} ${from} containers and volumes, and free space for the backup (3x the data)`,
-            params: { volumes: volumeTokens, containers: writers },
+            params: { volumes: volumeTokens, containers: required },
         },
         {
             id: label, kind: "backup", phase: "before-stop", reversible: true, moves,

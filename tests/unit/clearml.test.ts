@@ -176,3 +176,14 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
             + "--dir /opt/clearml/data/mongo_4/db=/opt/clearml/data/mongo_4/db_rollback_1_15_0");
     });
 });
+
+describe("ClearML without agent-services (issue 12, finding 10)", () => {
+    before(() => setMocks());
+    it("the preflight does not require the optional clearml-agent-services; the backup still stops it when it runs", () => {
+        const { cmd } = build("1.17.0", installed("1.16.0"));
+        const preflight = cmd("preflight").props.create as string;
+        assert.ok(!preflight.includes("clearml-agent-services"), preflight);
+        assert.match(preflight, /--container clearml-apiserver/);
+        assert.match(cmd("restore-point").props.create as string, /--stop \S*clearml-agent-services/);
+    });
+});
