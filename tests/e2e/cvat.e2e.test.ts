@@ -254,8 +254,7 @@ describe("e2e: a CVAT upgrade interrupted by Ctrl-C, real Pulumi engine, real Do
         before220 = digest("cvat_db", "cvat");
     });
     after(async () => {
-        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack], { allowFail: true });
-        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+        await stack.teardown();
         tryClean();
         stack.cleanup();
     });

@@ -32,8 +32,7 @@ describe("e2e: three CVAT upgrade/rollback cycles on one stack, real Pulumi engi
         await stack.config("cvat:dbPassword", "e2e-Cycles-Secret-7b1c", { secret: true });
     });
     after(async () => {
-        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack], { allowFail: true });
-        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+        await stack.teardown();
         clean();
         stack.cleanup();
     });

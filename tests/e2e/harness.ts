@@ -190,6 +190,12 @@ export class E2EStack {
         await this.pulumi(["stack", "import", "--file", file, "--stack", this.stack]);
     }
 
+    /** After a suite: unprotect and destroy (the containers go, the retained volumes stay); failures are not the suite's result. */
+    async teardown(): Promise<void> {
+        await this.pulumi(["state", "unprotect", "--all", "--yes", "--stack", this.stack], { allowFail: true });
+        await this.pulumi(this.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+    }
+
     cleanup(): void {
         fs.rmSync(this.dir, { recursive: true, force: true });
     }
