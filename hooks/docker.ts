@@ -165,6 +165,25 @@ export async function containerState(name: string): Promise<ContainerState | und
     return { status, health };
 }
 
+/** A container runs and is healthy, or runs and has no healthcheck. */
+export const isServing = (st: ContainerState): boolean => st.status === "running" && (st.health === "" || st.health === "healthy");
+
+/**
+ * Polls (every second) until the container serves or `deadline` (ms since epoch) passes. Gives up
+ * at once when it is missing, exited or dead. Returns the last state seen when it does not serve
+ * (undefined: no such container); `onWaiting` sees each state that is not serving yet.
+ */
+export async function waitServing(name: string, deadline: number, onWaiting?: (st: ContainerState) => void): Promise<{ serving: true } | { serving: false; state?: ContainerState }> {
+    for (;;) {
+        const st = await containerState(name);
+        if (!st) return { serving: false };
+        if (isServing(st)) return { serving: true };
+        if (st.status === "exited" || st.status === "dead" || Date.now() >= deadline) return { serving: false, state: st };
+        onWaiting?.(st);
+        await new Promise((r) => setTimeout(r, 1000));
+    }
+}
+
 // Docker's default 10 s grace would SIGKILL a busy database; a crash recovery is the last thing
 // wanted right before its data is copied.
 export const STOP_GRACE_SECONDS = 120;

@@ -3,7 +3,7 @@
 // it goes to stderr, stdout keeps only the final JSON line (docs/hooks-cli.md).
 import { finished } from "stream/promises";
 import { HookCommand, UsageError } from "./command";
-import { containerState, dockerStream } from "./docker";
+import { dockerStream, waitServing } from "./docker";
 import { HookError, log, parseOptions, runOperation, scrubLines } from "./report";
 
 const USAGE = `usage: upshift exec --container C [--wait-healthy SECONDS] -- CMD ARGS...
@@ -27,19 +27,16 @@ export const exec: HookCommand = {
 };
 
 async function runExec(container: string, waitSeconds: number, cmd: string[]): Promise<Record<string, unknown>> {
-    const deadline = Date.now() + waitSeconds * 1000;
     let announced = false;
-    for (;;) {
-        const st = await containerState(container);
-        if (!st) throw new HookError(`container ${container} does not exist`);
-        if (st.status === "running" && (st.health === "" || st.health === "healthy")) break;
-        if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${container} is ${st.status}, not running`);
-        if (Date.now() >= deadline) {
-            const how = st.status === "running" ? `still ${st.health}` : st.status;
-            throw new HookError(`container ${container} is ${how}${waitSeconds ? ` after ${waitSeconds} s` : ""}; raise --wait-healthy or check its logs`);
-        }
+    const waited = await waitServing(container, Date.now() + waitSeconds * 1000, (st) => {
         if (!announced) { log("exec", `waiting for ${container} to be healthy (${st.status}${st.health ? `, ${st.health}` : ""})`); announced = true; }
-        await new Promise((r) => setTimeout(r, 1000));
+    });
+    if (!waited.serving) {
+        const st = waited.state;
+        if (!st) throw new HookError(`container ${container} does not exist`);
+        if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${container} is ${st.status}, not running`);
+        const how = st.status === "running" ? `still ${st.health}` : st.status;
+        throw new HookError(`container ${container} is ${how}${waitSeconds ? ` after ${waitSeconds} s` : ""}; raise --wait-healthy or check its logs`);
     }
     const started = Date.now();
     const p = dockerStream(["exec", container, ...cmd], { check: false });

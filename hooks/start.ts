@@ -3,7 +3,7 @@
 // unless-stopped` does not bring back a container stopped by hand, and the docker provider starts
 // none that it did not create; docs/pulumi.md), then waits until every one runs and is healthy.
 import { HookCommand, UsageError } from "./command";
-import { containerState, docker } from "./docker";
+import { containerState, docker, waitServing } from "./docker";
 import { HookError, log, parseOptions, runOperation, splitList } from "./report";
 
 const USAGE = `usage: upshift start --container C1,C2 [--optional-container C3] [--wait-healthy SECONDS]
@@ -50,14 +50,12 @@ async function startAll(required: string[], optional: string[], waitSeconds: num
     // reported, never left for the operator to find.
     const deadline = Date.now() + waitSeconds * 1000;
     for (const c of present) {
-        for (;;) {
-            const st = await containerState(c);
-            if (!st) throw new HookError(`container ${c} disappeared while starting`);
-            if (st.status === "running" && (st.health === "" || st.health === "healthy")) break;
-            if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${c} is ${st.status} after \`docker start\`; check \`docker logs ${c}\``);
-            if (Date.now() >= deadline) throw new HookError(`container ${c} is ${st.status}${st.health ? `, ${st.health}` : ""} after ${waitSeconds} s; check \`docker logs ${c}\``);
-            await new Promise((r) => setTimeout(r, 1000));
-        }
+        const r = await waitServing(c, deadline);
+        if (r.serving) continue;
+        const st = r.state;
+        if (!st) throw new HookError(`container ${c} disappeared while starting`);
+        if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${c} is ${st.status} after \`docker start\`; check \`docker logs ${c}\``);
+        throw new HookError(`container ${c} is ${st.status}${st.health ? `, ${st.health}` : ""} after ${waitSeconds} s; check \`docker logs ${c}\``);
     }
     return { started, alreadyRunning: running, skipped };
 }
