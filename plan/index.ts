@@ -172,12 +172,13 @@ const formatText = (v: { format: string; formatLabel?: string }) => (v.formatLab
 function record(known: Record<string, KnownVolume>, v: PlannedVolume, version: string): void {
     const k = volKey(v);
     const prev = known[k];
-    if (prev && prev.name !== v.name && !Object.values(known).some((kv, i) => kv.name === prev.name && Object.keys(known)[i] !== k)) {
+    const recordedElsewhere = prev && Object.entries(known).some(([key, kv]) => key !== k && kv.name === prev.name);
+    if (prev && prev.name !== v.name && !recordedElsewhere) {
         // A second replacement with the same last version (upgrade, rollback, upgrade again) must
         // not overwrite the first archived entry: a volume that drops off the record is no longer
         // declared, and the engine would delete it (refused: protected). e2e: three cycles.
         let archived = `${k}~${prev.lastVersion}`;
-        for (let n = 2; known[archived] && known[archived].name !== prev.name; n++) archived = `${k}~${prev.lastVersion}~${n}`;
+        for (let n = 2; known[archived]; n++) archived = `${k}~${prev.lastVersion}~${n}`;
         known[archived] = prev;
     }
     known[k] = { name: v.name, lastVersion: version };
