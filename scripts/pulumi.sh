@@ -21,9 +21,10 @@ if [ "${UPSHIFT_PULUMI_BUILD:-0}" != 1 ] && command -v pulumi >/dev/null 2>&1; t
   exec pulumi "$@"
 fi
 
-cli_version=$(sed -n 's/^\tgithub.com\/pulumi\/pulumi\/pkg\/v3 \(v[0-9.]*\).*/\1/p' "$here/tools/pulumi/go.mod" | head -n1)
-host_version=$(sed -n 's/^require github.com\/pulumi\/pulumi\/sdk\/v3 \(v[0-9.]*\).*/\1/p' "$here/tools/pulumi-language-nodejs/go.mod" | head -n1)
-[ -n "$cli_version" ] || cli_version=$(sed -n 's/^require github.com\/pulumi\/pulumi\/pkg\/v3 \(v[0-9.]*\).*/\1/p' "$here/tools/pulumi/go.mod" | head -n1)
+# The version a tools module requires of MODULE (a `require M v` line or a line of a require block).
+pinned() { awk -v m="$1" '($1 == "require" && $2 == m) { print $3; exit } ($1 == m) { print $2; exit }' "$2"; }
+cli_version=$(pinned github.com/pulumi/pulumi/pkg/v3 "$here/tools/pulumi/go.mod")
+host_version=$(pinned github.com/pulumi/pulumi/sdk/v3 "$here/tools/pulumi-language-nodejs/go.mod")
 if [ -z "$cli_version" ] || [ -z "$host_version" ]; then
   echo "pulumi.sh: cannot read the pinned versions from tools/*/go.mod" >&2; exit 1
 fi

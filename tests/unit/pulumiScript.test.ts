@@ -11,7 +11,7 @@ describe("npm run pulumi (scripts/pulumi.sh)", () => {
         const cache = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-empty-cache-"));
         try {
             // A PATH with the basic tools only: no go, no pulumi.
-            for (const tool of ["bash", "sed", "head", "cat", "sha256sum", "cut", "dirname", "mkdir"]) {
+            for (const tool of ["bash", "awk", "cat", "sha256sum", "cut", "dirname", "mkdir"]) {
                 const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
                 fs.symlinkSync(found, path.join(bare, tool));
             }
