@@ -12,7 +12,7 @@ import * as path from "path";
 import { cvatCatalog } from "../../catalog/cvat";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { assertAllServing, buildStandins, CVAT_IMAGES, dk, E2EStack, running } from "./harness";
+import { assertAllServing, buildStandins, CVAT_IMAGES, dk, dkQuiet, E2EStack, running } from "./harness";
 
 const PASSWORD = "e2e-Cvat-Db-Secret-4d2a";
 const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
@@ -22,10 +22,9 @@ type Deployed = { cvat: { version: string; previous?: string; history?: { kind: 
 
 /** Removes this suite's containers, volumes and network (fixed names: CVAT's own). */
 function tryClean(): void {
-    const quiet = (args: string[]) => { try { dk(args); } catch { /* not there */ } };
-    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) quiet(["rm", "-f", c]);
-    for (const v of dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean)) quiet(["volume", "rm", "-f", v]);
-    quiet(["network", "rm", "upshift_cvat"]);
+    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) dkQuiet(["rm", "-f", c]);
+    for (const v of dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean)) dkQuiet(["volume", "rm", "-f", v]);
+    dkQuiet(["network", "rm", "upshift_cvat"]);
 }
 
 /** sha256 of every media file (the test's own means, not the code under test). */

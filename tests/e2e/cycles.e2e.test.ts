@@ -7,15 +7,15 @@ import * as assert from "assert";
 import { cvatCatalog } from "../../catalog/cvat";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { assertAllServing, buildStandins, CVAT_IMAGES, dk, E2EStack } from "./harness";
+import { assertAllServing, buildStandins, CVAT_IMAGES, dk, dkQuiet, E2EStack } from "./harness";
 
 const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
 const cvatVolumes = () => dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort();
 
 function clean(): void {
-    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) { try { dk(["rm", "-f", c]); } catch { /* not there */ } }
-    for (const v of cvatVolumes()) { try { dk(["volume", "rm", "-f", v]); } catch { /* in use */ } }
-    try { dk(["network", "rm", "upshift_cvat"]); } catch { /* not there */ }
+    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) dkQuiet(["rm", "-f", c]);
+    for (const v of cvatVolumes()) dkQuiet(["volume", "rm", "-f", v]);
+    dkQuiet(["network", "rm", "upshift_cvat"]);
 }
 
 describe("e2e: three CVAT upgrade/rollback cycles on one stack, real Pulumi engine, Docker and Postgres; stand-in providers and app images", function () {

@@ -9,7 +9,11 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { dk } from "../integration/pg-helpers";
 import { TEST_IMAGES } from "../integration/setup";
+
+// `docker ...` on the test engine (DOCKER_HOST is set by the integration setup), as the integration tests run it.
+export { dk, dkQuiet } from "../integration/pg-helpers";
 
 export const ROOT = path.join(__dirname, "..", "..");
 const STANDINS = path.join(__dirname, "standins");
@@ -201,10 +205,6 @@ export class E2EStack {
     }
 }
 
-/** `docker ...` on the test engine (DOCKER_HOST is set by the integration setup). */
-export function dk(args: string[], input?: string): string {
-    return execFileSync("docker", args, { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"], maxBuffer: 64 << 20 });
-}
 
 export function running(name: string): { status: string; health: string } | undefined {
     try {

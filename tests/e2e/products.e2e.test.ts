@@ -13,7 +13,7 @@ import { clearmlCatalog } from "../../catalog/clearml";
 import { kwdbCatalog } from "../../catalog/kwdb";
 import { ProductCatalog } from "../../catalog/types";
 import { planChange } from "../../plan";
-import { dk, E2EStack, standin } from "./harness";
+import { dk, dkQuiet, E2EStack, standin } from "./harness";
 
 interface PreviewJson { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] }
 
@@ -25,8 +25,8 @@ function imagesFor(catalog: ProductCatalog, versions: string[]): Record<string, 
 }
 
 function removeContainers(names: string[], network: string): void {
-    for (const c of names) { try { dk(["rm", "-f", c]); } catch { /* not there */ } }
-    try { dk(["network", "rm", network]); } catch { /* not there */ }
+    for (const c of names) dkQuiet(["rm", "-f", c]);
+    dkQuiet(["network", "rm", network]);
 }
 
 /** The step Commands of a preview, in the engine's order, by step id. */
@@ -98,7 +98,7 @@ describe("e2e: KWDB with the real Pulumi engine and Docker; stand-in providers a
     });
     after(() => {
         removeContainers(names, "upshift_kwdb");
-        for (const v of dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean)) { try { dk(["volume", "rm", "-f", v]); } catch { /* in use */ } }
+        for (const v of dk(["volume", "ls", "-q", "--filter", "name=kwdb_"]).split("\n").filter(Boolean)) dkQuiet(["volume", "rm", "-f", v]);
         stack.cleanup();
     });
 
