@@ -1,12 +1,14 @@
 // Turns a plan step into the hooks CLI command line its Command runs (docs/hooks-cli.md).
 // Pure: no Pulumi here, so the exact command lines are unit-tested on their own.
 import { PlanStep, Product } from "../catalog/types";
-import { PlannedVolume } from "../plan";
+import { attemptId, PlannedVolume } from "../plan";
 
 export interface StepContext {
     readonly product: Product;
     readonly from: string;
     readonly to: string;
+    /** The change's attempt number (plan.attempt): part of every backup and dump id. */
+    readonly attempt?: number;
     /** The hooks CLI, e.g. `node ./bin/upshift`. */
     readonly hooks: string;
     readonly backupDir: string;
@@ -41,7 +43,8 @@ export function resolveTokens(value: string, ctx: StepContext): string {
 
 /** The dir of one upgrade's backups and dumps: `<backupDir>/<product>/<id>`. */
 export const backupPath = (ctx: StepContext, id: string) => `${ctx.backupDir}/${ctx.product}/${id}`;
-export const stepId = (ctx: StepContext, suffix: string) => `${ctx.from}-to-${ctx.to}-${suffix}`;
+export const stepId = (ctx: StepContext, suffix: string) =>
+    ctx.attempt === undefined ? `${ctx.from}-to-${ctx.to}-${suffix}` : attemptId(ctx.from, ctx.to, ctx.attempt, suffix);
 
 /** Volumes (by resolved name) as `--volume`/`--dir` arguments; `keys` is a comma list of tokens. */
 function sourceArgs(list: string, ctx: StepContext, flagFor: (type: "volume" | "dir") => string): string[] {

@@ -6,7 +6,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
-import { AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
+import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 
 export interface ProductArgs {
@@ -101,6 +101,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const plan = planChange({
         catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes,
         backupPolicy: { offsite: args.s3 !== undefined, keep: args.keepBackups },
+        attemptsFound: attemptDirs(listDir(path.join(args.backupDir, catalog.product))),
     });
     pulumi.log.info(describePlan(plan), parent);
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
@@ -138,7 +139,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
 
     // Steps, chained in plan order within each phase.
     const ctx: StepContext = {
-        product: catalog.product, from: plan.from ?? plan.to, to: plan.to,
+        product: catalog.product, from: plan.from ?? plan.to, to: plan.to, attempt: plan.attempt,
         hooks: args.hooksCommand ?? defaultHooksCommand(),
         backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
@@ -159,7 +160,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         let prev = after;
         for (const step of plan.steps.filter((s) => s.phase === phase)) {
             const cmd = stepResource(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, stepShellLine(step, ctx, internals.extraCommands),
-                [ctx.from, ctx.to], env(step.kind), parent, prev);
+                stepTriggers(ctx.from, ctx.to, ctx.attempt), env(step.kind), parent, prev);
             steps[step.id] = cmd;
             prev = [cmd];
         }
@@ -172,7 +173,8 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     if (kept) {
         let prev: pulumi.Resource[] = args.stepsDependOn ?? [];
         for (const step of kept.steps) {
-            const cmd = stepResource(`${name}-${kept.from}-to-${kept.to}-${step.id}`, step.create, [kept.from, kept.to], env(step.kind), parent, prev);
+            const cmd = stepResource(`${name}-${kept.from}-to-${kept.to}-${step.id}`, step.create, stepTriggers(kept.from, kept.to, kept.attempt),
+                env(step.kind), parent, prev);
             steps[step.id] = cmd;
             prev = [cmd];
         }
@@ -193,9 +195,24 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     addSteps("after-app", [...last, ...appContainers]);
 
     const lastChange: LastChange | undefined = plan.kind === "upgrade" || plan.kind === "rollback"
-        ? { from: ctx.from, to: ctx.to, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, create: stepShellLine(s, ctx, internals.extraCommands) })) }
+        ? { from: ctx.from, to: ctx.to, attempt: ctx.attempt, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, create: stepShellLine(s, ctx, internals.extraCommands) })) }
         : undefined;
     return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange), containers, volumes, steps, network };
+}
+
+/**
+ * A step's triggers: the versions and the attempt. A step of a new attempt is a replacement, so its
+ * `create` runs; with only its command line changed it would run `update: "true"` and do nothing.
+ */
+const stepTriggers = (from: string, to: string, attempt: number | undefined) => (attempt === undefined ? [from, to] : [from, to, `a${attempt}`]);
+
+/** Names in a directory; none when it does not exist (a first run) or cannot be read. */
+function listDir(dir: string): string[] {
+    try {
+        return fs.readdirSync(dir);
+    } catch {
+        return [];
+    }
 }
 
 /** One step's Command. */
@@ -308,13 +325,14 @@ function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>,
     const done = pulumi.all([...Object.values(steps).map((s) => s.stdout), ...Object.values(containers).map((c) => c.id)]);
     if (plan.kind === "unchanged") return done.apply(() => plan.next);
     const point = plan.kind === "upgrade" ? "restore-point" : "rollback-point";
+    const pointId = plan.attempt === undefined ? `${plan.from}-to-${plan.to}-${point}` : attemptId(plan.from!, plan.to, plan.attempt, point);
     const entry: AuditEntry = {
         kind: plan.kind, ...(plan.from ? { from: plan.from } : {}), to: plan.to,
         steps: plan.steps.map((s) => s.id),
-        backups: steps[point] ? [`${plan.product}/${plan.from}-to-${plan.to}-${point}`] : [],
+        backups: steps[point] ? [`${plan.product}/${pointId}`] : [],
     };
     const report = steps[point]?.stdout ?? pulumi.output("");
-    const manifest = `${backupDir}/${plan.product}/${plan.from}-to-${plan.to}-${point}/manifest.json`;
+    const manifest = `${backupDir}/${plan.product}/${pointId}/manifest.json`;
     return pulumi.all([report, done]).apply(([out]) => {
         // A finished step re-run by an input change runs `update: true`, whose stdout is empty: the
         // restore point's own manifest then gives the same checksums.

@@ -45,11 +45,19 @@ export interface DeployedProduct {
      * records and `pulumi preview --expect-no-changes` passes right after a change.
      */
     readonly lastChange?: LastChange;
+    /**
+     * The number of the last change attempt this stack started. Every upgrade or rollback attempt
+     * gets the next number, which is part of the id of each backup it takes, so a later attempt
+     * never mistakes an earlier attempt's backup for its own (issue 12, finding 1).
+     */
+    readonly attempts?: number;
 }
 
 export interface LastChange {
     readonly from: string;
     readonly to: string;
+    /** The attempt number of that change (undefined in records written before attempts were numbered). */
+    readonly attempt?: number;
     readonly steps: readonly { readonly id: string; readonly kind: PlanStep["kind"]; readonly create: string }[];
 }
 
@@ -74,6 +82,8 @@ export interface Plan {
     readonly kind: PlanKind;
     readonly from?: string;
     readonly to: string;
+    /** The attempt number of an upgrade or rollback: part of every backup id it uses (`attemptId`). */
+    readonly attempt?: number;
     readonly steps: readonly PlanStep[];
     readonly volumes: readonly PlannedVolume[];
     /** What the operator must know (data not carried back on rollback, manual checks...). */
@@ -93,7 +103,48 @@ export interface PlanInput {
     readonly volumeNames?: Readonly<Record<string, string>>;
     /** What happens to a verified restore point: off-site copy, retention. Default: neither. */
     readonly backupPolicy?: BackupPolicy;
+    /** Backups of earlier attempts found in the product's backup directory (see `attemptDirs`). */
+    readonly attemptsFound?: readonly FoundAttempt[];
 }
+
+/** An attempt's backup or dump directory found on disk: `<from>-to-<to>-a<n>-<label>[.partial]`. */
+export interface FoundAttempt {
+    readonly from: string;
+    readonly to: string;
+    readonly n: number;
+}
+
+const ATTEMPT_DIR = /^(.+?)-to-(.+?)-a(\d+)-[^/]+$/;
+
+/** The attempts that the directory names under `<backupDir>/<product>` show (other names are ignored). */
+export function attemptDirs(names: readonly string[]): FoundAttempt[] {
+    return names.flatMap((name) => {
+        const m = ATTEMPT_DIR.exec(name);
+        return m ? [{ from: m[1], to: m[2], n: Number(m[3]) }] : [];
+    });
+}
+
+/**
+ * The attempt number of a change from `from` to `to`. A failed `pulumi up` leaves the deployed
+ * record as it was, so its rerun computes the same number and finds its own backups: the highest
+ * number on disk, above the record's, taken by this very change. Anything else (a first try, or
+ * backups of an attempt that was abandoned or of another change) gets a number above all of them.
+ */
+export function attemptNumber(deployed: DeployedProduct | undefined, found: readonly FoundAttempt[], from: string, to: string): number {
+    const recorded = deployed?.attempts ?? 0;
+    const top = Math.max(recorded, ...found.map((f) => f.n));
+    const atTop = found.filter((f) => f.n === top);
+    if (top > recorded && atTop.length > 0 && atTop.every((f) => f.from === from && f.to === to)) return top;
+    return top + 1;
+}
+
+/** The highest attempt number the record or the disk knows: a run that changes nothing records it. */
+function attemptsSeen(deployed: DeployedProduct | undefined, found: readonly FoundAttempt[]): number {
+    return Math.max(deployed?.attempts ?? 0, ...found.map((f) => f.n));
+}
+
+/** The id of an attempt's backup or dump: `<from>-to-<to>-a<n>-<label>`. */
+export const attemptId = (from: string, to: string, attempt: number, label: string) => `${from}-to-${to}-a${attempt}-${label}`;
 
 export interface BackupPolicy {
     /** Push each verified backup to S3. */
@@ -119,11 +170,15 @@ export function planChange(input: PlanInput): Plan {
     const volumes = resolveVolumes(input);
     const next = nextRecord(input, volumes);
 
+    // A run that changes nothing still records the attempts whose backups are on disk: an attempt
+    // abandoned by setting the version back is never continued later by a change of the same versions.
+    const seen = attemptsSeen(deployed, input.attemptsFound ?? []);
     if (from === undefined) {
-        return { product, kind: "install", to, steps: [], volumes, notes: [], next };
+        return { product, kind: "install", to, steps: [], volumes, notes: [], next: seen ? { ...next, attempts: seen } : next };
     }
     if (from === to) {
-        return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: deployed! };
+        const same = seen === (deployed!.attempts ?? 0);
+        return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: same ? deployed! : { ...deployed!, attempts: seen } };
     }
     return cmp(from, to) < 0
         ? planUpgrade(input, from, volumes, next)
@@ -189,7 +244,10 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
     const known: Record<string, KnownVolume> = { ...(deployed?.volumes ?? {}) };
     for (const v of volumes) record(known, v, to);
     const previous = deployed && deployed.version !== to ? deployed.version : deployed?.previous;
-    return { version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [], history: deployed?.history ?? [] };
+    return {
+        version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [], history: deployed?.history ?? [],
+        ...(deployed?.attempts ? { attempts: deployed.attempts } : {}),
+    };
 }
 
 /** The restore point every upgrade starts with: nothing is changed before it is verified. */
@@ -235,6 +293,7 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
 
 function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to } = input;
+    const attempt = attemptNumber(input.deployed, input.attemptsFound ?? [], from, to);
     const steps: PlanStep[] = [...restorePointSteps(catalog, from, "restore-point", input.backupPolicy)];
     const fired = catalog.rules
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
@@ -242,13 +301,14 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
     for (const rule of fired) steps.push(...rule.steps({ from, to }));
     steps.push(startStep(catalog, to));
     assertUniqueIds(steps);
-    const restorePoints = [...(next.restorePoints ?? []), { version: from, id: `${from}-to-${to}-restore-point` }];
-    return { product: catalog.product, kind: "upgrade", from, to, steps, volumes, notes: [], next: { ...next, restorePoints } };
+    const restorePoints = [...(next.restorePoints ?? []), { version: from, id: attemptId(from, to, attempt, "restore-point") }];
+    return { product: catalog.product, kind: "upgrade", from, to, attempt, steps, volumes, notes: [], next: { ...next, restorePoints, attempts: attempt } };
 }
 
 function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to, deployed } = input;
     const product = catalog.product;
+    const attempt = attemptNumber(deployed, input.attemptsFound ?? [], from, to);
     const steps: PlanStep[] = [...restorePointSteps(catalog, from, "rollback-point", input.backupPolicy)];
     // The app stays stopped from here on: a write after the rollback point would be in neither the
     // backup nor the rolled-back data (the backup starts again only what it stopped itself).
@@ -262,7 +322,7 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     }
     const notes: string[] = [];
     const fromVols = catalog.dataVolumes(from);
-    const backupId = `${from}-to-${to}-rollback-point`;
+    const backupId = attemptId(from, to, attempt, "rollback-point");
     const restored: PlannedVolume[] = [];
     const toVols = catalog.dataVolumes(to);
     for (const v of volumes) {
@@ -306,7 +366,7 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const finalVolumes = volumes.map((v) => restored.find((r) => r.key === v.key) ?? v);
     const known = { ...next.volumes };
     for (const v of finalVolumes) record(known, v, to);
-    return { product, kind: "rollback", from, to, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known } };
+    return { product, kind: "rollback", from, to, attempt, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known, attempts: attempt } };
 }
 
 /**

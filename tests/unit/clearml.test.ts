@@ -117,9 +117,9 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
             assert.deepStrictEqual(cmd(`verify-backup-before-${h}`).dependsOn, [cmd(`backup-before-${h}`).name]);
         }
         assert.ok(capture.dependsTransitively(cmd("intermediate-server-1.17.0").name).has(cmd("verify-restore-point").name));
-        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "upshift backup --product clearml --version 1.17.0 --id 1.16.0-to-2.3.0-backup-before-2.0.0 --to /srv/backups "
+        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "upshift backup --product clearml --version 1.17.0 --id 1.16.0-to-2.3.0-a1-backup-before-2.0.0 --to /srv/backups "
             + "--label backup-before-2.0.0 --dir /opt/clearml/data/mongo_4/db_mongo70 --dir /opt/clearml/data/mongo_4/configdb_mongo70 --dir /opt/clearml/data/elastic_7_es8 --dir /opt/clearml/data/redis_rdb12");
-        assert.strictEqual(cmd("verify-backup-before-2.3.0").props.create, "upshift verify --backup /srv/backups/clearml/1.16.0-to-2.3.0-backup-before-2.3.0 --test-restore");
+        assert.strictEqual(cmd("verify-backup-before-2.3.0").props.create, "upshift verify --backup /srv/backups/clearml/1.16.0-to-2.3.0-a1-backup-before-2.3.0 --test-restore");
         // The copies: the 1.16 data stays as it was, retained for a rollback; the new containers use the copies after the last hop.
         assert.strictEqual(cmd("copy-elastic").props.create, "upshift copy-dir --from /opt/clearml/data/elastic_7 --to /opt/clearml/data/elastic_7_es8 --owner 1000:1000");
         assert.ok(capture.dependsTransitively(container("clearml-mongo").name).has(cmd("intermediate-server-2.3.0").name));
@@ -172,7 +172,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const p = plan(upgraded("1.15.0", "1.16.0"), "1.15.0");
         assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic", "start"]);
         const { cmd } = build("1.15.0", upgraded("1.15.0", "1.16.0"));
-        assert.strictEqual(cmd("restore-mongo_db").props.create, "upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-restore-point "
+        assert.strictEqual(cmd("restore-mongo_db").props.create, "upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-a1-restore-point "
             + "--dir /opt/clearml/data/mongo_4/db=/opt/clearml/data/mongo_4/db_rollback_1_15_0");
     });
 });

@@ -215,10 +215,10 @@ describe("the audit record when a finished restore point was updated (stdout of 
     it("takes the restore point's checksums from its manifest on disk", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-audit-"));
         try {
-            const point = path.join(dir, "cvat", "2.2.0-to-2.3.0-restore-point");
+            const point = path.join(dir, "cvat", "2.2.0-to-2.3.0-a1-restore-point");
             fs.mkdirSync(point, { recursive: true });
             fs.writeFileSync(path.join(point, "manifest.json"), JSON.stringify({
-                format: "upshift-backup/1", id: "2.2.0-to-2.3.0-restore-point", product: "cvat", version: "2.2.0", createdAt: "2026-11-30T08:00:00.000Z",
+                format: "upshift-backup/1", id: "2.2.0-to-2.3.0-a1-restore-point", product: "cvat", version: "2.2.0", createdAt: "2026-11-30T08:00:00.000Z",
                 archives: [{ name: "cvat_cvat_db", source: { type: "volume", name: "cvat_cvat_db" }, file: "a.tar.zst", bytes: 42, sourceBytes: 99, files: 3, sha256: "cd".repeat(32) }],
             }, null, 2));
             // Every Command reports an empty stdout, as after `update: "true"` (pulumi-command commandController.go).

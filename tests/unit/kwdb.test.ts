@@ -146,7 +146,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         assert.deepStrictEqual(capture.ofType(IMAGE).map((r) => r.props.name), ["kwdb/kwdb:3.2.1"]);
         assert.ok(capture.dependsTransitively(container().name).has(step("verify-restore-point").name), "the image swap waits for the verified restore point");
         assert.strictEqual(step("restore-point").props.create,
-            "node ./bin/upshift backup --product kwdb --version 3.1.0 --id 3.1.0-to-3.2.1-restore-point --to /srv/backups --label restore-point --volume kwdb_store --stop kaiwudb-container");
+            "node ./bin/upshift backup --product kwdb --version 3.1.0 --id 3.1.0-to-3.2.1-a1-restore-point --to /srv/backups --label restore-point --volume kwdb_store --stop kaiwudb-container");
         // Identical parameters apart from the image (db-upgrade.md).
         const before = build("3.1.0").container();
         assert.deepStrictEqual(container().props.command, before.props.command);
@@ -163,9 +163,9 @@ describe("KWDB component (Pulumi mocks)", () => {
         const exp = step("kwdb-export");
         const imp = step("kwdb-import");
         assert.strictEqual(exp.props.create, "node ./bin/upshift kwdb-export --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
-            + "--dir upshift-2.2.2-to-3.2.1 --out /srv/backups/kwdb/2.2.2-to-3.2.1-kwdb-export --insecure --stop-after");
+            + "--dir upshift-2.2.2-to-3.2.1 --out /srv/backups/kwdb/2.2.2-to-3.2.1-a1-kwdb-export --insecure --stop-after");
         assert.strictEqual(imp.props.create, "node ./bin/upshift kwdb-import --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
-            + "--from /srv/backups/kwdb/2.2.2-to-3.2.1-kwdb-export --insecure --strip-partition-interval");
+            + "--from /srv/backups/kwdb/2.2.2-to-3.2.1-a1-kwdb-export --insecure --strip-partition-interval");
         const c = container();
         assert.ok(capture.dependsTransitively(c.name).has(exp.name), "the container is replaced only after the export");
         assert.ok(capture.dependsTransitively(exp.name).has(step("verify-restore-point").name), "the export follows the verified restore point");

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { cvatCatalog } from "../../catalog/cvat";
-import { DeployedProduct, describePlan, planChange, PlanRefused } from "../../plan";
+import { attemptDirs, DeployedProduct, describePlan, planChange, PlanRefused } from "../../plan";
 
 /** The record a stack holds after installing (or adopting) `version`. */
 const installed = (version: string): DeployedProduct => planChange({ catalog: cvatCatalog, to: version }).next;
@@ -34,7 +34,7 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(p.next.volumes["cvat_db@pg10"], { name: "cvat_cvat_db", lastVersion: "2.2.0" });
         assert.deepStrictEqual(p.next.volumes["cvat_db@pg15"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_data")!.isNew, false);
-        assert.deepStrictEqual(p.next.restorePoints, [{ version: "2.2.0", id: "2.2.0-to-2.3.0-restore-point" }]);
+        assert.deepStrictEqual(p.next.restorePoints, [{ version: "2.2.0", id: "2.2.0-to-2.3.0-a1-restore-point" }]);
     });
 
     it("2.25.0 -> 2.26.0 adds only cleanuplegacyexportcache, after the server is up", () => {
@@ -81,13 +81,13 @@ describe("plan (CVAT catalog)", () => {
         assert.ok(p.steps.every((s) => s.kind !== "pg-restore"), "never an in-place data downgrade");
         assert.strictEqual(p.steps[1].params.containers, "cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik",
             "the app stays stopped from before the rollback point on");
-        assert.match(p.notes.join("\n"), /not in the rolled-back state; they are saved in backup cvat\/2\.3\.0-to-2\.2\.0-rollback-point/);
+        assert.match(p.notes.join("\n"), /not in the rolled-back state; they are saved in backup cvat\/2\.3\.0-to-2\.2\.0-a2-rollback-point/);
     });
 
     it("a downgrade in the same Postgres major restores the restore point taken before the upgrade into a new volume", () => {
         const p = plan(upgraded("2.25.0", "2.26.0"), "2.25.0");
         assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-cvat_db", "start"]);
-        assert.strictEqual(p.steps[4].params.backup, "2.25.0-to-2.26.0-restore-point");
+        assert.strictEqual(p.steps[4].params.backup, "2.25.0-to-2.26.0-a1-restore-point");
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db_rollback_2_25_0");
     });
 
@@ -142,5 +142,49 @@ describe("plan (CVAT catalog)", () => {
         assert.match(text, /5\. \[pg-restore\] .*on volume cvat_cvat_db_pg15,/);
         assert.ok(!text.includes("${"), "no unresolved token in the words");
         assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);
+    });
+
+    describe("attempts: each upgrade or rollback attempt has its own backup ids (issue 12, finding 1)", () => {
+        const point = (p: ReturnType<typeof plan>) => p.next.restorePoints!.at(-1)!.id;
+        const at = (deployed: DeployedProduct, to: string, dirs: string[]) =>
+            planChange({ catalog: cvatCatalog, to, deployed, attemptsFound: attemptDirs(dirs) });
+
+        it("upgrade, roll back, upgrade again: the second upgrade never reuses the first one's restore point", () => {
+            const first = plan("2.25.0", "2.26.0");
+            const back = planChange({ catalog: cvatCatalog, to: "2.25.0", deployed: first.next, attemptsFound: attemptDirs([`${point(first)}`]) });
+            const again = planChange({ catalog: cvatCatalog, to: "2.26.0", deployed: back.next,
+                attemptsFound: attemptDirs([point(first), "2.26.0-to-2.25.0-a2-rollback-point"]) });
+            assert.deepStrictEqual([point(first), again.next.restorePoints!.at(-1)!.id], ["2.25.0-to-2.26.0-a1-restore-point", "2.25.0-to-2.26.0-a3-restore-point"]);
+            assert.strictEqual(again.steps.find((s) => s.kind === "backup")!.params.label, "restore-point");
+        });
+
+        it("the rerun of a failed attempt (the record unchanged, its own backup on disk) gets the same number", () => {
+            const before = installed("2.25.0");
+            const first = at(before, "2.26.0", []);
+            const rerun = at(before, "2.26.0", [`${point(first)}`, `${point(first)}.partial`]);
+            assert.strictEqual(point(rerun), point(first));
+        });
+
+        it("an attempt abandoned by setting the version back is not continued later: the run that changes nothing records it", () => {
+            const before = installed("2.25.0");
+            const abandoned = point(at(before, "2.26.0", []));
+            const reverted = at(before, "2.25.0", [abandoned]);
+            assert.strictEqual(reverted.kind, "unchanged");
+            assert.strictEqual(reverted.next.attempts, 1);
+            assert.strictEqual(point(at(reverted.next, "2.26.0", [abandoned])), "2.25.0-to-2.26.0-a2-restore-point");
+        });
+
+        it("backups of another change at the top number, or of an older stack with the same backup dir, are never taken as this attempt's", () => {
+            const before = installed("2.25.0");
+            assert.strictEqual(point(at(before, "2.26.0", ["2.25.0-to-2.27.0-a1-restore-point"])), "2.25.0-to-2.26.0-a2-restore-point");
+            const fresh = planChange({ catalog: cvatCatalog, to: "2.25.0", attemptsFound: attemptDirs(["2.25.0-to-2.26.0-a7-restore-point"]) });
+            assert.strictEqual(fresh.next.attempts, 7, "a new stack over an old backup dir starts above what it finds");
+            assert.strictEqual(point(at(fresh.next, "2.26.0", ["2.25.0-to-2.26.0-a7-restore-point"])), "2.25.0-to-2.26.0-a8-restore-point");
+        });
+
+        it("names that are not an attempt's (copied, renamed, other tools') are ignored", () => {
+            assert.deepStrictEqual(attemptDirs(["2.2.0-to-2.3.0-restore-point", "copy of backup", "2.2.0-to-2.3.0-a4-pg-dump", ".lock"]),
+                [{ from: "2.2.0", to: "2.3.0", n: 4 }]);
+        });
     });
 });

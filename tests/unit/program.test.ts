@@ -32,7 +32,7 @@ describe("program (Pulumi mocks)", () => {
         assert.strictEqual(second!.cvat!.previous, "2.2.0");
         assert.deepStrictEqual(second!.cvat!.volumes["cvat_db@pg15"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
         assert.deepStrictEqual(second!.cvat!.volumes["cvat_db@pg10"], { name: "cvat_cvat_db", lastVersion: "2.2.0" }, "the old volume stays on record");
-        assert.deepStrictEqual(second!.cvat!.restorePoints, [{ version: "2.2.0", id: "2.2.0-to-2.3.0-restore-point" }]);
+        assert.deepStrictEqual(second!.cvat!.restorePoints, [{ version: "2.2.0", id: "2.2.0-to-2.3.0-a1-restore-point" }]);
         const third = await run({ "cvat:version": "2.3.0", "cvat:dbPassword": "pw" }, ["cvat:dbPassword"], { deployed: second });
         assert.deepStrictEqual(third, second, "a rerun with nothing changed changes nothing");
     });
@@ -45,7 +45,7 @@ describe("program (Pulumi mocks)", () => {
         const entry = second!.cvat!.history![1];
         assert.deepStrictEqual([entry.kind, entry.from, entry.to], ["upgrade", "2.2.0", "2.3.0"]);
         assert.deepStrictEqual(entry.steps, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-dump", "pg-restore", "start"]);
-        assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-restore-point"]);
+        assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
         assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", bytes: 10, sha256: "ab".repeat(32) }]);
         assert.strictEqual(entry.at, "2026-11-22T12:00:00.000Z");
         assert.ok(!JSON.stringify(second).includes(secret), "the deployed record holds no secret");
