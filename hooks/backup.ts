@@ -5,7 +5,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { archiveSource, Source } from "./archive";
-import { containerState, docker, helperImage, stopContainer, volumeExists } from "./docker";
+import { Writers } from "./containers";
+import { helperImage, volumeExists } from "./docker";
+import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
 import { formatBytes } from "./progress";
 import { HookError, log, parseOptions, runOperation, splitList } from "./report";
@@ -72,6 +74,14 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
     if (fs.existsSync(path.join(final, MANIFEST_FILE))) {
         // A finished step is not redone (design.md): the backup under this id is already whole.
         const m = readManifest(final);
+        // Only this very backup is reused: the same id, product, version and label (an attempt's
+        // ids are its own, plan/index.ts attemptNumber); anything else there is refused, not trusted.
+        const theirs = { id: m.id, product: m.product, version: m.version, label: m.label };
+        const ours = { id: a.id, product: a.product, version: a.version, label: a.label };
+        if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
+            throw new HookError(`${final} already holds another backup (${JSON.stringify(theirs)}), not ${JSON.stringify(ours)}; `
+                + "move it away or choose another --id; nothing was changed");
+        }
         log("backup", `${final} is already complete (created ${m.createdAt}); not redone`);
         return summary(final, m, { existing: true });
     }
@@ -86,18 +96,15 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         throw new HookError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check --to and its permissions`);
     }
 
-    const stopped: string[] = [];
+    // A killed earlier run of this step may have left writers stopped: they are taken over (resume).
+    const writers = new Writers("backup", a.stop, { resume: true });
+    // Interrupted: the half-written archives go too (a .partial is never a backup, and fills the disk).
+    const dropPartial = onInterrupt(async () => { fs.rmSync(partial, { recursive: true, force: true }); });
     let failure: unknown;
     let manifest: Manifest | undefined;
     const started = Date.now();
     try {
-        for (const c of a.stop) {
-            const st = await containerState(c);
-            if (!st || st.status !== "running") continue; // nothing running writes to the data
-            stopped.push(c); // before stopping: if `docker stop` fails halfway it is started again
-            log("backup", `stopping ${c}`);
-            await stopContainer(c);
-        }
+        await writers.stop();
         const archives: ArchiveEntry[] = [];
         for (const s of a.sources) {
             const name = archiveName(s.type, s.name);
@@ -106,6 +113,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
             log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (zstd in ${r.compressedIn}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`);
             archives.push({ name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256 });
         }
+        assertNotInterrupted("publishing the backup");
         manifest = {
             format: MANIFEST_FORMAT, id: a.id, product: a.product, version: a.version,
             ...(a.label ? { label: a.label } : {}), createdAt: new Date().toISOString(), archives,
@@ -118,19 +126,15 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         fs.rmSync(partial, { recursive: true, force: true });
     } finally {
         // Always start again what we stopped, whatever happened above (issue 3).
-        const notStarted: string[] = [];
-        for (const c of stopped) {
-            log("backup", `starting ${c} again`);
-            const r = await docker(["start", c], { check: false });
-            if (r.code !== 0) notStarted.push(`${c} (${r.stderr.trim().split("\n").pop()})`);
-        }
+        dropPartial();
+        const notStarted = await writers.restart();
         if (notStarted.length) {
             const why = failure ? `backup failed (${(failure as Error).message}) and ` : "backup is complete but ";
             failure = new HookError(`${why}these containers could not be started again: ${notStarted.join(", ")}; start them by hand`);
         }
     }
     if (failure) throw failure;
-    return summary(final, manifest!, { seconds: Math.round((Date.now() - started) / 100) / 10, stopped });
+    return summary(final, manifest!, { seconds: Math.round((Date.now() - started) / 100) / 10, stopped: writers.stopped });
 }
 
 function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Record<string, unknown> {

@@ -4,7 +4,9 @@
 import { ChildProcess, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import { Readable, Writable } from "stream";
+import { onInterrupt } from "./interrupt";
 
 export interface RunOptions {
     /** Small input written to stdin, then stdin is closed. Default: stdin is /dev/null. */
@@ -203,13 +205,66 @@ export function helperName(purpose: string): string {
     return `upshift-${purpose}-${crypto.randomBytes(4).toString("hex")}`;
 }
 
+/** This process as the owner of helper containers and throwaway volumes: `<host>:<pid>`. */
+export const OWNER = `${os.hostname()}:${process.pid}`;
+
+/**
+ * Labels of every short-lived container and throwaway volume: ours, and whose. An interrupted
+ * operation removes what it owns; a later one removes what a dead process left (issue 12, finding 9).
+ */
+export function ownerLabels(kind: "helper" | "throwaway" = "helper"): string[] {
+    return ["--label", `upshift.${kind}=true`, "--label", `upshift.owner=${OWNER}`];
+}
+
 /**
  * Arguments of `docker run` for a short-lived helper: removed on exit, labelled as ours, and with
  * no log driver, since a tar stream on stdout would otherwise be copied into the container's log.
  */
 export function helperRunArgs(name: string, opts: { interactive?: boolean } = {}): string[] {
-    return ["run", "--rm", ...(opts.interactive ? ["-i"] : []), "--name", name, "--label", "upshift.helper=true", "--log-driver", "none", "--network", "none"];
+    return ["run", "--rm", ...(opts.interactive ? ["-i"] : []), "--name", name, ...ownerLabels(), "--log-driver", "none", "--network", "none"];
 }
+
+/** Removes the containers (then the volumes) that `owner` labelled as its own; returns what it removed. */
+export async function removeOwned(owner: string): Promise<string[]> {
+    const filter = ["--filter", `label=upshift.owner=${owner}`];
+    const ids = (await docker(["ps", "-aq", ...filter], { check: false })).stdout.split("\n").filter(Boolean);
+    if (ids.length) await docker(["rm", "-f", "-v", ...ids], { check: false });
+    const vols = (await docker(["volume", "ls", "-q", ...filter], { check: false })).stdout.split("\n").filter(Boolean);
+    if (vols.length) await docker(["volume", "rm", "-f", ...vols], { check: false });
+    return [...ids, ...vols];
+}
+
+/**
+ * What an interrupted or killed earlier run on this host left: helper containers and throwaway
+ * volumes whose owner process is gone (an owner on another host is left alone). Removed here.
+ */
+export async function removeLeftovers(): Promise<string[]> {
+    const host = os.hostname();
+    const owners = new Set<string>();
+    for (const what of [["ps", "-a"], ["volume", "ls"]]) {
+        const r = await docker([...what, "--filter", "label=upshift.owner", "--format", '{{.Label "upshift.owner"}}'], { check: false });
+        for (const o of r.stdout.split("\n").map((l) => l.trim()).filter(Boolean)) owners.add(o);
+    }
+    const removed: string[] = [];
+    for (const owner of owners) {
+        const [h, pid] = [owner.slice(0, owner.lastIndexOf(":")), Number(owner.slice(owner.lastIndexOf(":") + 1))];
+        if (h !== host || !Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+        removed.push(...await removeOwned(owner));
+    }
+    return removed;
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+// An interrupted operation removes its own helpers: a tar reading a volume would run on otherwise.
+onInterrupt(async () => { await removeOwned(OWNER); });
 
 /** Key names whose values are secrets (docs/hooks-cli.md: secrets only through the environment). */
 const SECRET_KEY = /PASSWORD|SECRET|KEY|TOKEN/i;

@@ -4,6 +4,7 @@ import { Transform } from "stream";
 import { parseArgs, ParseArgsConfig } from "util";
 import { UsageError } from "./command";
 import { scrubSecrets } from "./docker";
+import { installInterruptHandlers } from "./interrupt";
 
 /** Error of an operation whose message is already the one line to show the operator. */
 export class HookError extends Error {}
@@ -13,6 +14,8 @@ export class HookError extends Error {}
  * failure prints the scrubbed reason to stderr and resolves to 1. Usage errors go to the CLI (2).
  */
 export async function runOperation(name: string, body: () => Promise<Record<string, unknown>>): Promise<number> {
+    // SIGINT/SIGTERM/SIGHUP or the parent's death: registered clean-ups run, then exit 128+n.
+    installInterruptHandlers(name);
     try {
         const result = await body();
         process.stdout.write(scrubSecrets(JSON.stringify({ ok: true, operation: name, ...result })) + "\n");

@@ -3,6 +3,7 @@
 // unless-stopped` does not bring back a container stopped by hand, and the docker provider starts
 // none that it did not create; docs/pulumi.md), then waits until every one runs and is healthy.
 import { HookCommand, UsageError } from "./command";
+import { clearStopped } from "./containers";
 import { containerState, docker, waitServing } from "./docker";
 import { HookError, log, parseOptions, runOperation, splitList } from "./report";
 
@@ -57,5 +58,7 @@ async function startAll(required: string[], optional: string[], waitSeconds: num
         if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${c} is ${st.status} after \`docker start\`; check \`docker logs ${c}\``);
         throw new HookError(`container ${c} is ${st.status}${st.health ? `, ${st.health}` : ""} after ${waitSeconds} s; check \`docker logs ${c}\``);
     }
+    // Started and serving: off the ledger of containers upshift stopped (hooks/containers.ts).
+    clearStopped(present);
     return { started, alreadyRunning: running, skipped };
 }

@@ -1,8 +1,9 @@
 // `upshift stop`: stops the containers that write to the data before a migration; they are
 // replaced next, so a container that is already gone is fine (docs/hooks-cli.md).
 import { HookCommand, UsageError } from "./command";
-import { containerState, stopContainer } from "./docker";
-import { log, parseOptions, runOperation, splitList } from "./report";
+import { Writers } from "./containers";
+import { containerState } from "./docker";
+import { parseOptions, runOperation, splitList } from "./report";
 
 const USAGE = `usage: upshift stop --container C1,C2 [--container C3]...
   Stops each running container (clean shutdown, up to 120 s); missing or stopped ones are fine.`;
@@ -16,15 +17,15 @@ export const stop: HookCommand = {
         const names = splitList(values.container);
         if (!names.length) throw new UsageError("--container C1,C2 is required");
         return runOperation("stop", async () => {
-            const stopped: string[] = [], alreadyStopped: string[] = [], missing: string[] = [];
-            for (const c of names) {
-                const st = await containerState(c);
-                if (!st) { missing.push(c); continue; }
-                if (st.status !== "running" && st.status !== "restarting" && st.status !== "paused") { alreadyStopped.push(c); continue; }
-                log("stop", `stopping ${c}`);
-                await stopContainer(c);
-                stopped.push(c);
-            }
+            const before = await Promise.all(names.map(async (c) => ({ c, st: await containerState(c) })));
+            const writers = new Writers("stop", names);
+            // Interrupted while stopping: what was stopped is started again (the step failed; its
+            // rerun stops them again). Done: they stay stopped, on the ledger, until replaced or started.
+            await writers.stop();
+            writers.keepStopped();
+            const stopped = [...writers.stopped];
+            const missing = before.filter((b) => !b.st).map((b) => b.c);
+            const alreadyStopped = before.filter((b) => b.st && !stopped.includes(b.c)).map((b) => b.c);
             return { stopped, alreadyStopped, missing };
         });
     },

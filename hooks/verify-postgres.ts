@@ -11,7 +11,7 @@
 // ask for passwords we do not have). Settings that could reach outside the throwaway are switched
 // off (archive_mode, ssl) or made small (shared_buffers).
 import * as crypto from "crypto";
-import { containerState, docker } from "./docker";
+import { containerState, docker, ownerLabels } from "./docker";
 import { conninfo } from "./postgres-common";
 import { HookError } from "./report";
 import { registerVerifyCheck, TestRestoreContext } from "./verify-checks";
@@ -79,7 +79,7 @@ async function findDataDirs(ctx: TestRestoreContext, prepare: boolean): Promise<
     [ -f "$d/postgresql.conf" ] || : > "$d/postgresql.conf"
   fi
 done`;
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--log-driver", "none", "--network", "none", ...mounts,
+    const r = await docker(["run", "--rm", ...ownerLabels(), "--log-driver", "none", "--network", "none", ...mounts,
         ctx.helperImage, "sh", "-c", script, "sh", prepare ? "prepare" : "look"]);
     const out = new Map<string, string>();
     for (const line of r.stdout.split("\n")) {
@@ -94,7 +94,7 @@ const tail = (text: string, n = 25) => text.trim().split("\n").slice(-n).join("\
 /** The bootstrap superuser (or another superuser that can log in), by single-user mode. */
 async function discoverSuperuser(archive: string, volume: string, image: string): Promise<string> {
     const name = `upshift-verify-pg-su-${crypto.randomBytes(4).toString("hex")}`;
-    const r = await docker(["run", "--rm", "-i", "--name", name, "--label", "upshift.throwaway=true", "--network", "none",
+    const r = await docker(["run", "--rm", "-i", "--name", name, ...ownerLabels("throwaway"), "--network", "none",
         "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
         image, "postgres", "--single", "-c", "fsync=off", "-c", "shared_buffers=128MB", "-c", "huge_pages=off", "-c", "archive_mode=off", "template1"],
     { input: SUPERUSER_SQL + "\n", check: false, timeoutMs: startTimeoutMs() });
@@ -142,7 +142,7 @@ export async function testStart(archive: string, volume: string, pgVersion: stri
     const name = `upshift-verify-pg-${crypto.randomBytes(4).toString("hex")}`;
     try {
         log(`starting Postgres ${pgVersion} (${image}) on the restored ${archive} as ${name}`);
-        await docker(["run", "-d", "--name", name, "--label", "upshift.throwaway=true", "--network", "none",
+        await docker(["run", "-d", "--name", name, ...ownerLabels("throwaway"), "--network", "none",
             "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
             image, "postgres", ...SERVER_SETTINGS.flatMap((s) => ["-c", s])]);
         await waitReady(name, archive, image);

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { checkArchives, countFiles, extractArchive, imageHasZstd } from "./archive";
-import { docker, helperImage } from "./docker";
+import { docker, helperImage, ownerLabels, removeLeftovers } from "./docker";
 import { readManifest } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
 import { autoVerifyChecks, verifyCheck } from "./verify-checks";
@@ -69,6 +69,9 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
     const unknown = keys.filter((k) => !verifyCheck(k));
     if (unknown.length) throw new HookError(`backup ${dir} asks for checks this upshift cannot run: ${unknown.join(", ")}`);
 
+    // Throwaway volumes and containers of a verify that was killed are removed first (finding 9).
+    const leftovers = await removeLeftovers();
+    if (leftovers.length) log("verify", `removed ${leftovers.length} helper containers and throwaway volumes left by an interrupted run`);
     const run = crypto.randomBytes(3).toString("hex");
     const volumes = new Map<string, string>();
     try {
@@ -76,7 +79,7 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
         const restored: Record<string, unknown>[] = [];
         for (const a of m.archives) {
             const vol = `upshift-verify-${run}-${a.name}`.slice(0, 120);
-            await docker(["volume", "create", "--label", "upshift.throwaway=true", vol]);
+            await docker(["volume", "create", ...ownerLabels("throwaway"), vol]);
             volumes.set(a.name, vol);
             await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
                 clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`,

@@ -1,0 +1,139 @@
+// Stopping the containers that write to the data, and starting them again: one place for it.
+// Every container upshift stops is written to a small ledger first (the state directory), so that
+// a step killed before it could start it again is known later: the rerun of that step starts it
+// after its work, and the `start` step at the end of every change clears it (issue 12, finding 2).
+// An interruption (hooks/interrupt.ts) starts again what the running step stopped.
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { containerState, docker, stopContainer } from "./docker";
+import { assertNotInterrupted, onInterrupt } from "./interrupt";
+import { log } from "./report";
+
+/** Where hooks keep their state: UPSHIFT_STATE_DIR, else $XDG_STATE_HOME/upshift, else ~/.local/state/upshift. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+    return env.UPSHIFT_STATE_DIR || path.join(env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state"), "upshift");
+}
+
+export interface LedgerEntry {
+    /** The operation that stopped it. */
+    readonly by: string;
+    readonly at: string;
+}
+
+const ledgerFile = () => path.join(stateDir(), "stopped.json");
+/** Containers are named per Docker host: the same name on two hosts is two containers. */
+const ledgerKey = (container: string) => `${process.env.DOCKER_HOST || "local"} ${container}`;
+
+function readLedger(): Record<string, LedgerEntry> {
+    try {
+        return JSON.parse(fs.readFileSync(ledgerFile(), "utf8")) as Record<string, LedgerEntry>;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return {};
+        throw new Error(`cannot read ${ledgerFile()} (the containers upshift stopped): ${(e as Error).message}; fix or remove it`);
+    }
+}
+
+function writeLedger(entries: Record<string, LedgerEntry>): void {
+    const file = ledgerFile();
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${process.pid}.tmp`;
+    const fd = fs.openSync(tmp, "w", 0o600);
+    try {
+        fs.writeSync(fd, JSON.stringify(entries, null, 2) + "\n");
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+    const dir = fs.openSync(path.dirname(file), "r");
+    try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+}
+
+/** The ledger's entry for a container, if upshift stopped it and has not started it since. */
+export function stoppedByUpshift(container: string): LedgerEntry | undefined {
+    return readLedger()[ledgerKey(container)];
+}
+
+export function recordStopped(containers: readonly string[], by: string): void {
+    if (!containers.length) return;
+    const all = readLedger();
+    const at = new Date().toISOString();
+    for (const c of containers) all[ledgerKey(c)] = { by, at };
+    writeLedger(all);
+}
+
+export function clearStopped(containers: readonly string[]): void {
+    const all = readLedger();
+    const keys = containers.map(ledgerKey).filter((k) => k in all);
+    if (!keys.length) return;
+    for (const k of keys) delete all[k];
+    writeLedger(all);
+}
+
+/** States in which a container may still write: stopped too (a restarting one comes back by itself). */
+const WRITING = new Set(["running", "restarting", "paused"]);
+
+/**
+ * The writers one step stops. `stop()` stops each that may write (running, restarting or paused;
+ * missing ones are skipped), recording it first; with `resume`, one already stopped that the
+ * ledger says upshift stopped (a killed earlier run of this step) is taken over, so `restart()`
+ * starts it too. Until `restart()` or `keepStopped()`, an interruption starts them again.
+ */
+export class Writers {
+    private readonly stoppedNow: string[] = [];
+    private readonly unregister: () => void;
+
+    constructor(private readonly operation: string, private readonly names: readonly string[], private readonly opts: { resume?: boolean } = {}) {
+        this.unregister = onInterrupt(async () => {
+            const failed = await this.startAgain();
+            if (failed.length) log(operation, `could not start again: ${failed.join(", ")}; the ledger ${ledgerFile()} keeps them for the next step`);
+        });
+    }
+
+    /** The containers this step stopped or took over, in order. */
+    get stopped(): readonly string[] {
+        return this.stoppedNow;
+    }
+
+    async stop(): Promise<void> {
+        for (const c of this.names) {
+            assertNotInterrupted(`stopping ${c}`);
+            const st = await containerState(c);
+            if (!st) continue;
+            if (!WRITING.has(st.status)) {
+                if (this.opts.resume && stoppedByUpshift(c)) {
+                    log(this.operation, `${c} was stopped by an earlier, interrupted run (${stoppedByUpshift(c)!.by}); it is started again after this one`);
+                    this.stoppedNow.push(c);
+                }
+                continue;
+            }
+            recordStopped([c], this.operation); // before stopping: if `docker stop` fails halfway, it is started again
+            this.stoppedNow.push(c);
+            log(this.operation, `stopping ${c}${st.status === "running" ? "" : ` (${st.status})`}`);
+            await stopContainer(c);
+        }
+    }
+
+    /** Starts again everything this step stopped; resolves to the ones that failed, with why. */
+    async restart(): Promise<string[]> {
+        this.unregister();
+        return this.startAgain();
+    }
+
+    /** The step's purpose is to leave them stopped (they are replaced next): no restart on success. */
+    keepStopped(): void {
+        this.unregister();
+    }
+
+    private async startAgain(): Promise<string[]> {
+        const results = await Promise.all(this.stoppedNow.map(async (c) => {
+            log(this.operation, `starting ${c} again`);
+            const r = await docker(["start", c], { check: false });
+            return { c, ok: r.code === 0, why: r.stderr.trim().split("\n").pop() ?? "" };
+        }));
+        const started = results.filter((r) => r.ok).map((r) => r.c);
+        clearStopped(started);
+        return results.filter((r) => !r.ok).map((r) => `${r.c} (${r.why})`);
+    }
+}
