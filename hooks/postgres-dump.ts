@@ -4,6 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
+import { Writers } from "./containers";
 import { docker } from "./docker";
 import {
     collectChecks, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
@@ -32,17 +33,15 @@ async function toolsVersion(t: PgTarget): Promise<string> {
     return (/\)\s+(\d+(?:\.\d+)?)/.exec(r.stdout) ?? [, r.stdout.trim()])[1] as string;
 }
 
-/** Stops the running ones among `names`; returns those it stopped (to start again on failure). */
+/**
+ * Stops the writers among `names` (hooks/containers.ts: on the ledger first, ones a killed earlier
+ * run left stopped taken over); returns them, to start again on failure. An interruption of this
+ * hook at any later point starts them again: until the hook ends, the old database is the current one.
+ */
 export async function stopWriters(op: string, names: string[]): Promise<string[]> {
-    const stopped: string[] = [];
-    for (const n of names) {
-        const r = await docker(["container", "inspect", "--format", "{{.State.Running}}", n], { check: false });
-        if (r.code !== 0 || r.stdout.trim() !== "true") continue;
-        info(op, `stopping writer ${n}`);
-        await docker(["stop", n]);
-        stopped.push(n);
-    }
-    return stopped;
+    const writers = new Writers(op, names, { resume: true });
+    await writers.stop();
+    return [...writers.stopped];
 }
 
 export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
