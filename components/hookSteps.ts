@@ -71,7 +71,13 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
             return ["preflight",
                 ...p("containers").split(",").filter(Boolean).flatMap((c) => ["--container", c]),
                 ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
-                "--target", ctx.backupDir, "--factor", "3", ...helper];
+                "--target", ctx.backupDir, "--factor", "3",
+                ...(step.params.retained ?? "").split(",").filter(Boolean).flatMap((r) => {
+                    const [type, name] = [r.slice(0, r.indexOf(":")), r.slice(r.indexOf(":") + 1)];
+                    return [type === "dir" ? "--retained-dir" : "--retained-volume", name];
+                }),
+                ...(step.params.backups ?? "").split(",").filter(Boolean).flatMap((id) => ["--backup", backupPath(ctx, id)]),
+                ...helper];
         case "backup":
             return ["backup", "--product", ctx.product, "--version", p("version"), "--id", stepId(ctx, step.id),
                 "--to", ctx.backupDir, "--label", p("label"),
@@ -86,6 +92,7 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
         }
         case "prune":
             return ["prune", "--keep", p("keep"), "--backup-dir", ctx.backupDir, "--product", ctx.product,
+                ...(step.params.protect ?? "").split(",").filter(Boolean).flatMap((id) => ["--protect", id]),
                 ...(ctx.s3 ? ["--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : [])] : []), "--json", "--quiet"];
         case "stop":
             return ["stop", "--container", p("containers")];

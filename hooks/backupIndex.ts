@@ -31,9 +31,10 @@ export interface BackupManifest {
 }
 
 /** complete: every archive present with its manifest size (not hashed); checksum-ok: every
- *  archive's sha256 matches the manifest; corrupt: a size or sha256 differs, or the manifest is
- *  unreadable; partial: manifest or an archive missing, or a `.partial` directory. */
-export type BackupStatus = "complete" | "checksum-ok" | "corrupt" | "partial";
+ *  archive's sha256 matches the manifest; corrupt: a size or sha256 differs; partial: manifest or
+ *  an archive missing, or a `.partial` directory; foreign: not as upshift wrote it (the manifest is
+ *  unreadable, or names another id or product: a copied or renamed directory). */
+export type BackupStatus = "complete" | "checksum-ok" | "corrupt" | "partial" | "foreign";
 
 export interface BackupEntry {
     location: "local" | "s3";
@@ -136,7 +137,7 @@ export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; 
         manifest = await readLocalManifest(dir);
     } catch (e) {
         const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
-        entry.status = missing || isPartialDir ? "partial" : "corrupt";
+        entry.status = missing || isPartialDir ? "partial" : "foreign";
         entry.problems.push(missing ? "no manifest.json" : (e as Error).message);
         if (isPartialDir) entry.problems.push("unfinished (.partial directory)");
         return entry;
@@ -144,10 +145,14 @@ export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; 
     Object.assign(entry, { version: manifest.version, label: manifest.label, createdAt: manifest.createdAt });
     if (manifest.id !== entry.id || manifest.product !== entry.product) {
         entry.problems.push(`manifest says ${manifest.product}/${manifest.id}, directory is ${entry.product}/${entry.id}`);
+        if (!isPartialDir) {
+            entry.status = "foreign";
+            return entry;
+        }
     }
     const sizes = await checkArchiveSizes(manifest, entry, (file) => statSize(path.join(dir, file)));
     const missing = sizes.missing;
-    let corrupt = sizes.corrupt || entry.problems.length > 0;
+    let corrupt = sizes.corrupt;
     if (!missing && !corrupt && opts.verify) {
         for (const a of manifest.archives) {
             const got = await sha256File(path.join(dir, a.file), opts.progress?.bytes.bind(opts.progress));

@@ -3,7 +3,7 @@
 // (sha256 of every archive, in-process), delete what the decision says, report.
 import { BackupEntry, deleteLocalBackup, inspectLocalBackup, listLocalBackups } from "./backupIndex";
 import { HookCommand, UsageError } from "./command";
-import { HookError, log, parseOptions, runOperation } from "./report";
+import { HookError, log, parseOptions, runOperation, splitList } from "./report";
 import { decideRetention, newestPerProduct, RetentionDecision } from "./retention";
 import { deleteS3Backup, listS3Backups, S3_FLAGS, S3Target, s3TargetFrom, verifyS3Backup } from "./s3";
 
@@ -12,10 +12,12 @@ export const prune: HookCommand = {
     summary: "delete old backups: keep the last N per product and the latest restore point (local, optionally S3)",
     usage: [
         "usage: upshift prune --keep N (--backup-dir DIR | --bucket B [--prefix X] | both) [--product P] [--dry-run] [--json]",
-        "                     [--s3-endpoint URL] [--region R] [--quiet]",
-        "  Per product: keeps the N newest good backups and the latest `restore-point` one; runs only if the",
-        "  newest backup verifies (sha256 of every archive), never deletes the last good one; partial",
-        "  backups are left alone. --dry-run prints what it would delete (stderr and the JSON line).",
+        "                     [--protect [P/]ID]... [--s3-endpoint URL] [--region R] [--quiet]",
+        "  Per product: keeps the N newest good backups, the latest `restore-point` one and every --protect one",
+        "  (the deployed record's rollback targets; P/ may be left out with --product); runs only if the",
+        "  newest backup verifies (sha256 of every archive), never deletes the last good one. Partial backups",
+        "  and ones it did not write as they are (copied, renamed, unreadable manifest) are left alone; a",
+        "  corrupt one among the N newest is reported, not deleted. --dry-run prints what it would delete.",
         "  Exit 1 when a product was not pruned because its newest backup does not verify.",
     ].join("\n"),
     async run(argv) {
@@ -24,6 +26,7 @@ export const prune: HookCommand = {
             "backup-dir": { type: "string" },
             prefix: { type: "string" },
             product: { type: "string" },
+            protect: { type: "string", multiple: true },
             "dry-run": { type: "boolean" },
             json: { type: "boolean" },
             quiet: { type: "boolean" },
@@ -34,6 +37,12 @@ export const prune: HookCommand = {
         if (!Number.isInteger(keep) || keep < 1) throw new UsageError("--keep must be an integer >= 1 (a prune never deletes every backup)");
         if (!values["backup-dir"] && !values.bucket) throw new UsageError("give --backup-dir, --bucket or both");
         const dryRun = Boolean(values["dry-run"]);
+        const protect = new Set<string>();
+        for (const p of splitList(values.protect)) {
+            const full = p.includes("/") ? p : values.product ? `${values.product}/${p}` : undefined;
+            if (!full || !/^[^/]+\/[^/]+$/.test(full)) throw new UsageError(`--protect ${p}: give PRODUCT/ID, or ID with --product`);
+            protect.add(full);
+        }
         return runOperation("prune", async () => {
             const result: Record<string, unknown> = { dryRun, keep };
             const blocked: string[] = [];
@@ -45,6 +54,7 @@ export const prune: HookCommand = {
                     verify: (e) => inspectLocalBackup(e.path!, { verify: true }),
                     remove: (e) => deleteLocalBackup(e.path!),
                     keep,
+                    protect,
                     dryRun,
                 });
                 result.local = report(r, dryRun);
@@ -59,6 +69,7 @@ export const prune: HookCommand = {
                     verify: (e) => verifyS3Backup(t, e.key!, values.quiet),
                     remove: async (e) => void (await deleteS3Backup(t, e.key!)),
                     keep,
+                    protect,
                     dryRun,
                 });
                 result.s3 = { bucket: t.bucket, ...report(r, dryRun) };
@@ -76,6 +87,7 @@ interface PruneIo {
     verify(e: BackupEntry): Promise<BackupEntry>;
     remove(e: BackupEntry): Promise<void>;
     keep: number;
+    protect: ReadonlySet<string>;
     dryRun: boolean;
 }
 
@@ -88,7 +100,9 @@ export async function pruneWith(io: PruneIo): Promise<RetentionDecision<BackupEn
         newest.problems = checked.problems;
         if (checked.status !== "checksum-ok") log("prune", `${io.where} ${newest.product}/${newest.id}: newest backup does not verify: ${checked.problems.join("; ")}`);
     }
-    const decision = decideRetention(entries, { keep: io.keep });
+    const decision = decideRetention(entries, { keep: io.keep, protect: io.protect });
+    for (const d of decision.damaged) log("prune", `${io.where} DAMAGED ${d.item.product}/${d.item.id} (${d.item.createdAt}): ${d.reason}`);
+    for (const u of decision.untouched) log("prune", `${io.where} leaving ${u.item.product}/${u.item.id} alone (${u.reason})`);
     for (const d of decision.delete) {
         log("prune", `${io.where} ${io.dryRun ? "would delete" : "deleting"} ${d.item.product}/${d.item.id} (${d.item.createdAt}, ${d.reason})`);
         if (!io.dryRun) await io.remove(d.item);
@@ -103,6 +117,7 @@ function report(d: RetentionDecision<BackupEntry>, dryRun: boolean) {
         [dryRun ? "wouldDelete" : "deleted"]: d.delete.map((x) => ({ ...ref(x.item), reason: x.reason })),
         kept: d.keep.map((x) => ({ ...ref(x.item), reasons: x.reasons })),
         untouched: d.untouched.map((x) => ({ ...ref(x.item), reason: x.reason })),
+        damaged: d.damaged.map((x) => ({ ...ref(x.item), reason: x.reason })),
         blocked: d.blocked,
     };
 }

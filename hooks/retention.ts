@@ -2,17 +2,21 @@
 // listing, the verification of the newest backup and the deleting). Imports nothing from Pulumi.
 //
 // Rules, per product (docs/backups.md "Prune"):
-//  - only backups with a readable manifest and createdAt take part; `partial` ones (unfinished or
-//    being written right now) are never deleted here;
+//  - only backups upshift wrote take part: `partial` ones (unfinished or being written right now)
+//    and `foreign` ones (a manifest that is unreadable or names another id or product: copied,
+//    renamed, or not ours) are never deleted here, only reported (issue 12, finding 4);
 //  - the newest backup (by createdAt) must have been verified (status `checksum-ok`), otherwise
 //    nothing of that product is deleted;
-//  - kept: the newest backup, the N newest backups that are not corrupt, and the latest backup
-//    labelled `restore-point` (the restore point of the latest upgrade);
-//  - everything else is deleted (corrupt backups outside the kept set included);
+//  - kept: the newest backup, the N newest backups that are not corrupt, the latest backup
+//    labelled `restore-point` (the restore point of the latest upgrade), and every backup the
+//    deployed record lists as a rollback target (`protect`; issue 12, finding 3);
+//  - a corrupt backup among the N newest is kept and reported as damaged, never deleted: the
+//    operator decides what a damaged recent backup means;
+//  - everything else is deleted (corrupt backups older than the N newest included);
 //  - the kept set always holds a good backup; if it would not, nothing is deleted.
 // Like docker-volume-backup, a prune that would delete every backup is refused.
 
-export type RetentionStatus = "complete" | "checksum-ok" | "corrupt" | "partial";
+export type RetentionStatus = "complete" | "checksum-ok" | "corrupt" | "partial" | "foreign";
 
 export interface RetentionItem {
     product: string;
@@ -27,6 +31,8 @@ export interface RetentionPolicy {
     keep: number;
     /** Label of the backups taken before an upgrade (default `restore-point`). */
     restorePointLabel?: string;
+    /** Ids (per product: `<product>/<id>`) that are never deleted: the deployed record's rollback targets. */
+    protect?: ReadonlySet<string>;
 }
 
 export interface Kept<T> {
@@ -42,8 +48,10 @@ export interface Deleted<T> {
 export interface RetentionDecision<T extends RetentionItem> {
     keep: Kept<T>[];
     delete: Deleted<T>[];
-    /** Left alone: partial backups and backups without a readable createdAt. */
+    /** Left alone: partial and foreign backups, and backups without a readable createdAt. */
     untouched: Deleted<T>[];
+    /** Corrupt backups among the N newest: kept, and reported. */
+    damaged: Deleted<T>[];
     /** Products where nothing is deleted, and why (e.g. the newest backup does not verify). */
     blocked: { product: string; reason: string }[];
 }
@@ -73,7 +81,7 @@ function byProduct<T extends RetentionItem>(items: readonly T[]): Map<string, T[
 export function newestPerProduct<T extends RetentionItem>(items: readonly T[]): T[] {
     const out: T[] = [];
     for (const list of byProduct(items).values()) {
-        const pool = list.filter((x) => x.status !== "partial" && !Number.isNaN(time(x))).sort(newestFirst);
+        const pool = list.filter((x) => x.status !== "partial" && x.status !== "foreign" && !Number.isNaN(time(x))).sort(newestFirst);
         if (pool.length) out.push(pool[0]);
     }
     return out;
@@ -84,13 +92,14 @@ export function decideRetention<T extends RetentionItem>(items: readonly T[], po
         throw new RangeError(`keep must be an integer >= 1 (got ${policy.keep}): a prune never deletes every backup`);
     }
     const rpLabel = policy.restorePointLabel ?? RESTORE_POINT_LABEL;
-    const decision: RetentionDecision<T> = { keep: [], delete: [], untouched: [], blocked: [] };
+    const decision: RetentionDecision<T> = { keep: [], delete: [], untouched: [], damaged: [], blocked: [] };
     const keepAll = (list: T[], why: string) => list.forEach((item) => decision.keep.push({ item, reasons: [why] }));
 
     for (const [product, list] of [...byProduct(items).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const pool: T[] = [];
         for (const it of list) {
             if (it.status === "partial") decision.untouched.push({ item: it, reason: "partial (unfinished or being written): left alone" });
+            else if (it.status === "foreign") decision.untouched.push({ item: it, reason: "not as upshift wrote it (manifest unreadable, or of another id or product): left alone" });
             else if (Number.isNaN(time(it))) decision.untouched.push({ item: it, reason: "no readable createdAt: left alone" });
             else pool.push(it);
         }
@@ -116,6 +125,12 @@ export function decideRetention<T extends RetentionItem>(items: readonly T[], po
         const restorePoints = pool.filter((x) => x.label === rpLabel);
         const latestRp = restorePoints.find((x) => x.status !== "corrupt") ?? restorePoints[0];
         if (latestRp) mark(latestRp, "latest restore point");
+        for (const it of pool) if (policy.protect?.has(`${it.product}/${it.id}`)) mark(it, "a rollback target in the deployed record");
+        const damaged = pool.slice(0, policy.keep).filter((x) => x.status === "corrupt");
+        for (const it of damaged) {
+            mark(it, `damaged, among the last ${policy.keep}: reported, not deleted`);
+            decision.damaged.push({ item: it, reason: `corrupt and among the last ${policy.keep}: check it (upshift verify), then delete or replace it by hand` });
+        }
 
         const kept = pool.filter((x) => reasons.has(x));
         const goodKept = kept.some((x) => x.status === "checksum-ok" || x.status === "complete");

@@ -406,7 +406,8 @@ async function inspectS3Backup(
     try {
         manifest = (await readManifestAt(t, keyPrefix)).manifest;
     } catch (e) {
-        entry.status = "corrupt";
+        // Not as upshift wrote it: left alone by prune, reported (hooks/retention.ts).
+        entry.status = "foreign";
         entry.problems.push((e as Error).message);
         return entry;
     }

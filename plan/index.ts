@@ -251,7 +251,7 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
 }
 
 /** The restore point every upgrade starts with: nothing is changed before it is verified. */
-export function restorePointSteps(catalog: ProductCatalog, from: string, label: string, policy?: BackupPolicy): PlanStep[] {
+export function restorePointSteps(catalog: ProductCatalog, from: string, label: string, policy?: BackupPolicy, protect: readonly string[] = []): PlanStep[] {
     const vols = catalog.dataVolumes(from);
     const moves = vols.map((v) => v.key);
     const writers = catalog.services(from).map((s) => s.name).join(",");
@@ -285,8 +285,9 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
         }] : []),
         ...(policy?.keep ? [{
             id: `prune-${label}`, kind: "prune" as const, phase: "before-stop" as const, reversible: false, moves: [],
-            description: `retention: keep the last ${policy.keep} ${catalog.product} backups and the latest restore point (only once this one verified)`,
-            params: { keep: String(policy.keep) },
+            description: `retention: keep the last ${policy.keep} ${catalog.product} backups, the latest restore point and every rollback target on record (only once this one verified)`,
+            // Never a restore point the deployed record lists (a later rollback needs it; finding 3).
+            params: { keep: String(policy.keep), ...(protect.length ? { protect: protect.join(",") } : {}) },
         }] : []),
     ];
 }
@@ -294,14 +295,16 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
 function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
     const { catalog, to } = input;
     const attempt = attemptNumber(input.deployed, input.attemptsFound ?? [], from, to);
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "restore-point", input.backupPolicy)];
+    const pointId = attemptId(from, to, attempt, "restore-point");
+    const protect = [...(next.restorePoints ?? []).map((p) => p.id), pointId];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "restore-point", input.backupPolicy, protect)];
     const fired = catalog.rules
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
     for (const rule of fired) steps.push(...rule.steps({ from, to }));
     steps.push(startStep(catalog, to));
     assertUniqueIds(steps);
-    const restorePoints = [...(next.restorePoints ?? []), { version: from, id: attemptId(from, to, attempt, "restore-point") }];
+    const restorePoints = [...(next.restorePoints ?? []), { version: from, id: pointId }];
     return { product: catalog.product, kind: "upgrade", from, to, attempt, steps, volumes, notes: [], next: { ...next, restorePoints, attempts: attempt } };
 }
 
@@ -309,7 +312,9 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const { catalog, to, deployed } = input;
     const product = catalog.product;
     const attempt = attemptNumber(deployed, input.attemptsFound ?? [], from, to);
-    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "rollback-point", input.backupPolicy)];
+    const backupId = attemptId(from, to, attempt, "rollback-point");
+    const protect = [...(deployed!.restorePoints ?? []).map((p) => p.id), backupId];
+    const steps: PlanStep[] = [...restorePointSteps(catalog, from, "rollback-point", input.backupPolicy, protect)];
     // The app stays stopped from here on: a write after the rollback point would be in neither the
     // backup nor the rolled-back data (the backup starts again only what it stopped itself).
     const apps = catalog.services(from).filter((s) => s.role === "app").map((s) => s.name);
@@ -322,7 +327,6 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     }
     const notes: string[] = [];
     const fromVols = catalog.dataVolumes(from);
-    const backupId = attemptId(from, to, attempt, "rollback-point");
     const restored: PlannedVolume[] = [];
     const toVols = catalog.dataVolumes(to);
     for (const v of volumes) {
@@ -360,6 +364,21 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
             restored.push({ ...v, name, isNew: true });
             notes.push(`${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
         }
+    }
+    // What the rollback needs is checked before anything is stopped: the retained volumes exist and
+    // the restore points verify (checksums). A missing or damaged one refuses the rollback with the
+    // product still running (issue 12, finding 3).
+    const retained = steps.filter((s) => s.kind === "reattach").map((s) => `${s.params.type ?? "volume"}:${s.params.volume}`);
+    const points = steps.filter((s) => s.kind === "restore-backup").map((s) => s.params.backup);
+    if (retained.length || points.length) {
+        steps[0] = {
+            ...steps[0],
+            description: `${steps[0].description}; and, before anything is stopped, ${[
+                ...(retained.length ? [`that the retained ${retained.map((r) => r.slice(r.indexOf(":") + 1)).join(", ")} still ${retained.length > 1 ? "exist" : "exists"}`] : []),
+                ...(points.length ? [`that restore point ${points.join(", ")} is whole (every archive's sha256)`] : []),
+            ].join(" and ")}`,
+            params: { ...steps[0].params, ...(retained.length ? { retained: retained.join(",") } : {}), ...(points.length ? { backups: points.join(",") } : {}) },
+        };
     }
     steps.push(startStep(catalog, to));
     assertUniqueIds(steps);

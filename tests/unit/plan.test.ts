@@ -187,4 +187,31 @@ describe("plan (CVAT catalog)", () => {
                 [{ from: "2.2.0", to: "2.3.0", n: 4 }]);
         });
     });
+
+    describe("a rollback's restore point and retained volumes are checked before anything is stopped; prune never deletes them (issue 12, finding 3)", () => {
+        const keep = { offsite: false, keep: 1 };
+        it("same Postgres major: the preflight, before stop-apps, verifies the restore point the restore step needs", () => {
+            const up = planChange({ catalog: cvatCatalog, to: "2.26.0", deployed: installed("2.25.0"), backupPolicy: keep });
+            const back = planChange({ catalog: cvatCatalog, to: "2.25.0", deployed: up.next, backupPolicy: keep });
+            assert.deepStrictEqual(ids(back).slice(0, 2), ["preflight", "stop-apps"]);
+            assert.strictEqual(back.steps[0].params.backups, "2.25.0-to-2.26.0-a1-restore-point");
+            assert.strictEqual(back.steps.find((s) => s.kind === "restore-backup")!.params.backup, "2.25.0-to-2.26.0-a1-restore-point");
+            const prune = back.steps.find((s) => s.kind === "prune")!;
+            assert.deepStrictEqual(prune.params.protect.split(","), ["2.25.0-to-2.26.0-a1-restore-point", "2.26.0-to-2.25.0-a2-rollback-point"]);
+        });
+
+        it("across the Postgres major: the preflight checks that the retained volume is still there", () => {
+            const back = plan(upgraded("2.2.0", "2.3.0"), "2.2.0");
+            assert.strictEqual(back.steps[0].kind, "preflight");
+            assert.strictEqual(back.steps[0].params.retained, "volume:cvat_cvat_db");
+            assert.match(describePlan(back), /before anything is stopped, that the retained cvat_cvat_db still exists/);
+        });
+
+        it("an upgrade's prune protects every restore point on record and its own", () => {
+            const first = planChange({ catalog: cvatCatalog, to: "2.26.0", deployed: installed("2.25.0"), backupPolicy: keep });
+            const second = planChange({ catalog: cvatCatalog, to: "2.27.0", deployed: first.next, backupPolicy: keep });
+            assert.deepStrictEqual(second.steps.find((s) => s.kind === "prune")!.params.protect.split(","),
+                ["2.25.0-to-2.26.0-a1-restore-point", "2.26.0-to-2.27.0-a2-restore-point"]);
+        });
+    });
 });

@@ -84,14 +84,16 @@ describe("retention (pure decision)", () => {
     });
 
     it("never deletes all, whatever the mix of statuses", () => {
-        const statuses: RetentionStatus[] = ["complete", "checksum-ok", "corrupt", "partial"];
+        const statuses: RetentionStatus[] = ["complete", "checksum-ok", "corrupt", "partial", "foreign"];
         // every combination of 4 backups' statuses, N from 1 to 4
-        for (let mask = 0; mask < 4 ** 4; mask++) {
-            const items = [0, 1, 2, 3].map((i) => b("cvat", `b${i}`, i + 1, statuses[Math.floor(mask / 4 ** i) % 4], i === 1 ? "restore-point" : undefined));
+        const n = statuses.length;
+        for (let mask = 0; mask < n ** 4; mask++) {
+            const items = [0, 1, 2, 3].map((i) => b("cvat", `b${i}`, i + 1, statuses[Math.floor(mask / n ** i) % n], i === 1 ? "restore-point" : undefined));
             for (let keep = 1; keep <= 4; keep++) {
                 const d = decideRetention(items, { keep });
                 const deleted = new Set(d.delete.map((x) => x.item.id));
-                const left = items.filter((x) => !deleted.has(x.id) && x.status !== "partial");
+                const left = items.filter((x) => !deleted.has(x.id) && x.status !== "partial" && x.status !== "foreign");
+                for (const x of items) if (x.status === "foreign" || x.status === "partial") assert.ok(!deleted.has(x.id), "never one it did not write or has not finished");
                 if (d.delete.length > 0) {
                     assert.ok(left.some((x) => x.status === "checksum-ok"), `mask ${mask} keep ${keep}: a verified backup must be left`);
                     const newest = newestPerProduct(items)[0];
@@ -116,12 +118,40 @@ describe("retention (pure decision)", () => {
         assert.deepStrictEqual(ids(d.untouched), ["cvat/b3-in-progress", "cvat/no-date"]);
     });
 
-    it("corrupt backups do not count toward N and are deleted when not kept", () => {
+    // Changed by issue 12, finding 4: a corrupt backup among the N newest was deleted; it is now
+    // kept and reported as damaged. Corrupt ones still do not count toward N.
+    it("a corrupt backup among the N newest is reported as damaged, not deleted, and does not count toward N", () => {
         const items = [b("cvat", "b1", 1), b("cvat", "b2", 2), b("cvat", "b3", 3, "corrupt"), b("cvat", "b4", 4, "checksum-ok")];
         const d = decideRetention(items, { keep: 2 });
-        assert.deepStrictEqual(ids(d.keep), ["cvat/b2", "cvat/b4"]);
-        assert.deepStrictEqual(ids(d.delete), ["cvat/b1", "cvat/b3"]);
-        assert.strictEqual(d.delete.find((x) => x.item.id === "b3")!.reason, "corrupt, not needed to keep");
+        assert.deepStrictEqual(ids(d.keep), ["cvat/b2", "cvat/b3", "cvat/b4"]);
+        assert.deepStrictEqual(ids(d.delete), ["cvat/b1"]);
+        assert.deepStrictEqual(ids(d.damaged), ["cvat/b3"]);
+    });
+
+    it("a corrupt backup older than the N newest is deleted", () => {
+        const items = [b("cvat", "b1", 1, "corrupt"), b("cvat", "b2", 2), b("cvat", "b3", 3), b("cvat", "b4", 4, "checksum-ok")];
+        const d = decideRetention(items, { keep: 2 });
+        assert.deepStrictEqual(ids(d.delete), ["cvat/b1", "cvat/b2"]);
+        assert.strictEqual(d.delete.find((x) => x.item.id === "b1")!.reason, "corrupt, not needed to keep");
+        assert.deepStrictEqual(d.damaged, []);
+    });
+
+    it("a backup upshift did not write as it is (foreign: copied, renamed, unreadable manifest) is left alone (issue 12, finding 4)", () => {
+        const items = [b("cvat", "copy-of-b1", 1, "foreign"), b("cvat", "b1", 1), b("cvat", "b2", 2), b("cvat", "b3", 3, "checksum-ok")];
+        const d = decideRetention(items, { keep: 1 });
+        assert.deepStrictEqual(ids(d.untouched), ["cvat/copy-of-b1"]);
+        assert.deepStrictEqual(ids(d.delete), ["cvat/b1", "cvat/b2"]);
+        assert.match(d.untouched[0].reason, /not as upshift wrote it/);
+    });
+
+    it("a restore point the deployed record lists as a rollback target is never deleted (issue 12, finding 3)", () => {
+        const items = [b("cvat", "2.2.0-to-2.3.0-a1-restore-point", 1, "complete", "restore-point"), b("cvat", "b2", 2), b("cvat", "b3", 3),
+            b("cvat", "2.3.0-to-2.4.0-a2-restore-point", 4, "checksum-ok", "restore-point")];
+        const without = decideRetention(items, { keep: 1 });
+        assert.ok(ids(without.delete).includes("cvat/2.2.0-to-2.3.0-a1-restore-point"), "the old rule deletes it");
+        const d = decideRetention(items, { keep: 1, protect: new Set(["cvat/2.2.0-to-2.3.0-a1-restore-point"]) });
+        assert.deepStrictEqual(ids(d.delete), ["cvat/b2", "cvat/b3"]);
+        assert.deepStrictEqual(d.keep.find((k) => k.item.id === "2.2.0-to-2.3.0-a1-restore-point")!.reasons, ["a rollback target in the deployed record"]);
     });
 
     it("newestPerProduct names the backup to verify, skipping partial ones", () => {
