@@ -5,74 +5,14 @@
 // data, the upgrade to 2.3.0 (previewed, then failed once, then rerun), a rollback, a second
 // upgrade killed with SIGKILL and rerun, and destroy.
 import * as assert from "assert";
-import { ChildProcess, execFileSync } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { cvatCatalog } from "../../catalog/cvat";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { assertAllServing, buildStandins, CVAT_IMAGES, dk, dkQuiet, E2EStack, running } from "./harness";
-
-const PASSWORD = "e2e-Cvat-Db-Secret-4d2a";
-const names = (v: string) => cvatCatalog.services(v).map((s) => s.name);
-const VOLUMES_220 = ["cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_keys", "cvat_cvat_logs"];
-
-type Deployed = { cvat: { version: string; previous?: string; history?: { kind: string; to: string; archives?: { sha256: string }[] }[]; restorePoints?: { id: string }[] } };
-
-/** Removes this suite's containers, volumes and network (fixed names: CVAT's own). */
-function tryClean(): void {
-    for (const c of new Set([...names("2.2.0"), ...names("2.3.0")])) dkQuiet(["rm", "-f", c]);
-    for (const v of dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean)) dkQuiet(["volume", "rm", "-f", v]);
-    dkQuiet(["network", "rm", "upshift_cvat"]);
-}
-
-/** sha256 of every media file (the test's own means, not the code under test). */
-function mediaSums(): string {
-    return dk(["run", "--rm", "-v", "cvat_cvat_data:/d:ro", TEST_IMAGES.tools, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum"]);
-}
-
-/** A new CVAT 2.2.0 stack on a clean engine: non-secret config as a stack file, the secret through the CLI, as a user does. */
-async function initCvatStack(stack: E2EStack): Promise<void> {
-    tryClean();
-    await stack.init();
-    stack.writeConfig([
-        `upshift:backupDir: ${stack.backupDir}`,
-        `upshift:helperImage: ${TEST_IMAGES.tools}`,
-        "cvat:version: 2.2.0",
-        "cvat:images:",
-        ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
-    ]);
-    await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
-}
-
-/**
- * Sends `signal` to the CLI's process group once the restore is running (a pg_restore helper
- * container's `docker run` is on the host's process list), then calls `after`.
- */
-function duringRestore(signal: NodeJS.Signals, after: () => void): (child: ChildProcess) => void {
-    return (child) => {
-        const poll = setInterval(() => {
-            if (!/--entrypoint pg_restore/.test(execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }))) return;
-            clearInterval(poll);
-            process.kill(-child.pid!, signal);
-            after();
-        }, 200);
-        child.on("close", () => clearInterval(poll));
-    };
-}
-
-const SEED = `
-    CREATE TABLE auth_user (id serial PRIMARY KEY, username text UNIQUE NOT NULL, joined timestamptz NOT NULL);
-    CREATE TABLE engine_task (id serial PRIMARY KEY, name text, owner_id int REFERENCES auth_user(id), meta jsonb, data bytea);
-    CREATE TABLE engine_job (id serial PRIMARY KEY, task_id int REFERENCES engine_task(id), status text, score numeric(10,4));
-    CREATE TABLE engine_labeledshape (id bigserial PRIMARY KEY, job_id int REFERENCES engine_job(id), points real[], label text);
-    CREATE INDEX ON engine_job (task_id);
-    CREATE INDEX ON engine_labeledshape (job_id);
-    INSERT INTO auth_user (username, joined) SELECT 'user' || g, '2024-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 1000) g;
-    INSERT INTO engine_task (name, owner_id, meta, data) SELECT 'task ' || g, 1 + g % 1000, jsonb_build_object('frames', g), decode(md5(g::text), 'hex') FROM generate_series(1, 20000) g;
-    INSERT INTO engine_job (task_id, status, score) SELECT 1 + g % 20000, (ARRAY['new','annotation','completed'])[1 + g % 3], g / 7.0 FROM generate_series(1, 60000) g;
-    INSERT INTO engine_labeledshape (job_id, points, label) SELECT 1 + g % 60000, ARRAY[g, g + 0.5, g * 2]::real[], 'car' FROM generate_series(1, 80000) g;`;
+import { Deployed, duringRestore, initCvatStack, mediaSums, names, SEED, tryClean, VOLUMES_220 } from "./cvat-fixture";
+import { assertAllServing, buildStandins, dk, E2EStack, running } from "./harness";
 
 describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
     this.timeout(30 * 60 * 1000);
@@ -175,6 +115,9 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assert.strictEqual(out.cvat.version, "2.3.0");
         const entry = out.cvat.history!.at(-1)!;
         assert.strictEqual(entry.kind, "upgrade");
+        // The rerun is the same attempt: it used the restore point the failed run took, and took no other.
+        assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
+        assert.deepStrictEqual(fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /restore-point/.test(d)), ["2.2.0-to-2.3.0-a1-restore-point"]);
         assert.ok((entry.archives ?? []).length === 4 && entry.archives!.every((a) => /^[0-9a-f]{64}$/.test(a.sha256)), "the restore point's checksums are on record");
         await stack.preview(["--expect-no-changes"]);
     });
@@ -187,7 +130,10 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assertAllServing(names("2.2.0"));
         assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
         assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
-        const point = path.join(stack.backupDir, "cvat", "2.3.0-to-2.2.0-rollback-point");
+        const out0 = (await stack.outputs()).deployed as Deployed;
+        // Attempt 1 was the upgrade (failed once, rerun: the same attempt), so the rollback is attempt 2.
+        assert.deepStrictEqual(out0.cvat.history!.at(-1)!.backups, ["cvat/2.3.0-to-2.2.0-a2-rollback-point"]);
+        const point = path.join(stack.backupDir, "cvat", "2.3.0-to-2.2.0-a2-rollback-point");
         const verified = JSON.parse(fs.readFileSync(path.join(point, "verified.json"), "utf8")) as Record<string, unknown>;
         assert.ok(verified, "the rollback point was verified");
         assert.ok(Object.keys(after230).length > 0);

@@ -1,0 +1,252 @@
+// The fault matrix of issue 12 (docs/reliability.md), under the REAL Pulumi engine (file backend)
+// on the REAL Docker engine with REAL Postgres; STAND-INS: the provider plugins and CVAT's app
+// images (tests/e2e/standins/README.md). CVAT 2.2.0 -> 2.3.0 with 161,000 rows and 12 MB of media,
+// and its rollback: `pulumi up` is killed during each step (SIGINT as a terminal's Ctrl-C sends it,
+// or SIGKILL of the CLI, its plugins and the steps, as when the machine dies), or a fault is
+// injected; then `pulumi up` is run again until it succeeds. Each kill's rerun is the next row's
+// run, so one chain covers every step. Nothing lost means: every row and file (counts and content
+// hashes) in the result, no container left stopped, the restore point of this attempt used (never
+// an older one), and `deployed` never at a version whose steps did not all finish.
+//
+// UPSHIFT_FAULTS_REPORT=FILE writes the rows measured here as JSON (docs/reliability.md is made from it).
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { digest, psql, waitReady } from "../integration/cvat-steps";
+import { Deployed, initCvatStack, mediaSums, names, SEED, tryClean } from "./cvat-fixture";
+import { assertAllServing, buildStandins, dk, E2EStack, running } from "./harness";
+
+interface Row { fault: string; during: string; signal?: string; firstRun: string; rerun: string; compared: string; result: "pass" | "fail" }
+
+const rows: Row[] = [];
+
+/** What the engine reports as it goes (`pulumi up --event-log`): one JSON event per line. */
+function events(file: string): { urn: string; op: string }[] {
+    if (!fs.existsSync(file)) return [];
+    const out: { urn: string; op: string }[] = [];
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        try {
+            const e = JSON.parse(line) as { resourcePreEvent?: { metadata: { urn: string; op: string } } };
+            if (e.resourcePreEvent) out.push({ urn: e.resourcePreEvent.metadata.urn, op: e.resourcePreEvent.metadata.op });
+        } catch {
+            // the last line may be half written
+        }
+    }
+    return out;
+}
+
+/** Which containers of `names` do not run (what a killed run left down). */
+const down = (list: string[]) => list.filter((n) => running(n)?.status !== "running");
+
+describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
+    this.timeout(60 * 60 * 1000);
+    const stack = new E2EStack("e2e-faults");
+    let before220: Record<string, string>;
+    let media: string;
+
+    before(async function () {
+        buildStandins(["cvat-2.2.0", "cvat-2.3.0", "static"]);
+        await initCvatStack(stack);
+        await stack.up();
+        await waitReady("cvat_db");
+        psql("cvat_db", "cvat", SEED);
+        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done"]);
+        before220 = digest("cvat_db", "cvat");
+        media = mediaSums();
+    });
+
+    after(async function () {
+        if (process.env.UPSHIFT_FAULTS_REPORT) fs.writeFileSync(process.env.UPSHIFT_FAULTS_REPORT, JSON.stringify(rows, null, 2) + "\n");
+        console.log(`      fault matrix: ${rows.filter((r) => r.result === "pass").length} of ${rows.length} rows pass`);
+        await stack.teardown();
+        tryClean();
+        stack.cleanup();
+    });
+
+    /**
+     * `pulumi up`, killed with `signal` as soon as the engine starts the resource whose URN ends
+     * with `urnEnd` (and, for a step, once its hook runs). Returns what the run left.
+     */
+    async function killedDuring(urnEnd: string, signal: "SIGINT" | "SIGKILL", hook?: RegExp): Promise<void> {
+        const log = path.join(stack.dir, `events-${Date.now()}.jsonl`);
+        let fired = false;
+        const run = await stack.up({
+            allowFail: true, extra: ["--event-log", log],
+            onStart: (child) => {
+                const poll = setInterval(() => {
+                    if (!events(log).some((e) => e.urn.endsWith(urnEnd))) return;
+                    if (hook && !hook.test(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }))) return;
+                    clearInterval(poll);
+                    fired = true;
+                    if (signal === "SIGINT") process.kill(-child.pid!, "SIGINT");
+                    // The machine "dies": the CLI, the plugins, and the steps whose command line names this stack's files.
+                    else execFileSync("sh", ["-c", `kill -KILL -${child.pid}; pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
+                }, 100);
+                child.on("close", () => clearInterval(poll));
+            },
+        });
+        assert.ok(fired, `the run reached ${urnEnd} (exit ${run.code ?? run.signal}): ${run.stdout.slice(-1500)}`);
+        assert.notStrictEqual(run.code, 0, "a killed update does not succeed");
+        // A killed CLI leaves the lock, and a killed or interrupted one the step it ran as a pending
+        // create: the README's procedure ("If pulumi up was killed") clears both.
+        await stack.pulumi(["cancel", "--yes", "--stack", stack.stack], { allowFail: true });
+        await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
+    }
+
+    /** The chain: kill during each step in turn; each rerun continues where the last one stopped. */
+    async function chain(from: string, to: string, steps: { during: string; urnEnd: string; hook?: RegExp; signal: "SIGINT" | "SIGKILL"; beforeStop?: boolean }[],
+        expect: { rows: Record<string, string>; media: string }) {
+        await stack.config("cvat:version", to);
+        for (const s of steps) {
+            await killedDuring(s.urnEnd, s.signal, s.hook);
+            const out = (await stack.outputs()).deployed as Deployed;
+            const stopped = down(names(from));
+            const left = `deployed ${out.cvat.version}; not running: ${stopped.length ? stopped.join(", ") : "none"}`;
+            const row: Row = { fault: "kill", during: `${s.during} (${from} -> ${to})`, signal: s.signal, firstRun: left, rerun: "", compared: "", result: "fail" };
+            rows.push(row);
+            assert.strictEqual(out.cvat.version, from, `${s.during}: deployed stays at ${from}`);
+            if (s.beforeStop && s.signal === "SIGINT") {
+                // Before any point of no return, Ctrl-C leaves the product as it was: serving.
+                await new Promise((r) => setTimeout(r, 6000));
+                assert.deepStrictEqual(down(names(from)), [], `${s.during}: Ctrl-C left ${from} serving (the step started again what it stopped)`);
+            }
+        }
+        const final = await stack.up();
+        assertAllServing(names(to));
+        const got = digest("cvat_db", "cvat");
+        assert.deepStrictEqual(got, expect.rows, "every table: count and content hash");
+        assert.strictEqual(mediaSums(), expect.media, "every media file");
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, to);
+        const rowsN = Object.values(got).reduce((n, d) => n + Number(d.split(":")[0]), 0);
+        for (const r of rows.filter((x) => x.during.endsWith(`(${from} -> ${to})`) && !x.rerun)) {
+            r.rerun = `the next run continued; the final run (${final.seconds.toFixed(0)} s) completed`;
+            r.compared = `${Object.keys(got).length} tables, ${rowsN} rows (counts and content hashes) and 12 media files (sha256) equal; every container serving`;
+            r.result = "pass";
+        }
+        await stack.preview(["--expect-no-changes"]);
+        return out;
+    }
+
+    it("upgrade 2.2.0 -> 2.3.0 killed during every step in turn (SIGINT and SIGKILL alternating), then rerun: nothing lost, this attempt's restore point used", async function () {
+        const cmd = (id: string) => `cvat-2.2.0-to-2.3.0-${id}`;
+        const out = await chain("2.2.0", "2.3.0", [
+            { during: "preflight", urnEnd: cmd("preflight"), hook: /upshift preflight/, signal: "SIGINT", beforeStop: true },
+            { during: "backup", urnEnd: cmd("restore-point"), hook: /upshift backup/, signal: "SIGKILL" },
+            { during: "backup", urnEnd: cmd("restore-point"), hook: /upshift backup/, signal: "SIGINT", beforeStop: true },
+            { during: "verify", urnEnd: cmd("verify-restore-point"), hook: /upshift verify/, signal: "SIGKILL" },
+            { during: "verify", urnEnd: cmd("verify-restore-point"), hook: /upshift verify/, signal: "SIGINT", beforeStop: true },
+            { during: "prune", urnEnd: cmd("prune-restore-point"), hook: /upshift prune/, signal: "SIGKILL" },
+            { during: "pg-dump", urnEnd: cmd("pg-dump"), hook: /upshift pg-dump/, signal: "SIGINT" },
+            { during: "pg-dump", urnEnd: cmd("pg-dump"), hook: /upshift pg-dump/, signal: "SIGKILL" },
+            { during: "DB replacement", urnEnd: "::cvat-cvat_db", signal: "SIGKILL" },
+            { during: "pg-restore", urnEnd: cmd("pg-restore"), hook: /upshift pg-restore/, signal: "SIGINT" },
+            { during: "pg-restore", urnEnd: cmd("pg-restore"), hook: /upshift pg-restore/, signal: "SIGKILL" },
+            { during: "app replacement", urnEnd: "::cvat-cvat_server", signal: "SIGINT" },
+            { during: "start", urnEnd: cmd("start"), hook: /upshift start/, signal: "SIGKILL" },
+        ], { rows: before220, media });
+        // One attempt, however many runs: one restore point, the one on record.
+        assert.deepStrictEqual(out.cvat.history!.at(-1)!.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
+        assert.deepStrictEqual(fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /-point/.test(d)), ["2.2.0-to-2.3.0-a1-restore-point"]);
+    });
+
+    it("rollback 2.3.0 -> 2.2.0 killed during every step in turn, then rerun: the 2.2.0 rows are back, nothing left stopped", async function () {
+        const cmd = (id: string) => `cvat-2.3.0-to-2.2.0-${id}`;
+        await chain("2.3.0", "2.2.0", [
+            { during: "preflight", urnEnd: cmd("preflight"), hook: /upshift preflight/, signal: "SIGKILL" },
+            { during: "stop-apps", urnEnd: cmd("stop-apps"), hook: /upshift stop/, signal: "SIGINT" },
+            { during: "rollback-point backup", urnEnd: cmd("rollback-point"), hook: /upshift backup/, signal: "SIGKILL" },
+            { during: "verify", urnEnd: cmd("verify-rollback-point"), hook: /upshift verify/, signal: "SIGINT" },
+            { during: "reattach", urnEnd: cmd("reattach-cvat_db"), signal: "SIGKILL" },
+            { during: "DB replacement", urnEnd: "::cvat-cvat_db", signal: "SIGINT" },
+            { during: "app replacement", urnEnd: "::cvat-cvat_server", signal: "SIGKILL" },
+            { during: "start", urnEnd: cmd("start"), hook: /upshift start/, signal: "SIGINT" },
+        ], { rows: before220, media });
+    });
+
+    it("disk full (a small tmpfs as the backup dir, filled when the step starts) during the backup, then during pg-dump: each fails with the product serving, no .partial left; the rerun after freeing space completes", async function () {
+        const fill = path.join(stack.backupDir, "ballast");
+        fs.mkdirSync(stack.backupDir, { recursive: true });
+        // Move the existing backups aside, then put a 600 MiB tmpfs under the backup dir.
+        const keep = `${stack.backupDir}.keep`;
+        fs.renameSync(stack.backupDir, keep);
+        fs.mkdirSync(stack.backupDir);
+        execFileSync("mount", ["-t", "tmpfs", "-o", "size=600m", "tmpfs", stack.backupDir]);
+        try {
+            execFileSync("cp", ["-a", `${keep}/.`, stack.backupDir]);
+            await stack.config("cvat:version", "2.3.0");
+            for (const [during, urnEnd, hook] of [["backup", "restore-point", /upshift backup/], ["pg-dump", "pg-dump", /upshift pg-dump/]] as const) {
+                const logFile = path.join(stack.dir, `events-full-${during}.jsonl`);
+                let filled = false;
+                const run = await stack.up({
+                    allowFail: true, extra: ["--event-log", logFile],
+                    onStart: (child) => {
+                        const poll = setInterval(() => {
+                            if (!events(logFile).some((e) => e.urn.endsWith(`cvat-2.2.0-to-2.3.0-${urnEnd}`))) return;
+                            if (!hook.test(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }))) return;
+                            clearInterval(poll);
+                            // The disk fills up while the step writes (what another writer on the host does).
+                            spawnFill(fill);
+                            filled = true;
+                        }, 50);
+                        child.on("close", () => clearInterval(poll));
+                    },
+                });
+                assert.ok(filled, `the run reached ${during}`);
+                assert.notStrictEqual(run.code, 0, `${during} on a full disk fails`);
+                assert.match(run.stdout + run.stderr, /ENOSPC|No space left|not enough free space/i);
+                const out = (await stack.outputs()).deployed as Deployed;
+                const stopped = down(names("2.2.0"));
+                const partials = fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => d.endsWith(".partial"));
+                rows.push({
+                    fault: "disk full", during, firstRun: `failed (ENOSPC); deployed ${out.cvat.version}; not running: ${stopped.join(", ") || "none"}; .partial left: ${partials.join(", ") || "none"}`,
+                    rerun: "", compared: "", result: "fail",
+                });
+                assert.strictEqual(out.cvat.version, "2.2.0");
+                assert.deepStrictEqual(partials, [], "no .partial keeps the disk full");
+                assert.deepStrictEqual(stopped, [], `the ${during} started its writers again`);
+                fs.rmSync(fill, { force: true });
+            }
+            await stack.up();
+            assertAllServing(names("2.3.0"));
+            assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
+            assert.strictEqual(mediaSums(), media);
+            for (const r of rows.filter((x) => x.fault === "disk full")) {
+                Object.assign(r, { rerun: "after the ballast was removed, the rerun completed", compared: "every row (counts and hashes) and media file equal; every container serving", result: "pass" });
+            }
+        } finally {
+            execFileSync("umount", ["-l", stack.backupDir]);
+            fs.rmSync(stack.backupDir, { recursive: true, force: true });
+            fs.renameSync(keep, stack.backupDir);
+        }
+    });
+
+    it("the retained old volume deleted by hand before a rollback: the rollback is refused at the preflight, with 2.3.0 still serving and nothing stopped", async function () {
+        assertAllServing(names("2.3.0"));
+        const after230 = digest("cvat_db", "cvat");
+        dk(["volume", "rm", "cvat_cvat_db"]);
+        await stack.config("cvat:version", "2.2.0");
+        const run = await stack.up({ allowFail: true });
+        assert.notStrictEqual(run.code, 0);
+        assert.match(run.stdout + run.stderr, /missing on the Docker host: retained volume cvat_cvat_db/);
+        assertAllServing(names("2.3.0"));
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), after230, "nothing was changed");
+        const out = (await stack.outputs()).deployed as Deployed;
+        assert.strictEqual(out.cvat.version, "2.3.0");
+        rows.push({
+            fault: "retained old volume deleted by hand", during: "before the rollback",
+            firstRun: "refused at the preflight (missing on the Docker host: retained volume cvat_cvat_db); nothing stopped; deployed 2.3.0",
+            rerun: "none needed: the product still serves 2.3.0 (set cvat:version back, or restore the volume from a backup)",
+            compared: "rows unchanged (counts and hashes); every 2.3.0 container serving", result: "pass",
+        });
+        // The stack goes back to what runs.
+        await stack.config("cvat:version", "2.3.0");
+    });
+});
+
+/** Fills the file system that holds `file` to the last block. */
+function spawnFill(file: string): void {
+    execFileSync("sh", ["-c", `dd if=/dev/zero of='${file}' bs=1M 2>/dev/null; true`]);
+}
