@@ -1,6 +1,8 @@
 // The stack's config contract, validated with zod before any resource is registered.
 // A product is enabled by its version key (`pulumi config set cvat:version 2.3.0`); its other
 // settings sit beside it; secrets live under their own keys and must be Pulumi secrets.
+import * as os from "os";
+import * as path from "path";
 import { z } from "zod";
 import { CATALOGS } from "../catalog";
 import { Product } from "../catalog/types";
@@ -19,11 +21,22 @@ const common = {
     volumes: volumeMap.optional(),
 };
 
+/** The default backup directory: outside the checkout, under the user's data directory. */
+export function defaultBackupDir(env: NodeJS.ProcessEnv = process.env): string {
+    return path.join(env.XDG_DATA_HOME || path.join(os.homedir(), ".local", "share"), "upshift", "backups");
+}
+
+const expandHome = (p: string) => (p === "~" || p.startsWith("~/") ? path.join(os.homedir(), p.slice(1)) : p);
+
 const stackSchema = z.strictObject({
     /** Docker host: unset = DOCKER_HOST or the local socket; `ssh://user@host` for a remote one. */
     dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").optional(),
-    /** Where backups and dumps are written (on the machine that runs `pulumi up`). */
-    backupDir: z.string().min(1).default("./backups"),
+    /**
+     * Where backups and dumps are written (on the machine that runs `pulumi up`). Default outside
+     * the checkout, private to the user ($XDG_DATA_HOME/upshift/backups, else ~/.local/share/...);
+     * a leading `~/` is the home directory. Issue 12, finding 7.
+     */
+    backupDir: z.string().min(1).default(defaultBackupDir).transform(expandHome),
     /** Image for short-lived tar/zstd helper containers. */
     helperImage: z.string().min(1).optional(),
     /** How steps call the hooks CLI; default: this checkout's bin/upshift. */

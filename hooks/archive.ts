@@ -50,6 +50,7 @@ ${STATS}`;
 // backup directory (no copy through dockerd's attach stream), then hands it to the invoking user.
 // Exit 3 with UPSHIFT-NO-ZSTD = the image has no zstd: the caller falls back to streaming.
 const DIRECT_SCRIPT = `set -e
+umask 077
 command -v zstd >/dev/null 2>&1 || { echo UPSHIFT-NO-ZSTD >&2; exit 3; }
 cd /src
 { tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd -T0 -q -c > "/out/$1"

@@ -91,7 +91,11 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
     }
     fs.rmSync(partial, { recursive: true, force: true });
     try {
-        fs.mkdirSync(partial, { recursive: true });
+        // The product's directory and the backup's are the user's alone, whatever the umask was
+        // when they were made (archives hold password hashes and app keys; finding 7).
+        fs.mkdirSync(path.dirname(partial), { recursive: true, mode: 0o700 });
+        fs.chmodSync(path.dirname(partial), 0o700);
+        fs.mkdirSync(partial, { mode: 0o700 });
     } catch (e) {
         throw new HookError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check --to and its permissions`);
     }

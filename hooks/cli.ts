@@ -37,6 +37,9 @@ function load(name: string): HookCommand {
 }
 
 export async function main(argv: string[]): Promise<number> {
+    // Backups, dumps and state hold password hashes and app keys: whatever a hook creates is the
+    // user's alone (directories 0700, files 0600; issue 12, finding 7).
+    process.umask(0o077);
     const [name, ...rest] = argv;
     if (!name || name === "help" || name === "--help" || name === "-h") {
         process.stdout.write("usage: upshift <operation> [options]\n\noperations:\n");

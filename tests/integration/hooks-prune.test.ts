@@ -74,4 +74,18 @@ describe("hooks: preflight of a rollback and prune protect what a rollback needs
         assert.strictEqual(r.code, 2);
         assert.match(r.stderr, /--protect b5: give PRODUCT\/ID, or ID with --product/);
     });
+
+    it("backups are the user's alone: directories 0700, archives and manifests 0600 (issue 12, finding 7)", async function () {
+        const mode = (p: string) => (fs.statSync(p).mode & 0o777).toString(8);
+        // A product directory made earlier with a loose mode is tightened by the next backup.
+        fs.chmodSync(path.join(dir, "cvat"), 0o755);
+        okJson(await backup("modes"));
+        assert.strictEqual(mode(path.join(dir, "cvat")), "700");
+        const b = path.join(dir, "cvat", "modes");
+        assert.strictEqual(mode(b), "700");
+        for (const f of fs.readdirSync(b)) assert.strictEqual(mode(path.join(b, f)), "600", f);
+        // Streamed through Docker (the host writes the file) as well as written by the helper.
+        okJson(await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", "modes-stream", "--to", dir, "--volume", vol], { UPSHIFT_BACKUP_STREAM: "1" }));
+        for (const f of fs.readdirSync(path.join(dir, "cvat", "modes-stream"))) assert.strictEqual(mode(path.join(dir, "cvat", "modes-stream", f)), "600", f);
+    });
 });

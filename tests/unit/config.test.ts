@@ -1,5 +1,6 @@
 import * as assert from "assert";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { ConfigError, configKeys, validateConfig } from "../../config/schema";
 
@@ -20,6 +21,13 @@ function problems(raw: Record<string, string>, secretKeys: (k: string) => boolea
 }
 
 describe("config validation", () => {
+    it("the backup directory defaults to the user's data directory, outside the checkout, and expands ~/ (issue 12, finding 7)", () => {
+        const c = validateConfig(good, isSecret);
+        assert.strictEqual(c.stack.backupDir, path.join(process.env.XDG_DATA_HOME || path.join(os.homedir(), ".local", "share"), "upshift", "backups"));
+        assert.ok(!c.stack.backupDir.startsWith(path.join(__dirname, "..", "..")), "not inside the checkout");
+        assert.strictEqual(validateConfig({ ...good, "upshift:backupDir": "~/bk" }, isSecret).stack.backupDir, path.join(os.homedir(), "bk"));
+    });
+
     it("accepts the dev stack and fills defaults", () => {
         const c = validateConfig({ ...good, "upshift:backupDir": "./backups" }, isSecret);
         assert.strictEqual(c.cvat!.version, "2.3.0");
