@@ -42,8 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     process.umask(0o077);
     const [name, ...rest] = argv;
     if (!name || name === "help" || name === "--help" || name === "-h") {
-        process.stdout.write("usage: upshift <operation> [options]\n\noperations:\n");
-        for (const op of Object.keys(OPERATIONS)) process.stdout.write(`  ${op.padEnd(20)} ${load(op).summary}\n`);
+        // Asked for: the list on stdout, exit 0. No operation at all is a usage error: stderr, exit 2.
+        const outStream = name ? process.stdout : process.stderr;
+        outStream.write("usage: upshift <operation> [options]\n\noperations:\n");
+        for (const op of Object.keys(OPERATIONS)) outStream.write(`  ${op.padEnd(20)} ${load(op).summary}\n`);
         return name ? 0 : 2;
     }
     if (!Object.prototype.hasOwnProperty.call(OPERATIONS, name)) {
