@@ -81,7 +81,32 @@ describe("config validation", () => {
         ["kwdb secure not a boolean", { "kwdb:version": "3.2.1", "kwdb:secure": "yes" }, /^kwdb:secure: .*expected boolean/],
         ["kwdb plaintext CA key", { "kwdb:version": "3.2.1", "kwdb:caKey": "k" }, /^kwdb:caKey is set in plaintext but must be a secret/, plaintext],
         ["empty registry mirror", { ...good, "cvat:registryMirror": "" }, /^cvat:registryMirror: .*Fix: pulumi config set cvat:registryMirror/],
+        // Every other key (issue 12, "Bad input"): each names the key and the fix.
+        ["empty backup dir", { ...good, "upshift:backupDir": "" }, /^upshift:backupDir: .*Fix: pulumi config set upshift:backupDir/],
+        ["empty helper image", { ...good, "upshift:helperImage": "" }, /^upshift:helperImage: .*Fix: pulumi config set upshift:helperImage/],
+        ["empty hooks command", { ...good, "upshift:hooksCommand": "" }, /^upshift:hooksCommand: .*Fix: pulumi config set upshift:hooksCommand/],
+        ["empty docker host", { ...good, "upshift:dockerHost": "" }, /^upshift:dockerHost: must start with unix:\/\//],
+        ["s3 not an object", { ...good, "upshift:s3": "bucket" }, /^upshift:s3: .*expected object.*Fix: pulumi config set upshift:s3/],
+        ["s3.create not a boolean", { ...good, "upshift:s3": '{"bucket":"b-1","create":"yes"}' }, /^upshift:s3\.create: .*expected boolean.*Fix: pulumi config set --path upshift:s3\.create/],
+        ["s3.noncurrentVersionDays zero", { ...good, "upshift:s3": '{"bucket":"b-1","noncurrentVersionDays":0}' }, /^upshift:s3\.noncurrentVersionDays: .*>0.*Fix:/],
+        ["s3.prefix not a string", { ...good, "upshift:s3": '{"bucket":"b-1","prefix":5}' }, /^upshift:s3\.prefix: .*expected string.*Fix: pulumi config set --path upshift:s3\.prefix/],
+        ["s3.region not a string", { ...good, "upshift:s3": '{"bucket":"b-1","region":7}' }, /^upshift:s3\.region: .*expected string/],
+        ["unknown retention field", { ...good, "upshift:retention": '{"keep":2,"every":1}' }, /^upshift:retention\.every: unknown setting\. Fix: pulumi config rm --path upshift:retention\.every/],
+        ["retention not a whole number", { ...good, "upshift:retention": '{"keep":1.5}' }, /^upshift:retention\.keep: .*expected int/],
+        ["empty cvat volume name", { ...good, "cvat:volumes": '{"cvat_db":""}' }, /^cvat:volumes\.cvat_db: .*Fix: pulumi config set --path cvat:volumes\.cvat_db/],
+        ["clearml agentServices not a boolean", { "clearml:version": "1.16.0", "clearml:agentServices": "yes" }, /^clearml:agentServices: .*expected boolean.*Fix: pulumi config set clearml:agentServices/],
+        ["clearml version not in the catalog", { "clearml:version": "9.9.9" }, /^clearml:version 9\.9\.9 is not a clearml release upshift knows/],
+        ["clearml images not an object", { "clearml:version": "1.16.0", "clearml:images": "[]" }, /^clearml:images: .*expected record/],
+        ["clearml volume name not a string", { "clearml:version": "1.16.0", "clearml:volumes": '{"mongo":5}' }, /^clearml:volumes\.mongo: .*expected string/],
+        ["kwdb storePath relative", { "kwdb:version": "3.2.1", "kwdb:storePath": "kaiwudb" }, /^kwdb:storePath: must be an absolute path\. Fix: pulumi config set kwdb:storePath/],
+        ["kwdb http port zero", { "kwdb:version": "3.2.1", "kwdb:ports": '{"http":0}' }, /^kwdb:ports\.http: .*>=1.*Fix: pulumi config set --path kwdb:ports\.http/],
+        ["kwdb brpc port not a number", { "kwdb:version": "3.2.1", "kwdb:ports": '{"brpc":"x"}' }, /^kwdb:ports\.brpc: .*expected number/],
+        ["unknown kwdb port", { "kwdb:version": "3.2.1", "kwdb:ports": '{"ssh":22}' }, /^kwdb:ports\.ssh: unknown setting\. Fix: pulumi config rm --path kwdb:ports\.ssh/],
+        ["kwdb version not a version", { "kwdb:version": "3.2" }, /^kwdb:version "3\.2" is not a version like/],
+        ["empty kwdb registry mirror", { "kwdb:version": "3.2.1", "kwdb:registryMirror": "" }, /^kwdb:registryMirror: .*Fix: pulumi config set kwdb:registryMirror/],
     ];
+
+    it(`covers at least 40 bad values (${cases.length})`, () => assert.ok(cases.length >= 40));
 
     for (const [what, raw, expected, secretKeys] of cases) {
         it(`rejects ${what} with a message naming the key and the fix`, () => {
