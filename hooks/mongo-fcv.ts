@@ -5,6 +5,7 @@
 import * as crypto from "crypto";
 import { HookCommand, UsageError } from "./command";
 import { containerState, docker, RunResult, STOP_GRACE_SECONDS } from "./docker";
+import { onInterrupt } from "./interrupt";
 import { HookError, log, parseOptions, runOperation } from "./report";
 
 const USAGE = `usage: upshift mongo-fcv --image IMG --db-dir DIR --configdb-dir DIR --fcv X.Y [--shell mongo|mongosh] [--timeout SECONDS]
@@ -66,8 +67,12 @@ interface FcvArgs { image: string; db: string; configdb: string; fcv: string; sh
 
 async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unknown>> {
     const name = fcvContainerName(a.db);
-    // A leftover of a killed run would hold the data dir's lock.
+    // A leftover of a killed run would hold the data dir's lock: shut down cleanly first, never
+    // `rm -f` (SIGKILL) a mongod mid-write on the copy (issue 12, suspected defects).
+    await docker(["stop", "--time", String(STOP_GRACE_SECONDS), name], { check: false });
     await docker(["rm", "-f", name], { check: false });
+    // Interrupted: mongod gets SIGTERM and a few seconds (the clean-up budget); the next run removes it.
+    const unregister = onInterrupt(async () => { await docker(["stop", "--time", "3", name], { check: false }); });
     try {
         log("mongo-fcv", `starting ${a.image} on ${a.db} as ${name}`);
         // As the vendor guide's `docker run -id -v .../db:/data/db -v .../configdb:/data/configdb mongo:X`,
@@ -90,6 +95,7 @@ async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unk
         return { image: a.image, db: a.db, fcv: version };
     } finally {
         // Always: a clean shutdown first (the data must not need recovery), then removal.
+        unregister();
         await docker(["stop", "--time", String(STOP_GRACE_SECONDS), name], { check: false });
         await docker(["rm", "-f", name], { check: false });
     }

@@ -50,6 +50,7 @@ const evalOf = (shell: string, cmd: string) => [shell, "--quiet", "--eval", `pri
 function expectedFcvCalls(image: string, fcv: string): string[][] {
     const n = "NAME";
     return [
+        ["stop", "--time", "120", n],
         ["rm", "-f", n],
         ["run", "-d", "--name", n, "--label", "upshift.helper=true", "--network", "none", "-v", `${DB}:/data/db`, "-v", `${CONFIGDB}:/data/configdb`, image],
         ["container", "inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", n],
