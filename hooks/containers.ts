@@ -21,26 +21,25 @@ export interface LedgerEntry {
     readonly at: string;
 }
 
-const ledgerFile = () => path.join(stateDir(), "stopped.json");
-/** Containers are named per Docker host: the same name on two hosts is two containers. */
-const ledgerKey = (container: string) => `${process.env.DOCKER_HOST || "local"} ${container}`;
-
-function readLedger(): Record<string, LedgerEntry> {
+/** A JSON state file in stateDir(); `fallback` when it does not exist yet. */
+export function readState<T>(name: string, fallback: T): T {
+    const file = path.join(stateDir(), name);
     try {
-        return JSON.parse(fs.readFileSync(ledgerFile(), "utf8")) as Record<string, LedgerEntry>;
+        return JSON.parse(fs.readFileSync(file, "utf8")) as T;
     } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return {};
-        throw new Error(`cannot read ${ledgerFile()} (the containers upshift stopped): ${(e as Error).message}; fix or remove it`);
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return fallback;
+        throw new Error(`cannot read ${file}: ${(e as Error).message}; fix or remove it`);
     }
 }
 
-function writeLedger(entries: Record<string, LedgerEntry>): void {
-    const file = ledgerFile();
+/** Writes a state file whole (temporary file, fsync, rename, fsync of the directory). */
+export function writeState(name: string, value: unknown): void {
+    const file = path.join(stateDir(), name);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     const tmp = `${file}.${process.pid}.tmp`;
     const fd = fs.openSync(tmp, "w", 0o600);
     try {
-        fs.writeSync(fd, JSON.stringify(entries, null, 2) + "\n");
+        fs.writeSync(fd, JSON.stringify(value, null, 2) + "\n");
         fs.fsyncSync(fd);
     } finally {
         fs.closeSync(fd);
@@ -48,6 +47,19 @@ function writeLedger(entries: Record<string, LedgerEntry>): void {
     fs.renameSync(tmp, file);
     const dir = fs.openSync(path.dirname(file), "r");
     try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+}
+
+const LEDGER = "stopped.json";
+const ledgerFile = () => path.join(stateDir(), LEDGER);
+/** Containers are named per Docker host: the same name on two hosts is two containers. */
+const ledgerKey = (container: string) => `${process.env.DOCKER_HOST || "local"} ${container}`;
+
+function readLedger(): Record<string, LedgerEntry> {
+    return readState<Record<string, LedgerEntry>>(LEDGER, {});
+}
+
+function writeLedger(entries: Record<string, LedgerEntry>): void {
+    writeState(LEDGER, entries);
 }
 
 /** The ledger's entry for a container, if upshift stopped it and has not started it since. */

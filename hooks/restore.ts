@@ -1,6 +1,9 @@
 // `upshift restore`: archives of a backup into new or empty volumes/directories. Every checksum is
 // verified and every target inspected before the first write; the backup itself is only read.
 // A restore that is killed leaves a marker in its targets: a rerun clears and redoes only those.
+// A finished restore is recorded in the state directory: its rerun (a step whose report was lost)
+// checks that the target still holds what was restored and does not redo it (issue 12).
+// A target that a running container uses is never written, not even with --force.
 // With --from-s3 the backup is first pulled from the bucket into --backup's place (s3.ts
 // pullBackup: every sha256 checked before it is renamed into place), then restored from there.
 import * as path from "path";
@@ -8,6 +11,7 @@ import { HookCommand, UsageError } from "./command";
 import {
     checkArchives, clearMarkers, countFiles, extractArchive, inspectTarget, removeLeftoverHelper, restoreHelperName, Source, TargetState,
 } from "./archive";
+import { readState, writeState } from "./containers";
 import { docker, helperImage } from "./docker";
 import { ArchiveEntry, Manifest, readManifest } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
@@ -98,12 +102,28 @@ async function runRestore(dir: string, pairs: { src: string; target: Source }[],
     // 2. Every target, read-only: refuse before the first write if any one is not ours to fill.
     const states: TargetState[] = [];
     const refusals: string[] = [];
-    for (const j of jobs) {
+    const done = readState<Record<string, string>>(RESTORED_FILE, {});
+    const already: Record<string, unknown>[] = [];
+    for (const j of [...jobs]) {
+        const what = `${j.target.type} ${j.target.name}`;
         // A killed run's helper may still be extracting: stop it before looking.
         await removeLeftoverHelper(restoreHelperName(j.target));
         const st = await inspectTarget(j.target, image);
+        if (!st.missing && !st.marker && st.entries > 0 && done[restoredKey(j.target)] === markerFor(m, j.archive)) {
+            // Restored from this very archive by an earlier run: redone only if it changed since.
+            const got = await countFiles(j.target, image);
+            if (got.files === j.archive.files && got.bytes === j.archive.sourceBytes) {
+                log("restore", `${what} already holds ${j.archive.name} of ${m.product}/${m.id} (restored earlier, ${got.files} files); not redone`);
+                already.push({ archive: j.archive.name, target: j.target.name, type: j.target.type, files: got.files, bytes: got.bytes, existing: true });
+                jobs.splice(jobs.indexOf(j), 1);
+                continue;
+            }
+        }
         states.push(st);
-        const what = `${j.target.type} ${j.target.name}`;
+        if (j.target.type === "volume" && !st.missing) {
+            const users = (await docker(["ps", "--filter", `volume=${j.target.name}`, "--format", "{{.Names}}"])).stdout.split("\n").filter(Boolean);
+            if (users.length) { refusals.push(`${what} is in use by the running container ${users.join(", ")}: stop it first`); continue; }
+        }
         if (st.missing || (st.entries === 0 && !st.marker)) continue;
         if (st.marker === markerFor(m, j.archive)) continue; // our own half-finished restore: redone
         if (force) continue;
@@ -133,8 +153,14 @@ async function runRestore(dir: string, pairs: { src: string; target: Source }[],
         results.push({ archive: j.archive.name, target: j.target.name, type: j.target.type, files: got.files, bytes: got.bytes, created: st.missing, cleared: clear });
     }
     await clearMarkers(jobs.map((j) => j.target), image);
-    return { backup: dir, id: m.id, product: m.product, version: m.version, restored: results };
+    for (const j of jobs) done[restoredKey(j.target)] = markerFor(m, j.archive);
+    writeState(RESTORED_FILE, done);
+    return { backup: dir, id: m.id, product: m.product, version: m.version, restored: [...already, ...results] };
 }
+
+/** Finished restores, by target (the state directory, hooks/containers.ts). */
+const RESTORED_FILE = "restored.json";
+const restoredKey = (t: Source) => `${process.env.DOCKER_HOST || "local"} ${t.type}:${t.name}`;
 
 /** What a target's marker says: which archive of which backup is being restored into it. */
 function markerFor(m: Manifest, a: ArchiveEntry): string {

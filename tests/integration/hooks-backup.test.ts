@@ -2,6 +2,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { TEST_IMAGES } from "./setup";
 import {
     cleanupDocker, collect, dockerSync, fingerprint, hashTree, inTools, makeData, okJson, runPrefix, startUpshift, tmpDir, upshift, volumeExists,
 } from "./hooks-util";
@@ -163,5 +164,30 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         assert.strictEqual(inTools([`${target}:/d:ro`], "cat /d/other-data").trim(), "keep");
         okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`, "--force"]));
         assert.strictEqual(fingerprint(target), original);
+    });
+
+    it("a restore that completed is not redone by its rerun (its report was lost), but one whose target changed since is refused (issue 12)", async function () {
+        const target = `${prefix}-rerun`;
+        okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]));
+        const again = okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]));
+        assert.strictEqual((again.restored as { existing?: boolean }[])[0].existing, true, "recognised as already restored");
+        assert.strictEqual(fingerprint(target), original);
+        inTools([`${target}:/d`], "echo later > /d/written-after");
+        const changed = await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]);
+        assert.strictEqual(changed.code, 1);
+        assert.match(changed.stderr, /is not empty/);
+    });
+
+    it("restore --force refuses a volume that a running container uses (issue 12)", async function () {
+        const target = `${prefix}-inuse`;
+        dockerSync(["volume", "create", target]);
+        inTools([`${target}:/d`], "echo live > /d/live-data");
+        const app = `${prefix}-user`;
+        dockerSync(["run", "-d", "--name", app, "-v", `${target}:/data`, TEST_IMAGES.tools, "sleep", "600"]);
+        const r = await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`, "--force"]);
+        assert.strictEqual(r.code, 1);
+        assert.match(r.stderr, new RegExp(`volume ${target} is in use by the running container ${app}: stop it first`));
+        assert.strictEqual(inTools([`${target}:/d:ro`], "cat /d/live-data").trim(), "live", "nothing was written");
+        dockerSync(["rm", "-f", app]);
     });
 });
