@@ -2,9 +2,10 @@
 // databases (tables and row counts) that export records and import verifies, and the export's layout.
 // SQL goes by argv to `docker exec` (never a shell); no secret is ever part of it: in secure mode the
 // client authenticates with the root client certificate in the certs dir.
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { containerState, docker } from "./docker";
+import { containerState, docker, dockerStream } from "./docker";
 import { HookError, log } from "./report";
 
 export interface KwdbTarget {
@@ -105,6 +106,82 @@ export async function census(t: KwdbTarget, dbs?: string[]): Promise<Census> {
     return out;
 }
 
+/**
+ * An order-independent fingerprint of a table's content: every row of `SELECT *` (as kwbase prints
+ * it in CSV) is hashed with SHA-256 and the hashes are added modulo 2^128, so two reads of the same
+ * rows in any order agree and a changed, added or removed row changes it (with the row count it
+ * is a multiset hash). The rows stream through; none is held in memory.
+ */
+export async function fingerprintTable(t: KwdbTarget, db: string, table: string): Promise<string> {
+    const [schema, name] = table.split(/\.(.*)/s);
+    const statement = `SELECT * FROM ${ident(db)}.${ident(schema)}.${ident(name)}`;
+    const s = dockerStream(sqlArgv(t, statement), { check: false });
+    const acc = new RowHashSum();
+    s.stdout!.setEncoding("utf8");
+    for await (const chunk of s.stdout!) acc.add(chunk as string);
+    const r = await s.done;
+    if (r.code !== 0) {
+        throw new HookError(`kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${r.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${r.code}`}`);
+    }
+    return acc.digest();
+}
+
+/** The sum of SHA-256 hashes of CSV records (a record may span lines inside quotes); the header is skipped. */
+export class RowHashSum {
+    private rest = "";
+    private header = true;
+    private sum = 0n;
+    private rows = 0;
+    add(text: string): void {
+        const all = this.rest + text;
+        let start = 0;
+        let quotes = 0;
+        for (let i = 0; i < all.length; i++) {
+            const c = all[i];
+            if (c === '"') quotes++;
+            else if (c === "\n" && quotes % 2 === 0) {
+                this.record(all.slice(start, i).replace(/\r$/, ""));
+                start = i + 1;
+                quotes = 0;
+            }
+        }
+        this.rest = all.slice(start);
+    }
+    private record(line: string): void {
+        if (this.header) { this.header = false; return; }
+        this.rows++;
+        this.sum = (this.sum + BigInt(`0x${createHash("sha256").update(line).digest("hex").slice(0, 32)}`)) & ((1n << 128n) - 1n);
+    }
+    digest(): string {
+        if (this.rest !== "") { this.record(this.rest.replace(/\r$/, "")); this.rest = ""; }
+        return `${this.rows}:${this.sum.toString(16).padStart(32, "0")}`;
+    }
+}
+
+/** Per table (`db` -> `schema.table` -> fingerprint) for every table of a census. */
+export type Fingerprints = Record<string, Record<string, string>>;
+
+export async function fingerprints(t: KwdbTarget, c: Census): Promise<Fingerprints> {
+    const out: Fingerprints = {};
+    for (const [db, d] of Object.entries(c)) {
+        out[db] = {};
+        for (const table of Object.keys(d.tables).sort()) out[db][table] = await fingerprintTable(t, db, table);
+    }
+    return out;
+}
+
+/** Tables whose fingerprints differ (or are missing on one side), one line each. */
+export function compareFingerprints(expected: Fingerprints, actual: Fingerprints): string[] {
+    const diffs: string[] = [];
+    for (const [db, tables] of Object.entries(expected)) {
+        for (const [table, fp] of Object.entries(tables)) {
+            const a = actual[db]?.[table];
+            if (a !== fp) diffs.push(`${db}.${table}: content ${a === undefined ? "missing" : "changed"} (fingerprint ${a ?? "-"}, expected ${fp})`);
+        }
+    }
+    return diffs;
+}
+
 /** Differences between two census results, one line each (empty: identical). */
 export function compareCensus(expected: Census, actual: Census): string[] {
     const diffs: string[] = [];
@@ -155,6 +232,8 @@ export interface ExportManifest {
     /** The export dir name under `<store>/extern/` (the nodelocal://1/<dir> of every statement). */
     readonly dir: string;
     readonly databases: Census;
+    /** Content fingerprints per table, taken with writes stopped (absent in exports of older upshift). */
+    readonly fingerprints?: Fingerprints;
     /** Non-system users whose passwords must be reset after the import. */
     readonly users: string[];
     readonly statements: string[];

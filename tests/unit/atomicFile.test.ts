@@ -1,5 +1,5 @@
-// Publishing files durably (hooks/atomicFile.ts) and the hooks that publish with it: pull and the
-// state files (writeJsonAtomic). fs is watched in-process: every open, fsync and rename is
+// Publishing files durably (hooks/atomicFile.ts) and the hooks that publish with it: pull, kwdb-export
+// and the state files (writeJsonAtomic). fs is watched in-process: every open, fsync and rename is
 // recorded, so the order "data synced, renamed, directory synced" is what is asserted.
 import * as assert from "assert";
 import { createHash } from "crypto";
@@ -10,6 +10,7 @@ import * as path from "path";
 import { Readable } from "stream";
 import { fsyncTree, publishDir, publishFile } from "../../hooks/atomicFile";
 import { writeJsonAtomic } from "../../hooks/postgres-common";
+import { runExport } from "../../hooks/kwdb-export";
 import { pullBackup, S3Target } from "../../hooks/s3";
 
 type AnyFn = (...a: never[]) => unknown;
@@ -135,5 +136,37 @@ describe("atomic publish (write, fsync, rename, fsync dir)", function () {
         for (const f of ["cvat_db.tar.zst", "manifest.json"]) assert.ok(ev.slice(0, i).includes(`fsync ${dest}.partial/${f}`), `${f} not synced before the rename: ${ev.join(", ")}`);
         assertDirSyncedAfterRename(ev, dest);
         assert.strictEqual(fs.readFileSync(path.join(dest, "cvat_db.tar.zst")).toString(), archive.toString());
+    });
+
+    it("kwdb-export (stand-in for KWDB: fake docker on PATH) syncs the copied export before the rename and the backup dir after it", async () => {
+        const dir = tmp();
+        const store = "/kaiwudb/deploy/kaiwudb-container";
+        fs.mkdirSync(path.join(dir, "fs", "kaiwudb-container", store), { recursive: true });
+        fs.writeFileSync(path.join(dir, "state.json"), JSON.stringify({ containers: { "kaiwudb-container": {
+            status: "running", health: "healthy", version: "2.2.2", secure: false, store,
+            dbs: { shop: { ts: false, tables: { "public.orders": 3 } } }, users: [],
+        } } }));
+        const env = { PATH: process.env.PATH, FAKE_KWDB: process.env.FAKE_KWDB, UPSHIFT_PROGRESS_MS: process.env.UPSHIFT_PROGRESS_MS };
+        process.env.PATH = `${path.join(__dirname, "fixtures", "kwdb", "fake-docker")}:${process.env.PATH}`;
+        process.env.FAKE_KWDB = dir;
+        process.env.UPSHIFT_PROGRESS_MS = "100000";
+        const out = path.join(dir, "backups", "kwdb", "x-kwdb-export");
+        w = watchFs();
+        const write = process.stderr.write;
+        process.stderr.write = (() => true) as typeof process.stderr.write; // the hook's progress lines
+        try {
+            await runExport({ target: { container: "kaiwudb-container" }, store, dir: "upshift-x", out, stopAfter: true, waitSeconds: 10 });
+        } finally {
+            process.stderr.write = write;
+            for (const [k, v] of Object.entries(env)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+        }
+        const ev = w.events;
+        w.restore();
+        const i = ev.findIndex((e) => e.startsWith("rename ") && e.endsWith(` ${out}`));
+        for (const f of ["export.json", "data/shop/meta.sql", "data/shop/public/orders/n1.0.csv"]) {
+            assert.ok(ev.slice(0, i).includes(`fsync ${out}.partial/${f}`), `${f} not synced before the rename: ${ev.join(", ")}`);
+        }
+        assertDirSyncedAfterRename(ev, out);
+        assert.strictEqual(fs.statSync(path.join(out, "export.json")).mode & 0o777, 0o600);
     });
 });
