@@ -62,10 +62,12 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     const st = await containerState(c);
     if (!st) throw new HookError(`container ${c} does not exist; check --container`);
     if (st.status === "running") await waitReady(OP, c, o.waitSeconds);
-    const wasRunning = st.status === "running" || leftover;
+    // Paused or restarting is running too: its server holds the store, and it is started again after.
+    const up = ["running", "paused", "restarting"].includes(st.status);
+    const wasRunning = up || leftover;
     // Writes stop before the first census, not after the last one: no client write can fall between
     // what is counted and exported and the stop (issue 12, finding 6).
-    if (st.status === "running") {
+    if (up) {
         log(OP, `stopping ${c}: no client can write to it from here on`);
         await stopContainer(c);
     }
