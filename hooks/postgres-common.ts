@@ -4,6 +4,7 @@
 // content hash) and the dump.json manifest. Imports nothing from Pulumi.
 import * as fs from "fs";
 import * as path from "path";
+import { publishJson } from "./atomicFile";
 import { docker, dockerStream, ProcessError, scrubSecrets, Streaming } from "./docker";
 import { HookError, log } from "./report";
 
@@ -386,14 +387,7 @@ export function readManifest(dir: string): DumpManifest {
     return m;
 }
 
+/** The state and manifest files: written, synced, renamed, the directory synced (atomicFile.ts). */
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, "w", mode);
-    try {
-        fs.writeSync(fd, JSON.stringify(value, null, 2) + "\n");
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    publishJson(file, value, mode);
 }

@@ -3,6 +3,7 @@
 // dump itself. Written to <out>.partial and renamed into place when complete (rerun-safe).
 import * as fs from "fs";
 import * as path from "path";
+import { renameDurable } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
 import { Writers } from "./containers";
 import { docker } from "./docker";
@@ -115,11 +116,13 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
         // Swap in: an earlier complete dump is replaced only by a complete one.
         const old = `${out}.old`;
         fs.rmSync(old, { recursive: true, force: true });
-        if (fs.existsSync(out)) fs.renameSync(out, old);
-        fs.renameSync(partial, out);
+        if (fs.existsSync(out)) renameDurable(out, old);
+        renameDurable(partial, out);
         fs.rmSync(old, { recursive: true, force: true });
         return m;
     } catch (e) {
+        // A dump cut off (ENOSPC included) must not keep the disk full; a rerun starts it over anyway.
+        fs.rmSync(partial, { recursive: true, force: true });
         for (const n of stopped) {
             info(op, `dump failed: starting ${n} again`);
             await docker(["start", n], { check: false });
