@@ -355,6 +355,7 @@ const manage = (id: string, command: string, description: string, reversible: bo
 export const cvatCatalog: ProductCatalog = {
     product: "cvat",
     versions: CVAT_VERSIONS,
+    olderReleases: CVAT_UNSUPPORTED_RELEASES,
     dataVolumes,
     services,
     refusals: [{

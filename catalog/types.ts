@@ -146,6 +146,8 @@ export interface ProductCatalog {
     readonly product: Product;
     /** Every release the catalog knows, ascending. A version outside this list is refused by config validation. */
     readonly versions: readonly string[];
+    /** The vendor's releases before `versions[0]` (real, but not deployed by upshift), ascending. */
+    readonly olderReleases?: readonly string[];
     /** Data volumes or directories at a version, with their format tags. */
     readonly dataVolumes: (version: string) => DataVolume[];
     /** The containers at a version (the compose file). */

@@ -164,8 +164,21 @@ function checkVersion(p: Product, v: string): string | undefined {
     if (!catalog) return `${p}:version is set but this upshift has no ${p} catalog yet. Fix: pulumi config rm ${p}:version, or update upshift`;
     const list = catalog.versions;
     if (list.includes(v)) return undefined;
-    if (list.length && lt(v, list[0])) return `${p}:version ${v} is older than upshift supports (${list[0]}): ${OLDEST_HINT[p]}`;
-    return `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}). Fix: pick a listed release, or update upshift's catalog`;
+    if (list.length && lt(v, list[0])) {
+        const older = catalog.olderReleases ?? [];
+        const real = older.length === 0 || older.includes(v);
+        return `${p}:version ${v} is older than upshift supports (${list[0]})${real ? "" : ` and not a ${p} release (the nearest are ${nearestReleases([...older, list[0]], v).join(" and ")})`}: ${OLDEST_HINT[p]}`;
+    }
+    const near = nearestReleases(list, v);
+    return `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}); `
+        + `the nearest ${near.length > 1 ? `are ${near.join(" and ")}` : `is ${near[0]}`}. Fix: pulumi config set ${p}:version ${near[0]}, or update upshift's catalog`;
+}
+
+/** The releases just below and just above `v` (one of them at either end of the list), highest first. */
+export function nearestReleases(list: readonly string[], v: string): string[] {
+    const below = [...list].reverse().find((x) => lt(x, v));
+    const above = list.find((x) => lt(v, x));
+    return [below, above].filter((x): x is string => x !== undefined);
 }
 
 /** Pulumi stores structured values as JSON strings; plain strings stay strings. */
