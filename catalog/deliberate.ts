@@ -56,7 +56,36 @@ export const CVAT_DELIBERATE: readonly DeliberateDifference[] = [
 
 export type { ServiceFacts };
 
+export const CLEARML_DELIBERATE: readonly DeliberateDifference[] = [
+    {
+        id: "pinned-images",
+        why: "the vendor's file names the app image `:latest`; upshift pins the release's tag, so a rerun never changes the version",
+        apply: (v, _n, f) => ({ ...f, image: /^(allegroai\/clearml|clearml\/server):latest$/.test(f.image) ? f.image.replace(/:latest$/, `:${v}`) : f.image }),
+    },
+    loopbackPorts,
+    {
+        id: "agent-services-optional",
+        why: "the agent-services container runs only with clearml:agentServices: it needs the host's Docker socket and access keys made in the web UI",
+        apply: (_v, name, f) => (/-agent-services$/.test(name) ? undefined : f),
+    },
+    {
+        id: "no-anonymous-volumes",
+        why: "Elasticsearch's logs directory gets no anonymous volume (nothing in it is data; compose would leave a new volume behind at every recreate)",
+        apply: (_v, _n, f) => ({ ...f, mounts: f.mounts.filter((m) => !m.startsWith("anonymous:")) }),
+    },
+    {
+        id: "vendor-1.2.0-mongo-4.4",
+        why: "the 1.2.0 tag's file still names mongo 3.6 on data/mongo; the vendor's next commit and the 1.2.0 release notes run mongo 4.4.9 on data/mongo_4",
+        apply: (v, name, f) => v !== "1.2.0" || name !== "clearml-mongo" ? f : {
+            ...f, image: "mongo:4.4.9",
+            command: ["--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=196100200"],
+            mounts: f.mounts.map((m) => m.replace("/data/mongo/", "/data/mongo_4/")),
+        },
+    },
+];
+
 /** By product; KWDB has no compose file (its facts are checked in tests/unit/kwdb.test.ts). */
 export const DELIBERATE: Readonly<Record<string, readonly DeliberateDifference[]>> = {
     cvat: CVAT_DELIBERATE,
+    clearml: CLEARML_DELIBERATE,
 };

@@ -11,7 +11,9 @@ setMocks();
 // Imported after setMocks (reference/pulumi-notes.md, "Unit tests").
 import { CVAT_VERSIONS, cvatCatalog } from "../../catalog/cvat";
 import { catalogFacts } from "../../tools/compose-facts/catalogFacts";
-import { CVAT_DELIBERATE, SECRET_MARK } from "../../catalog/deliberate";
+import { CLEARML_VERSIONS, clearmlDefaultCatalog } from "../../catalog/clearml";
+import { CLEARML_DELIBERATE, CVAT_DELIBERATE, SECRET_MARK } from "../../catalog/deliberate";
+import { Clearml } from "../../components/clearml";
 import { Cvat } from "../../components/cvat";
 import { DeliberateDifference, diffFacts, expectedFacts } from "../../tools/compose-facts/compare";
 import { PackedFacts, ServiceFacts, unpackFacts } from "../../tools/compose-facts/facts";
@@ -114,5 +116,28 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
             + "upshift {\"POSTGRES_DB\":\"cvat\",\"POSTGRES_PASSWORD\":\"<secret>\",\"POSTGRES_USER\":\"root\"}"), r.problems.join("\n"));
         assert.ok(r.problems.includes("cvat_vector: in the vendor's file, not run by upshift"));
         assert.ok(r.problems.some((p) => p.startsWith("traefik: ports:")));
+    });
+
+    it("ClearML: every catalog release with a vendor file is that file, deliberate differences applied; the component registers it for each", async function () {
+        this.timeout(300000);
+        const packed = fixture("clearml");
+        const releases = Object.keys(packed.releases);
+        // 0.16.x sat at the repo root (no file here); 1.17.1 and 2.4.0 are in the release notes only.
+        assert.deepStrictEqual(CLEARML_VERSIONS.filter((v) => !releases.includes(v)), ["0.16.0", "0.16.1", "1.17.1", "2.4.0"]);
+        assert.strictEqual(releases.length, 35);
+        const used = new Set<string>();
+        const problems: string[] = [];
+        let n = 0;
+        for (const v of releases) {
+            const { services, applied } = expectedFacts(v, unpackFacts(packed, v), CLEARML_DELIBERATE);
+            applied.forEach((id) => used.add(id));
+            problems.push(...diffFacts(services, catalogFacts(clearmlDefaultCatalog, v)).map((p) => `${v} ${p}`));
+            const r = await compareRelease((capture) => new Clearml(`cml${n++}`, { version: v, backupDir: "/srv/backups" },
+                { transformations: [capture.transformation] }), v, packed, CLEARML_DELIBERATE);
+            problems.push(...r.problems.map((p) => `${v} (registered) ${p}`));
+        }
+        assert.deepStrictEqual(problems, []);
+        assert.deepStrictEqual([...used].sort(), CLEARML_DELIBERATE.map((d) => d.id).sort());
+        assert.strictEqual(CLEARML_DELIBERATE.length, 5);
     });
 });
