@@ -88,6 +88,12 @@ describe("config validation", () => {
         assert.match(problems({ ...good, "cvat:version": "1.8.0" })[0], /^cvat:version 1\.8\.0 is older than upshift supports \(2\.0\.0\) and not a cvat release \(the nearest are 1\.7\.0 and 2\.0\.0-alpha\)/);
     });
 
+    it("kwdb:version: there is no 2.0.0; 2.0.3.2 is named as a real release upshift does not deploy, with the way on", () => {
+        assert.match(problems({ "kwdb:version": "2.0.0" })[0], /^kwdb:version 2\.0\.0 is older than upshift supports \(2\.0\.4\) and not a kwdb release/);
+        assert.match(problems({ "kwdb:version": "2.0.3.2" })[0], /^kwdb:version 2\.0\.3\.2 is a kwdb release that upshift does not deploy: .*replace a 2\.0\.3\.2 image with 2\.0\.4 on the same store/);
+        assert.deepStrictEqual(problems({ "kwdb:version": "3.0.1" }), []);
+    });
+
     for (const [what, raw, expected, secretKeys] of cases) {
         it(`rejects ${what} with a message naming the key and the fix`, () => {
             const found = problems(raw, secretKeys ?? isSecret);
