@@ -383,6 +383,7 @@ export const cvatCatalog: ProductCatalog = {
             ],
         },
         {
+            // Upgrade guide, "Upgrade CVAT after v2.26.0".
             id: "cleanup-legacy-export-cache", at: "2.26.0",
             steps: () => [manage("cleanuplegacyexportcache", "cleanuplegacyexportcache",
                 "run `python manage.py cleanuplegacyexportcache` in cvat_server (2.26.0 moved the export cache; removes only the old cache)", false)],
@@ -393,6 +394,18 @@ export const cvatCatalog: ProductCatalog = {
                 "run `python manage.py initcontentsize` in cvat_server (2.38.0: sizes of existing resources)", true)],
         },
         {
+            // Upgrade guide, "Upgrade to v2.72.0 or later": the app's source moved from /home/django to
+            // /opt/cvat; bind mounts into the source tree need new container paths (data dirs stay).
+            id: "app-code-in-opt-cvat", at: "2.72.0",
+            steps: () => [{
+                id: "opt-cvat-warning", kind: "warn", phase: "after-app", reversible: true, moves: [],
+                description: "2.72.0 moves CVAT's application code from /home/django to /opt/cvat: a file you bind-mount into the source tree "
+                    + "(custom settings, logo) must move to /opt/cvat/... (the data dirs and /home/django/auth_config.yml stay)",
+                params: {},
+            }],
+        },
+        {
+            // Upgrade guide, "How to upgrade CVAT from v2.46.0 to v2.47.0".
             id: "ffmpeg-8", at: "2.47.0",
             steps: () => [{
                 id: "ffmpeg-warning", kind: "warn", phase: "after-app", reversible: true, moves: [],
