@@ -26,12 +26,19 @@ export interface ComposeFacts {
     readonly services: Readonly<Record<string, ServiceFacts>>;
 }
 
-/** `${X:-default}`, `${X-default}` and `${X}` as compose resolves them with X unset; `$$` is a literal `$`. */
+/**
+ * `${X:-default}`, `${X-default}`, `${X}` and `$X` as compose resolves them with X unset (nested
+ * defaults from the inside out); `$$` is a literal `$`.
+ */
 export function interpolate(s: string): string {
-    return s.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}/g, (m, _name, op, def) => {
-        if (m === "$$") return "$";
-        return op === ":-" || op === "-" ? interpolate(def ?? "") : "";
-    });
+    const DOLLAR = "\u0000";
+    let out = s.replace(/\$\$/g, DOLLAR), prev: string;
+    do {
+        prev = out;
+        out = out.replace(/\$[A-Za-z_][A-Za-z0-9_]*/g, "")
+            .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^${}]*))?\}/g, (_m, _name, op, def) => (op === ":-" || op === "-" ? def ?? "" : ""));
+    } while (out !== prev);
+    return out.replace(/\u0000/g, "$");
 }
 
 /**
