@@ -3,6 +3,7 @@
 // skips (an integration test that silently skips is a defect).
 import { execFileSync } from "child_process";
 import * as path from "path";
+import "../build-hooks";
 
 const ci = path.join(__dirname, "..", "..", ".ci");
 
