@@ -14,7 +14,7 @@ import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import { dumpPostgres, stopWriters } from "./postgres-dump";
 import { CheckLevel, fail, info, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, writeJsonAtomic } from "./postgres-common";
-import { upgradePostgres } from "./postgres-upgrade";
+import { AMCHECK_MODES, AmcheckMode, upgradePostgres } from "./postgres-upgrade";
 import { restorePostgres, RestoreResult } from "./postgres-restore";
 import { parseOptions, runOperation, splitList } from "./report";
 
@@ -36,8 +36,8 @@ export interface MigrateOptions {
     /** Helper image with both majors' binaries (catalog/pgUpgrade.ts has the defaults per catalog pair). */
     upgradeImage?: string;
     verify?: CheckLevel;
-    /** pg_amcheck on the new cluster after pg_upgrade (default on). */
-    amcheck?: boolean;
+    /** pg_amcheck on the new cluster after pg_upgrade (default "indexes"). */
+    amcheck?: AmcheckMode;
 }
 
 interface MigrateState {
@@ -114,7 +114,7 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
         } else {
             const r = await upgradePostgres({
                 container: o.container, newImage: o.newImage, newVolume: o.newVolume, work: o.work, user: o.user, stop: o.stop,
-                upgradeImage: o.upgradeImage, verify: o.verify ?? "hash", amcheck: o.amcheck !== false, jobs: o.jobs, op: OP,
+                upgradeImage: o.upgradeImage, verify: o.verify ?? "hash", amcheck: o.amcheck ?? "indexes", jobs: o.jobs, op: OP,
             });
             if ("result" in r) return r.result;
             if (method === "upgrade") fail(`pg_upgrade cannot be used (--method upgrade): ${r.refused}`);
@@ -225,12 +225,12 @@ export const pgMigrate: HookCommand = {
     name: OP,
     summary: "move a running Postgres onto a new volume of the new major: pg_upgrade (--check first), else dump/restore; verified; old volume untouched",
     usage: "usage: upshift pg-migrate --container OLD --new-image IMG --new-volume VOL --work DIR [--user U] [--stop C1,C2] [--jobs N]\n" +
-        "                          [--upgrade-image IMG] [--method auto|upgrade|dump] [--verify L] [--no-amcheck] [--init-env K=V]... [--plain]\n" +
+        "                          [--upgrade-image IMG] [--method auto|upgrade|dump] [--verify L] [--amcheck indexes|all|off] [--init-env K=V]... [--plain]\n" +
         "  --upgrade-image  helper with both majors' binaries (same C library as IMG): pg_upgrade --check, then --link on a copy\n" +
         "                in the new volume, verify, pg_amcheck, vacuumdb --analyze-in-stages; dump/restore when --check refuses\n" +
         "  --method      auto (default: pg_upgrade if it can, else dump/restore), upgrade (fail instead of falling back), dump\n" +
         VERIFY_USAGE + "\n" +
-        "  --no-amcheck  skip pg_amcheck on the upgraded cluster\n" +
+        "  --amcheck     pg_amcheck of the upgraded cluster: indexes (default: every B-tree), all (and the heaps), off\n" +
         "  --plain       dump/restore: the vendor's procedure (pg_dumpall | psql) instead of pg_dump -Fd / pg_restore -j\n" +
         "  --init-env    dump/restore: non-secret env for the new container's initdb (as the product's compose sets it)\n" +
         "  Env: PGPASSWORD (superuser password; also the new cluster's initial one).",
@@ -239,10 +239,13 @@ export const pgMigrate: HookCommand = {
             container: { type: "string" }, "new-image": { type: "string" }, "new-volume": { type: "string" }, work: { type: "string" },
             user: { type: "string" }, stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
             "init-env": { type: "string", multiple: true }, "upgrade-image": { type: "string" }, method: { type: "string" },
-            verify: { type: "string" }, "no-amcheck": { type: "boolean" },
+            verify: { type: "string" }, amcheck: { type: "string" },
         });
         const method = values.method ?? "auto";
         if (!["auto", "upgrade", "dump"].includes(method)) throw new UsageError(`--method ${method}: expected auto, upgrade or dump`);
+        if (values.amcheck !== undefined && !(AMCHECK_MODES as readonly string[]).includes(values.amcheck)) {
+            throw new UsageError(`--amcheck ${values.amcheck}: expected ${AMCHECK_MODES.join(", ")}`);
+        }
         if (values.plain && method !== "dump") throw new UsageError("--plain is a dump/restore mode: add --method dump");
         for (const k of ["container", "new-image", "new-volume", "work"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
@@ -256,7 +259,7 @@ export const pgMigrate: HookCommand = {
             container: values.container!, newImage: values["new-image"]!, newVolume: values["new-volume"]!, work: values.work!,
             user: values.user ?? "postgres", stop: splitList(values.stop), plain: values.plain, jobs, initEnv,
             method: method as MigrateOptions["method"], upgradeImage: values["upgrade-image"], verify: parseCheckLevel(values.verify),
-            amcheck: !values["no-amcheck"],
+            amcheck: values.amcheck as AmcheckMode | undefined,
         };
         return runOperation(OP, () => migratePostgres(o));
     },
