@@ -34,3 +34,15 @@ export function defaultPgUpgradeImage(from: string, to: string): { image: string
     if (a.libc !== b.libc) return { none: `${from} -> ${to} changes the C library (${a.libc} -> ${b.libc}): indexes on text would need a rebuild; dump and restore instead` };
     return { image: b.libc === "musl" ? `pgautoupgrade/pgautoupgrade:${b.major}-alpine` : `tianon/postgres-upgrade:${a.major}-to-${b.major}` };
 }
+
+/**
+ * The helper a step uses (the stack's `upshift:pgUpgradeImage` wins over the pair's default) and
+ * the plan's text for it: what `pulumi preview` says the Postgres major change will do.
+ */
+export function pgUpgradePlan(from: string, to: string, override?: string): { image?: string; text: string } {
+    const d = override ? { image: override } : defaultPgUpgradeImage(from, to);
+    if ("image" in d) {
+        return { image: d.image, text: `pg_upgrade with ${d.image} (--check first; dump and restore instead if it refuses), verified against the old cluster` };
+    }
+    return { text: `dump and restore (${d.none}), verified against the dump` };
+}

@@ -27,3 +27,17 @@ describe("pg_upgrade helper defaults (catalog/pgUpgrade.ts)", () => {
         assert.ok("none" in defaultPgUpgradeImage("postgres:15", "postgres:15"));
     });
 });
+
+describe("pg_upgrade in the plan text (pgUpgradePlan)", () => {
+    it("names the helper and the fallback, or says why it is dump and restore", async () => {
+        const { pgUpgradePlan } = await import("../../catalog/pgUpgrade");
+        assert.deepStrictEqual(pgUpgradePlan("postgres:10-alpine", "postgres:15-alpine"), {
+            image: "pgautoupgrade/pgautoupgrade:15-alpine",
+            text: "pg_upgrade with pgautoupgrade/pgautoupgrade:15-alpine (--check first; dump and restore instead if it refuses), verified against the old cluster",
+        });
+        assert.strictEqual(pgUpgradePlan("postgres:15", "postgres:17", "mirror.local/pg-upgrade:15-17").image, "mirror.local/pg-upgrade:15-17");
+        const libc = pgUpgradePlan("postgres:15-alpine", "postgres:17");
+        assert.strictEqual(libc.image, undefined);
+        assert.match(libc.text, /^dump and restore \(.*changes the C library/);
+    });
+});
