@@ -600,12 +600,15 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
                 `(${fmtRatio(vb / projected)} the vendor), and ${secs(projected - start)} (${fmtRatio(vb / (projected - start))}) without the start-up cost.`);
         }
         if (ub / fb > 1.5) {
+            const z1bind = p["tar | zstd -1 -T0 written by the helper into a bind-mounted dir (upshift's default level)"];
             analysis.push(`- **Backup vs the plain tar read (${fmtRatio(ub / fb)}, target 1.5x).** The floor is tar alone, reading from the page cache (${secs(fb)}, ` +
-                `${secs(cstart)} of it the container start). ${vb / ub < 4 ? "The same costs as above apply." : explain} ` +
-                `But compression itself does not fit in 1.5x of a read that does no work on this 2-core machine: tar | zstd -T0 alone, ` +
-                `with nothing written, takes ${secs(zin)}${z1 !== undefined ? ` (zstd -1: ${secs(z1)})` : ""}, i.e. ${fmtRatio(zin / fb)} the floor${z1 !== undefined ? ` (${fmtRatio(z1 / fb)})` : ""}. ` +
-                "This target is reachable only on more cores (zstd -T0 scales with them while tar's read does not), or by not compressing: " +
-                "an uncompressed tar (or zstd --fast with the already-compressed media stored as they are) for data that is mostly media.");
+                `${secs(cstart)} of it the container start). upshift's ${secs(ub)} is, by the profile: the hooks CLI start (${secs(start)}); tar | zstd -1 -T0 written by the helper ` +
+                `straight into the backup directory (${z1bind !== undefined ? secs(z1bind) : "?"} alone; at zstd's default level 3 it was ${zbind !== undefined ? secs(zbind) : "?"}); ` +
+                `the file count pass (${secs(cnt)}) and the sha256 of the archive in Node (${secs(sha)}), after the write. ` +
+                `Compression itself does not fit in 1.5x of a read that does no work on this 2-core machine: tar | zstd -1 -T0 alone, with nothing written, ` +
+                `takes ${z1 !== undefined ? secs(z1) : "?"}, i.e. ${z1 !== undefined ? fmtRatio(z1 / fb) : "?"} the floor, while the media (40 % of the bytes) pass through zstd as raw blocks. ` +
+                "What is left: hashing and counting while the archive is written instead of after it (a fifo into sha256sum in the helper, the tar listing for the counts), " +
+                "about the last second; below that only more cores (zstd -T0 scales with them, tar's read does not) or no compression at all.");
         }
         const vr = median(b.restoreVendor), ur = median(b.restoreUpshift);
         L.push("## 2. Volume restore", "");
@@ -638,7 +641,7 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
         L.push(`- upshift, pg_upgrade (the default): \`upshift pg-migrate --container <old> --new-image ${PG17} --new-volume <fresh> --work DIR --user root --upgrade-image ${PG_UPGRADE}\` ` +
             "(row counts and 64-bit content hashes of every table on the old server, in parallel sessions; clean stop; in the helper: copy of the data directory into the new volume " +
             "(the old one mounted read-only), initdb, pg_upgrade --check, pg_upgrade --link on the copy; the new cluster started in a temporary container, the same counts and " +
-            "hashes compared, pg_amcheck of every index and table, vacuumdb --analyze-in-stages, clean stop, sync)");
+            "hashes compared, pg_amcheck of every index (B-tree checks), vacuumdb --analyze-in-stages, clean stop, sync)");
         L.push(`- upshift, dump/restore (the fallback when --check refuses): the same with \`--method dump\` (pg_dump -Fd -j N with lz4 in the new major's tools, ` +
             "the counts and hashes in the dump's snapshot, initdb, pg_restore -j N into a bulk-load-tuned temporary server, ANALYZE, the counts and hashes compared, clean stop, sync)", "");
         const gt = (k: string) => median(pg.upgradeTimes.map((t) => Number(t[k] ?? 0)));
@@ -672,9 +675,9 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
                 `${secs(verify)} in all (counts and hashes on each side ${secs(gt("checksOld"))} + ${secs(gt("checksNew"))}, the second including the temporary server's start; ` +
                 `pg_amcheck ${secs(gt("amcheck"))}; vacuumdb --analyze-in-stages ${secs(gt("analyze"))}); the clean stop and sync ${secs(gt("stop"))}. ` +
                 `Without the verification and the statistics it would take ${secs(gp - verify)} (${fmtRatio((gp - verify) / vp)}). ` +
-                "What is left to gain: the analyze can run after the new server serves (the PostgreSQL docs' --analyze-in-stages exists for that), pg_amcheck could " +
-                "check the indexes only (the heaps were copied byte for byte and are covered by the row hashes), and the old side's checks could overlap the copy if " +
-                "they were taken from the copy's server instead; on 2 cores the checks of 1 GiB on each side are bound by the CPU.");
+                "What is left to gain: the copy took the old cluster's whole pg_wal (up to max_wal_size of recycled segments), where only the last checkpoint's " +
+                "segment is needed after a clean stop; the analyze can run after the new server serves (the PostgreSQL docs' --analyze-in-stages exists for that); " +
+                "on 2 cores the checks of 1 GiB on each side are bound by the CPU, and the vendor's own time varies by 1.8x between runs on this shared engine.");
         }
         if (up > vp) {
             analysis.push(`- **Postgres by dump/restore (${fmtRatio(up / vp)} of the vendor's time, target 1.0x).** dump with checks ${secs(median(pg.upshiftParts.map((x) => x.dump)))}, ` +
