@@ -64,7 +64,7 @@ const REFUSED = 3;
  * Runs in the helper container as root: /old is the old cluster's mount (read-only), /v the new
  * volume. Finds the two majors' bindirs (Debian and tianon/postgres-upgrade:
  * /usr/lib/postgresql/<M>/bin; pgautoupgrade: /usr/local-pg<M>/bin for the old ones, /usr/local/bin
- * for its target), copies the cluster, initdb's the new one like the old (superuser, encoding,
+ * for its target), copies the cluster (its WAL only from the last checkpoint's segment), initdb's the new one like the old (superuser, encoding,
  * locale, checksums, WAL segment size), pg_upgrade --check, then --link on the copy, carries over
  * pg_hba.conf and pg_ident.conf, moves the new cluster to the volume's top and gives it to the
  * new image's postgres user.
@@ -94,8 +94,15 @@ echo "upshift: old binaries $ob, new $nb"
 find /v -mindepth 1 -delete
 mkdir /v/.upshift-upgrade
 cd /v/.upshift-upgrade
-cp -a "$src" old
-rm -f old/postmaster.pid
+# Everything but the WAL, which after the clean stop is needed only from the last checkpoint's
+# segment on (pg_upgrade starts the old server on the copy; the other segments are old or recycled).
+redo=$("$ob/pg_controldata" "$src" | sed -n 's/^Latest checkpoint.s REDO WAL file: *//p')
+[ -n "$redo" ] && [ -f "$src/pg_wal/$redo" ] || { echo "cannot find the old cluster's last checkpoint WAL segment ($redo)" >&2; exit 1; }
+mkdir old
+find "$src" -mindepth 1 -maxdepth 1 ! -name pg_wal ! -name postmaster.pid -exec cp -a {} old/ \;
+mkdir -p old/pg_wal/archive_status
+chmod 700 old/pg_wal
+cp -a "$src/pg_wal/$redo" old/pg_wal/
 chown -R postgres:postgres /v/.upshift-upgrade
 chmod 700 old
 lap copy
