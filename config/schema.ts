@@ -39,6 +39,8 @@ const stackSchema = z.strictObject({
     backupDir: z.string().min(1).default(defaultBackupDir).transform(expandHome),
     /** Image for short-lived tar/zstd helper containers. */
     helperImage: z.string().min(1).optional(),
+    /** pg_upgrade helper (both majors' binaries) for a Postgres major change; default per image pair: catalog/pgUpgrade.ts. */
+    pgUpgradeImage: z.string().min(1).optional(),
     /** How steps call the hooks CLI; default: this checkout's bin/upshift. */
     hooksCommand: z.string().min(1).optional(),
     /** Off-site copies; `create: true` makes upshift manage the bucket. */
