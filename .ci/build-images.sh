@@ -4,9 +4,11 @@
 #   upshift-test/postgres:15  bookworm + postgresql-15  (plays the old major)
 #   upshift-test/postgres:17  trixie   + postgresql-17  (plays the new major)
 #   upshift-test/tools:latest bookworm + tar, zstd      (the helper image for tar streams)
+#   upshift-test/pg-upgrade:15-to-17 (pg_upgrade helper: build-upgrade-image.sh; its lines here end in the marker that keeps them out of the recipe of the others) # upgrade-image
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 recipe=$(cat "$0" "$here/pg-entrypoint.sh" | sha256sum | cut -c1-12)
+recipe=$(grep -v '# upgrade-image$' "$0" | cat - "$here/pg-entrypoint.sh" | sha256sum | cut -c1-12) # upgrade-image
 # The mirror comes from this machine's apt sources; it is never written into the repo.
 mirror=${UPSHIFT_DEBIAN_MIRROR:-$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)}
 [ -n "$mirror" ] || { echo "build-images: no Debian mirror found in /etc/apt/sources.list.d/debian.sources" >&2; exit 1; }
@@ -40,4 +42,5 @@ build upshift-test/tools:latest bookworm zstd,xz-utils "" &
 build upshift-test/postgres:15 bookworm postgresql-15 15 &
 wait
 build upshift-test/postgres:17 trixie postgresql-17 17
+bash "$here/build-upgrade-image.sh" # upgrade-image
 docker image ls --filter reference='upshift-test/*'

@@ -10,14 +10,16 @@ import { byRange, cmp, lt } from "./versions";
 export const CLEARML_DATA_DIR = "/opt/clearml";
 
 /**
- * Releases the catalog knows. *unconfirmed* (not listed until checked against the release page):
- * 1.3.1, 1.10.1, 1.12.1, 1.13.1, 1.14.1, 1.15.1, 1.16.1, 1.16.2, 1.17.1, 2.0.1.
+ * Releases the catalog knows: every tag of clearml/clearml-server with a compose file
+ * (reference/upstream/clearml/; 0.16.x sat at the repo root) and, from the release notes, 1.17.1
+ * and 2.4.0, which have none there.
  */
 export const CLEARML_VERSIONS: readonly string[] = [
     "0.16.0", "0.16.1", "0.17.0",
-    "1.0.0", "1.0.1", "1.0.2", "1.1.0", "1.1.1", "1.2.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.0",
-    "1.9.0", "1.9.1", "1.9.2", "1.10.0", "1.11.0", "1.12.0", "1.13.0", "1.14.0", "1.15.0", "1.16.0", "1.17.0",
-    "2.0.0", "2.1.0", "2.2.0", "2.3.0",
+    "1.0.0", "1.0.1", "1.0.2", "1.1.0", "1.1.1", "1.2.0", "1.3.0", "1.3.1", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.0",
+    "1.9.0", "1.9.1", "1.9.2", "1.10.0", "1.10.1", "1.11.0", "1.12.0", "1.12.1", "1.13.0", "1.13.1", "1.14.0", "1.14.1",
+    "1.15.0", "1.16.0", "1.16.1", "1.16.2", "1.17.0", "1.17.1",
+    "2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0",
 ];
 
 /** Backing services per range (product-catalog.md table). `fcv` is the Mongo featureCompatibilityVersion the data is at. */
@@ -29,7 +31,25 @@ const BACKING = [
     ["1.17.0", { mongo: "mongo:5.0.26", fcv: "5.0", elastic: "8.15.3", redis: "redis:6.2" }],
     ["2.0.0", { mongo: "mongo:6.0.19", fcv: "6.0", elastic: "8.17.0", redis: "redis:7.4.1" }],
     ["2.3.0", { mongo: "mongo:7.0.22", fcv: "7.0", elastic: "8.17.0", redis: "redis:7.4.1" }],
+    // 2.4.0 release notes: Elastic 8.19.9 (no compose file in reference/upstream; Mongo and Redis as 2.3.0).
+    ["2.4.0", { mongo: "mongo:7.0.22", fcv: "7.0", elastic: "8.19.9", redis: "redis:7.4.1" }],
 ] as const;
+
+/** The Elasticsearch image: Elastic's registry up to 1.17, Docker Hub's official image from 2.0.0. */
+const elasticImage = (v: string) => `${lt(v, "2.0.0") ? "docker.elastic.co/elasticsearch/" : ""}elasticsearch:${byRange(v, BACKING).elastic}`;
+/** Mongo 3.6 knows the sort-memory limit by its old name; 4.4 renamed it (mongo 3.6 does not start with the new one). */
+const mongoSortLimit = (fcv: string) => `${fcv === "3.6" ? "internalQueryExecMaxBlockingSortBytes" : "internalQueryMaxBlockingSortMemoryUsageBytes"}=196100200`;
+/** Elasticsearch release of a ClearML version's data, as [major, minor]. */
+const esRelease = (v: string) => byRange(v, BACKING).elastic.split(".").slice(0, 2).map(Number);
+/**
+ * Elasticsearch 8 refuses indices last written by 7.16 or older ("upgrade to 7.17 first": Elastic's
+ * "Upgrade Elasticsearch" guide, 8.x: upgrading from 7.17 is the only supported path). A jump from
+ * before 1.10 (ES <= 7.16) to 1.17 or later (ES 8) therefore runs the newest 1.16.x (ES 7.17) first.
+ */
+export const needsElastic717Hop = (from: string, to: string): boolean => {
+    const [fm, fn] = esRelease(from);
+    return (fm < 7 || (fm === 7 && fn < 17)) && esRelease(to)[0] >= 8;
+};
 
 /** Trains era (<= 0.16.x): `trains-*` containers and image; ClearML names from 0.17.0. */
 const trains = (v: string) => lt(v, "0.17.0");
@@ -64,7 +84,7 @@ function dataVolumesAt(root: string, v: string): DataVolume[] {
     // and the vendor keeps that path for every later Mongo major.
     const mongoDir = b.fcv === "3.6" ? `${root}/data/mongo` : `${root}/data/mongo_4`;
     const fcv = { format: fcvFormat(v), formatLabel: `Mongo featureCompatibilityVersion ${b.fcv}` };
-    const app = trains(v) ? "trains" : "clearml";
+    const app = trainsInside(v) ? "trains" : "clearml";
     return [
         { key: "mongo_db", type: "dir", defaultName: `${mongoDir}/db`, mount: "/data/db", owner: n.mongo, ...fcv, schema: true },
         { key: "mongo_configdb", type: "dir", defaultName: `${mongoDir}/configdb`, mount: "/data/configdb", owner: n.mongo, ...fcv, schema: false },
@@ -82,31 +102,40 @@ function dataVolumesAt(root: string, v: string): DataVolume[] {
 
 /** Elasticsearch settings of the vendor's compose file (single node, memory locked, 2 GB heap). */
 function elasticEnv(v: string): Record<string, string> {
+    const upTo115 = lt(v, "1.15.0");
+    const watermark = lt(v, "1.0.0") ? "10gb" : "500mb";
     return {
         "bootstrap.memory_lock": "true",
-        "cluster.name": prefix(v), // *unconfirmed* for 0.16: `trains`
+        "cluster.name": "clearml",
         "cluster.routing.allocation.node_initial_primaries_recoveries": "500",
-        "cluster.routing.allocation.disk.watermark.low": "500mb",
-        "cluster.routing.allocation.disk.watermark.high": "500mb",
-        "cluster.routing.allocation.disk.watermark.flood_stage": "500mb",
+        "cluster.routing.allocation.disk.watermark.low": watermark,
+        "cluster.routing.allocation.disk.watermark.high": watermark,
+        "cluster.routing.allocation.disk.watermark.flood_stage": watermark,
         "discovery.type": "single-node",
         "http.compression_level": "7",
-        "node.name": prefix(v),
-        "reindex.remote.whitelist": "'*.*'",
+        "node.name": "clearml",
+        // The quotes are part of the value from 1.15.0 on, as the vendor's file has it.
+        "reindex.remote.whitelist": upTo115 ? "*.*" : "'*.*'",
         "xpack.security.enabled": "false",
-        // The log4j mitigation flag appears in the 1.2-era compose (*unconfirmed* exact release).
-        ES_JAVA_OPTS: lt(v, "1.2.0") ? "-Xms2g -Xmx2g" : "-Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true",
+        ...(upTo115 ? { "discovery.zen.minimum_master_nodes": "1", "node.ingest": "true", "xpack.monitoring.enabled": "false" } : {}),
+        ...(lt(v, "1.16.0") ? { ES_JAVA_OPTS: lt(v, "1.2.0") ? "-Xms2g -Xmx2g" : "-Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true" } : {}),
+        // `${ELASTIC_PASSWORD}` of the vendor's file, unset: security is off.
+        ...(!lt(v, "1.2.0") && lt(v, "1.16.0") ? { ELASTIC_PASSWORD: "" } : {}),
     };
 }
 
-/** Service hosts as the apiserver and async_delete read them (TRAINS_/unprefixed in the trains era, *unconfirmed*). */
-function backendEnv(v: string): Record<string, string> {
-    const p = trains(v) ? "" : "CLEARML_";
+/** Up to 0.17.x the apiserver reads TRAINS_* variables and keeps its files under trains paths inside the container. */
+const trainsInside = (v: string) => lt(v, "1.0.0");
+
+/** Service hosts as the apiserver and async_delete read them. */
+function backendEnv(v: string, withDeploymentType = true): Record<string, string> {
+    const p = trainsInside(v) ? "TRAINS_" : "CLEARML_";
     return {
         [`${p}ELASTIC_SERVICE_HOST`]: "elasticsearch", [`${p}ELASTIC_SERVICE_PORT`]: "9200",
         [`${p}MONGODB_SERVICE_HOST`]: "mongo", [`${p}MONGODB_SERVICE_PORT`]: "27017",
         [`${p}REDIS_SERVICE_HOST`]: "redis", [`${p}REDIS_SERVICE_PORT`]: "6379",
-        [trains(v) ? "TRAINS_SERVER_DEPLOYMENT_TYPE" : "CLEARML_SERVER_DEPLOYMENT_TYPE"]: "linux",
+        ...(withDeploymentType ? { [`${p}SERVER_DEPLOYMENT_TYPE`]: "linux" } : {}),
+        ...(!lt(v, "1.2.0") && lt(v, "1.16.0") ? { [`${p}ELASTIC_SERVICE_PASSWORD`]: "" } : {}),
     };
 }
 
@@ -117,19 +146,19 @@ function services(_root: string, v: string): ServiceSpec[] {
     const n = clearmlNames(v);
     const b = byRange(v, BACKING);
     const app = clearmlAppImage(v);
-    const cfgMount = trains(v) ? "/opt/trains/config" : "/opt/clearml/config";
-    const logMount = trains(v) ? "/var/log/trains" : "/var/log/clearml";
+    const cfgMount = trainsInside(v) ? "/opt/trains/config" : "/opt/clearml/config";
+    const logMount = trainsInside(v) ? "/var/log/trains" : "/var/log/clearml";
     const shell = mongoShell(b.mongo);
     const list: ServiceSpec[] = [
         {
             name: n.mongo, image: b.mongo, role: "data", aliases: ["mongo"],
-            command: ["--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=196100200"],
+            command: ["--setParameter", mongoSortLimit(b.fcv)],
             mounts: [{ volume: "mongo_db", target: "/data/db" }, { volume: "mongo_configdb", target: "/data/configdb" }],
             healthcheck: { test: ["CMD", shell, "--quiet", "--eval", "db.adminCommand('ping').ok"], interval: "10s", timeout: "10s", retries: 30, startPeriod: "30s" },
             wait: true, waitTimeout: 600,
         },
         {
-            name: n.elastic, image: `docker.elastic.co/elasticsearch/elasticsearch:${b.elastic}`, role: "data", aliases: ["elasticsearch"],
+            name: n.elastic, image: elasticImage(v), role: "data", aliases: ["elasticsearch"],
             env: elasticEnv(v),
             mounts: [{ volume: "elastic", target: "/usr/share/elasticsearch/data" }],
             ulimits: [{ name: "memlock", soft: -1, hard: -1 }, { name: "nofile", soft: 65536, hard: 65536 }],
@@ -140,7 +169,7 @@ function services(_root: string, v: string): ServiceSpec[] {
             healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "5s", retries: 30 }, wait: true, waitTimeout: 300 },
         {
             name: n.fileserver, image: app, role: "app", aliases: ["fileserver"], command: ["fileserver"],
-            env: lt(v, "1.10.0") ? {} : { CLEARML__fileserver__delete__allow_batch: "true" },
+            env: lt(v, "1.7.0") ? {} : { CLEARML__fileserver__delete__allow_batch: "true" },
             mounts: [{ volume: "logs", target: logMount }, { volume: "fileserver", target: "/mnt/fileserver" }, { volume: "config", target: cfgMount }],
             ports: [{ internal: 8081, external: 8081 }],
         },
@@ -148,12 +177,12 @@ function services(_root: string, v: string): ServiceSpec[] {
             name: n.apiserver, image: app, role: "app", aliases: ["apiserver"], command: ["apiserver"],
             env: {
                 ...backendEnv(v),
-                ...(trains(v) ? {} : {
-                    CLEARML__apiserver__pre_populate__enabled: "true",
-                    CLEARML__apiserver__pre_populate__zip_files: "/opt/clearml/db-pre-populate",
-                    CLEARML__apiserver__pre_populate__artifacts_path: "/mnt/fileserver",
-                }),
-                ...(lt(v, "1.10.0") ? {} : { CLEARML__services__async_urls_delete__enabled: "true" }),
+                [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__enabled`]: "true",
+                [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__zip_files`]: `/opt/${trainsInside(v) ? "trains" : "clearml"}/db-pre-populate`,
+                [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__artifacts_path`]: "/mnt/fileserver",
+                ...(lt(v, "1.7.0") ? {} : { CLEARML__services__async_urls_delete__enabled: "true" }),
+                ...(lt(v, "1.11.0") ? {} : { CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[]" }),
+                ...(lt(v, "1.16.0") ? {} : { CLEARML__secure__credentials__services_agent__user_key: "", CLEARML__secure__credentials__services_agent__user_secret: "" }),
             },
             mounts: [{ volume: "logs", target: logMount }, { volume: "config", target: cfgMount }, { volume: "fileserver", target: "/mnt/fileserver" }],
             ports: [{ internal: 8008, external: 8008 }],
@@ -164,12 +193,16 @@ function services(_root: string, v: string): ServiceSpec[] {
         },
         { name: n.webserver, image: app, role: "app", aliases: ["webserver"], command: ["webserver"], ports: [{ internal: 80, external: 8080 }] },
     ];
-    if (!lt(v, "1.10.0")) {
+    // async_delete runs from 1.7.0 (the vendor's 1.7.0 compose file).
+    if (!lt(v, "1.7.0")) {
         list.push({
             name: n.asyncDelete, image: app, role: "app", aliases: ["async_delete"],
             entrypoint: ["python3", "-m", "jobs.async_urls_delete", "--fileserver-host", "http://fileserver:8081"],
-            env: { ...backendEnv(v), PYTHONPATH: "/opt/clearml/apiserver" },
-            mounts: [{ volume: "logs", target: logMount }, { volume: "config", target: cfgMount }],
+            env: {
+                ...backendEnv(v, false), PYTHONPATH: "/opt/clearml/apiserver",
+                ...(lt(v, "1.8.0") ? {} : { CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[]" }),
+            },
+            mounts: [{ volume: "logs", target: logMount }, ...(lt(v, "1.13.0") ? [] : [{ volume: "config", target: cfgMount }])],
         });
     }
     list.push({
@@ -191,10 +224,16 @@ function services(_root: string, v: string): ServiceSpec[] {
 // ---- Upgrade rules -------------------------------------------------------------------------------
 
 /** Versions at which a ClearML rule stops the old containers and copies data (the first one in range does). */
-const DATA_RULES = ["0.17.0", "1.2.0", "1.17.0", "2.0.0", "2.3.0"];
+const DATA_RULES = ["0.17.0", "1.2.0", "1.16.0", "1.17.0", "2.0.0", "2.3.0"];
 /** Server versions whose apiserver raises the Mongo FCV itself (product-catalog.md; clearml-server#267). */
-const HOPS = ["1.17.0", "2.0.0", "2.3.0"];
-const firstRuleIn = (ctx: RuleContext, at: string) => !DATA_RULES.some((a) => lt(ctx.from, a) && lt(a, at));
+const FCV_HOPS = ["1.17.0", "2.0.0", "2.3.0"];
+/** The hop through 1.16.x (Elasticsearch 7.17) before Elasticsearch 8, when the data was last written by 7.16 or older. */
+const ELASTIC_717_HOP = "1.16.0";
+/** The hops a plan runs, in order (the 7.17 one only when needsElastic717Hop). */
+const hopsFor = (ctx: RuleContext) => [...(needsElastic717Hop(ctx.from, ctx.to) ? [ELASTIC_717_HOP] : []), ...FCV_HOPS];
+const HOPS = [ELASTIC_717_HOP, ...FCV_HOPS];
+const firstRuleIn = (ctx: RuleContext, at: string) =>
+    !DATA_RULES.some((a) => lt(ctx.from, a) && lt(a, at) && (a !== ELASTIC_717_HOP || needsElastic717Hop(ctx.from, ctx.to)));
 const minor = (v: string) => v.split(".").slice(0, 2).join(".");
 
 function stopStep(root: string, from: string, why: string): PlanStep {
@@ -221,7 +260,9 @@ function hopVersion(at: string, to: string): string {
 
 export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatalog {
     const root = dataDir.replace(/\/+$/, "") || "/";
-    const vols = (v: string) => dataVolumesAt(root, v);
+    // Trains Server (0.16.x) kept its tree under /opt/trains (the vendor's 0.16 instructions); an
+    // explicit clearml:dataDir wins. The plan keeps the names it adopted, so a later upgrade reuses them.
+    const vols = (v: string) => dataVolumesAt(trains(v) && root === CLEARML_DATA_DIR ? "/opt/trains" : root, v);
     const svc = (v: string) => services(root, v);
 
     /** Data keys whose format differs between two versions: they get a copy, the original is kept. */
@@ -234,11 +275,12 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
     const hopRule = (at: string) => ({
         id: `server-${minor(at)}-hop`, at,
         steps: (ctx: RuleContext): PlanStep[] => {
+            if (!hopsFor(ctx).includes(at)) return [];
             const steps: PlanStep[] = [];
             const hop = hopVersion(at, ctx.to);
             // The hop before this one in the same plan, if any; else the data starts at the deployed
             // version's format (or at FCV 4.4 when the 1.2 chain ran first).
-            const prevHop = [...HOPS].reverse().find((h) => lt(h, at) && lt(ctx.from, h));
+            const prevHop = [...hopsFor(ctx)].reverse().find((h) => lt(h, at) && lt(ctx.from, h));
             const before = prevHop ? hopVersion(prevHop, ctx.to) : lt(ctx.from, "1.2.0") ? "1.2.0" : ctx.from;
             const prev = byRange(before, BACKING);
             const next = byRange(hop, BACKING);
@@ -272,11 +314,14 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
             }
             const es = esMajor(hop) !== esMajor(before) ? ` and upgrades the Elasticsearch data ${esMajor(before)} -> ${esMajor(hop)}` : "";
             const n = clearmlNames(hop);
+            const what = at === ELASTIC_717_HOP
+                ? `Elasticsearch ${next.elastic} rewrites the indices last written by ${prev.elastic}, which Elasticsearch 8 refuses ("upgrade to 7.17 first")`
+                : `its apiserver raises the Mongo featureCompatibilityVersion ${prev.fcv} -> ${next.fcv}${es} (clearml-server#267)`;
             steps.push({
                 id: `intermediate-server-${hop}`, kind: "intermediate-server", phase: "before-stop", reversible: false,
                 moves: ["mongo_db", "mongo_configdb", "elastic", "redis"],
                 description: `run ClearML Server ${hop} (apiserver, mongo ${next.mongo.split(":")[1]}, elasticsearch ${next.elastic}, ${next.redis}) on the copied data until /debug.ping answers, then stop it: `
-                    + `its apiserver raises the Mongo featureCompatibilityVersion ${prev.fcv} -> ${next.fcv}${es} (point of no return; clearml-server#267)`,
+                    + `${what} (point of no return)`,
                 params: {
                     version: hop,
                     apiserverImage: `\${image:${n.apiserver}:${hop}}`, mongoImage: `\${image:${n.mongo}:${hop}}`,

@@ -1,19 +1,24 @@
-// KWDB (KaiwuDB) 2.0.0 - 3.2.1 as data: the single-node container per release and the upgrade rules.
-// Sources: ../shared/reference/product-catalog.md (KWDB part) and vendor-guides/kwdb-upgrade.md
-// (KWDB/docs "Database Upgrade"). Entries marked *unconfirmed* are inferred, not read from a release.
+// KWDB (KaiwuDB) 2.0.4 - 3.2.1 as data: the single-node container per release and the upgrade rules.
+// Sources: reference/upstream/README.md (KWDB/KWDB tags and the KWDB/docs branches per version),
+// ../shared/reference/product-catalog.md (KWDB part) and vendor-guides/kwdb-upgrade.md (KWDB/docs
+// "Database Upgrade"). Entries marked *unconfirmed* are inferred, not read from a release.
 import { DataVolume, PlanStep, ProductCatalog, ServiceSpec } from "./types";
 import { gte, lt } from "./versions";
 
 /**
- * Releases the catalog knows. From the vendor's release notes (KWDB/docs en/release-notes): 2.0.4,
- * 2.1.0, 2.2.0, 2.2.1, 2.2.2, 3.0.0, 3.2.0, 3.2.1; 3.1.0 from product-catalog.md. 2.0.0 is
- * *unconfirmed* (product-catalog.md: "2.0 (2024-08)"; 2.0.4 was built 2024-08-06). Four-part
- * releases (2.0.3.2, 2.0.4.1) are not semver and not listed.
+ * Releases the catalog knows (KWDB/KWDB tags; 3.0.1 is a tag without release notes). There is no
+ * 2.0.0: the first 2.0 release is 2.0.3.2, whose four-part version upshift cannot order; it is
+ * named in KWDB_UNSUPPORTED_RELEASES (config validation says so and how to go on).
  */
 export const KWDB_VERSIONS: readonly string[] = [
-    "2.0.0", "2.0.4", "2.1.0", "2.2.0", "2.2.1", "2.2.2",
-    "3.0.0", "3.1.0", "3.2.0", "3.2.1",
+    "2.0.4", "2.1.0", "2.2.0", "2.2.1", "2.2.2",
+    "3.0.0", "3.0.1", "3.1.0", "3.2.0", "3.2.1",
 ];
+/** Real KWDB releases upshift does not deploy. */
+export const KWDB_UNSUPPORTED_RELEASES: readonly string[] = ["2.0.3.2"];
+/** The vendor's installer: store and certificates in host directories, secure mode by default. */
+export const KWDB_INSTALLER_STORE = "/var/lib/kaiwudb";
+export const KWDB_INSTALLER_CERTS = "/etc/kaiwudb/certs";
 
 /** The fixed container name of the vendor's installer compose file; steps target it by this name. */
 export const KWDB_CONTAINER = "kaiwudb-container";
@@ -24,15 +29,14 @@ export const KWDB_BIN_DIR = "/kaiwudb/bin";
 export const KWDB_DEFAULT_STORE = "/kaiwudb/deploy/kaiwudb-container";
 
 /**
- * Where a release's image comes from. 2.x and 3.0 ship as `KaiwuDB.tar` (`docker load`), so the
- * reference is whatever the tar was tagged with: `kaiwudb/kaiwudb:<version>` is *unconfirmed*
- * and overridable with kwdb:images. From 3.1.0 the image is `kwdb/kwdb:<version>` on registries.
+ * The image of a release: `kwdb/kwdb:<version>` (the KWDB docs of 2.2.x and 3.0.0 too). An image
+ * loaded from the vendor's KaiwuDB.tar is named like `kaiwudb:2.2.0`: map it with kwdb:images.
  */
-export function kwdbImageSource(v: string): { image: string; loadedFromTar: boolean } {
-    return lt(v, "3.1.0")
-        ? { image: `kaiwudb/kaiwudb:${v}`, loadedFromTar: true }
-        : { image: `kwdb/kwdb:${v}`, loadedFromTar: false };
+export function kwdbImageSource(v: string): { image: string } {
+    return { image: `kwdb/kwdb:${v}` };
 }
+/** A reference that can only come from `docker load < KaiwuDB.tar` (no registry has it). */
+export const isTarballImage = (ref: string): boolean => /^kaiwudb:/.test(ref);
 
 /** The settings of a KWDB deployment that shape its container (kwdb:storePath, kwdb:secure, kwdb:ports). */
 export interface KwdbOptions {
@@ -43,6 +47,11 @@ export interface KwdbOptions {
     readonly ports: { readonly sql: number; readonly http: number; readonly brpc: number };
     /** `--ulimit nofile` (the vendor's `$max_files`). */
     readonly maxFiles?: number;
+    /**
+     * Adopt the vendor installer's layout: the store and the certificates are these host
+     * directories, bind-mounted (never named volumes, which would start an empty database), with /dev.
+     */
+    readonly installerDirs?: { readonly store: string; readonly certs: string };
 }
 
 export const KWDB_DEFAULTS: KwdbOptions = {
@@ -56,10 +65,11 @@ export const kwbaseAuthArgs = (secure: boolean): string[] => (secure ? [`--certs
 
 /** The catalog for one deployment's settings (the container's command and mounts depend on them). */
 export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
+    const dir = o.installerDirs;
     const dataVolumes = (v: string): DataVolume[] => [
         // 3.0 refactored the storage: a 2.x store is never opened by 3.x, so the formats differ.
-        { key: "kwdb_store", type: "volume", defaultName: "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true },
-        ...(o.secure ? [{ key: "kwdb_certs", type: "volume" as const, defaultName: "kwdb_certs", mount: KWDB_CERTS_DIR, owner: KWDB_CONTAINER, format: "certs", schema: false }] : []),
+        { key: "kwdb_store", type: dir ? "dir" : "volume", defaultName: dir?.store ?? "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true },
+        ...(o.secure ? [{ key: "kwdb_certs", type: dir ? "dir" as const : "volume" as const, defaultName: dir?.certs ?? "kwdb_certs", mount: KWDB_CERTS_DIR, owner: KWDB_CONTAINER, format: "certs", schema: false }] : []),
     ];
 
     const services = (v: string): ServiceSpec[] => {
@@ -80,6 +90,8 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
                 { volume: "kwdb_store", target: o.storePath },
                 ...(o.secure ? [{ volume: "kwdb_certs", target: KWDB_CERTS_DIR }] : []),
             ],
+            // The installer's container sees the host's devices (its compose file: /dev:/dev).
+            ...(dir ? { binds: [{ source: "/dev", target: "/dev" }] } : {}),
             ports: [
                 { internal: 26257, external: o.ports.sql },
                 { internal: 8080, external: o.ports.http },
@@ -103,10 +115,19 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
     return {
         product: "kwdb",
         versions: KWDB_VERSIONS,
+        olderReleases: KWDB_UNSUPPORTED_RELEASES,
         dataVolumes,
         services,
         hostRequirements: () => [`the KWDB container runs privileged with ipc shareable and memlock unlimited (vendor docker run)`],
         refusals: [
+            {
+                // Same-major rules of the KWDB docs per version (reference/upstream/README.md): 2.2.1 is
+                // reached only from 2.2.0, 2.2.2 only from a 2.2.x (a 2.0.x is refused below: export/import).
+                from: (f) => gte(f, "2.1.0") && lt(f, "2.2.0"),
+                to: (t) => t === "2.2.1" || t === "2.2.2",
+                message: (f, t) => `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB docs: 2.2.1 only from 2.2.0, 2.2.2 only from 2.2.x). `
+                    + `The supported path: ${f} -> 2.2.0 -> ${t}; set kwdb:version 2.2.0 first, then ${t}`,
+            },
             {
                 // 2.1.0 release notes: a standalone 2.0 upgrades offline only from 2.0.4.
                 from: (f) => lt(f, "2.0.4"),

@@ -92,7 +92,16 @@ export interface ServiceSpec {
     /** Mounts of data volumes/dirs by key (see DataVolume.key). */
     readonly mounts?: readonly { readonly volume: string; readonly target: string; readonly readOnly?: boolean }[];
     readonly ports?: readonly { readonly internal: number; readonly external: number; readonly ip?: string }[];
+    /** Network aliases besides the container name (names the app's code connects to, e.g. CVAT's `opa`). */
     readonly aliases?: readonly string[];
+    /** Container labels (e.g. CVAT's traefik routing labels). */
+    readonly labels?: Readonly<Record<string, string>>;
+    /** Host paths bind-mounted (not data: e.g. traefik's Docker socket, read-only). */
+    readonly binds?: readonly { readonly source: string; readonly target: string; readonly readOnly?: boolean }[];
+    /** tmpfs mounts (container paths). */
+    readonly tmpfs?: readonly string[];
+    /** Run an init process as PID 1 (compose `init: true`). */
+    readonly init?: boolean;
     readonly healthcheck?: {
         readonly test: readonly string[];
         readonly interval?: string;
@@ -137,6 +146,8 @@ export interface ProductCatalog {
     readonly product: Product;
     /** Every release the catalog knows, ascending. A version outside this list is refused by config validation. */
     readonly versions: readonly string[];
+    /** The vendor's releases before `versions[0]` (real, but not deployed by upshift), ascending. */
+    readonly olderReleases?: readonly string[];
     /** Data volumes or directories at a version, with their format tags. */
     readonly dataVolumes: (version: string) => DataVolume[];
     /** The containers at a version (the compose file). */

@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    KWDB_CERTS_DIR, KWDB_CONTAINER, KWDB_DEFAULTS, kwdbCatalogFor, kwdbImageSource, KwdbOptions,
+    isTarballImage, KWDB_CERTS_DIR, KWDB_CONTAINER, KWDB_DEFAULTS, KWDB_INSTALLER_CERTS, kwdbCatalogFor, KwdbOptions,
 } from "../catalog/kwdb";
 import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
@@ -16,7 +16,10 @@ import { defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, reso
 export interface KwdbArgs extends ProductArgs {
     /** Store path inside the container (kwdb:storePath). Default: `/kaiwudb/deploy/kaiwudb-container`. */
     readonly storePath?: string;
-    /** Secure mode: TLS with certificates from secrets `caCert`/`caKey`, or made once with `kwbase cert`. Default: false. */
+    /**
+     * Secure mode: TLS with certificates from secrets `caCert`/`caKey`, or made once with `kwbase cert`.
+     * Default: true when adopting the vendor installer's host directories (its default), else false.
+     */
     readonly secure?: boolean;
     /** Host ports. Default: sql 26257, http 8080, brpc 27257 (3.x only). */
     readonly ports?: KwdbOptions["ports"];
@@ -67,9 +70,13 @@ export class Kwdb extends ProductComponent {
                 : undefined;
         super("upshift:kwdb:Kwdb", name, {}, { ...opts, transformations: [waitForPrerequisites, ...(opts?.transformations ?? [])] });
 
+        // kwdb:volumes.kwdb_store as a host path (the installer's /var/lib/kaiwudb): adopt the installer's
+        // layout, bind mounts of its directories, never named volumes that would start an empty store.
+        const storeDir = args.volumes?.kwdb_store?.startsWith("/") ? args.volumes.kwdb_store : undefined;
+        const installerDirs = storeDir ? { store: storeDir, certs: args.volumes?.kwdb_certs ?? KWDB_INSTALLER_CERTS } : undefined;
         const options: KwdbOptions = {
-            storePath: args.storePath ?? KWDB_DEFAULTS.storePath, secure: args.secure ?? false,
-            ports: args.ports ?? KWDB_DEFAULTS.ports, maxFiles: args.maxFiles,
+            storePath: args.storePath ?? KWDB_DEFAULTS.storePath, secure: args.secure ?? installerDirs !== undefined,
+            ports: args.ports ?? KWDB_DEFAULTS.ports, maxFiles: args.maxFiles, installerDirs,
         };
         const catalog = kwdbCatalogFor(options);
         let plan: Plan;
@@ -83,12 +90,11 @@ export class Kwdb extends ProductComponent {
         const baseEnv: Record<string, pulumi.Input<string>> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};
         const ref = resolveImage(catalog, args, KWDB_CONTAINER, args.version);
 
-        if (kwdbImageSource(args.version).loadedFromTar) {
-            const vendorRef = kwdbImageSource(args.version).image;
-            // 2.x and 3.0 are not on a registry (KaiwuDB.tar, db-upgrade.md): without this check the provider
-            // would report a failed pull instead of the fix.
-            const how = `KWDB ${args.version} is shipped as KaiwuDB.tar, not on a registry: load it on that host with \`docker load < KaiwuDB.tar\`, `
-                + `or, if it loaded under another name, set kwdb:images: pulumi config set --path 'kwdb:images["${vendorRef}"]' <loaded name>`;
+        if (isTarballImage(ref)) {
+            // An image of the vendor's KaiwuDB.tar (kwdb:images maps kwdb/kwdb:<v> to it) is on no registry:
+            // without this check the provider would report a failed pull instead of the fix.
+            const how = `${ref} comes from the vendor's KaiwuDB.tar, not a registry: load it on that host with \`docker load < KaiwuDB.tar\`, `
+                + `or drop the kwdb:images entry to pull kwdb/kwdb:${args.version}`;
             prerequisites.push(new command.local.Command(`${name}-image-present`, {
                 create: `${hooks} ${shellQuote(["image-present", "--image", ref, "--how", how])}`,
                 triggers: [ref],

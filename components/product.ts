@@ -246,6 +246,8 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
             ? { hostPath: v.name, containerPath: m.target, readOnly: m.readOnly ?? false }
             : { volumeName: volumes[v.name].name, containerPath: m.target, readOnly: m.readOnly ?? false };
     });
+    // Host paths that are not data (traefik's Docker socket): bind-mounted as the vendor's file does.
+    for (const b of s.binds ?? []) mounts.push({ hostPath: b.source, containerPath: b.target, readOnly: b.readOnly ?? false });
     return new docker.Container(`${name}-${s.name}`, {
         name: s.name,
         // imageId, not the tag: a tag or repoDigest replaces the container on every run (pulumi-docker #325, #1431).
@@ -254,7 +256,11 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         command: s.command ? [...s.command] : undefined,
         entrypoints: s.entrypoint ? [...s.entrypoint] : undefined,
         volumes: mounts.length ? mounts : undefined,
-        networksAdvanced: [{ name: network.name, aliases: [...(s.aliases ?? [s.name])] }],
+        // The container name and the names the app's code connects to (compose service aliases).
+        networksAdvanced: [{ name: network.name, aliases: [...new Set([s.name, ...(s.aliases ?? [])])] }],
+        labels: s.labels ? Object.entries(s.labels).map(([label, value]) => ({ label, value })) : undefined,
+        tmpfs: s.tmpfs?.length ? Object.fromEntries(s.tmpfs.map((t) => [t, ""])) : undefined,
+        init: s.init,
         ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
         restart: "unless-stopped",
         // Durations in Go's form: the provider reads them back with time.Duration.String() ("1m0s"

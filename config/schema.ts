@@ -39,6 +39,8 @@ const stackSchema = z.strictObject({
     backupDir: z.string().min(1).default(defaultBackupDir).transform(expandHome),
     /** Image for short-lived tar/zstd helper containers. */
     helperImage: z.string().min(1).optional(),
+    /** pg_upgrade helper (both majors' binaries) for a Postgres major change; default per image pair: catalog/pgUpgrade.ts. */
+    pgUpgradeImage: z.string().min(1).optional(),
     /** How steps call the hooks CLI; default: this checkout's bin/upshift. */
     hooksCommand: z.string().min(1).optional(),
     /** Off-site copies; `create: true` makes upshift manage the bucket. */
@@ -66,8 +68,8 @@ const productSchemas = {
         ...common,
         /** Store path inside the container (the vendor docs disagree: kaiwudb-container vs kwdb-container). */
         storePath: z.string().startsWith("/", "must be an absolute path").default("/kaiwudb/deploy/kaiwudb-container"),
-        /** Secure mode: TLS certificates from secrets or generated once with `kwbase cert`. */
-        secure: z.boolean().default(false),
+        /** Secure mode: TLS certificates from secrets or generated once with `kwbase cert`. Default: on when kwdb:volumes.kwdb_store is a host path (the installer's layout, whose default it is), else off. */
+        secure: z.boolean().optional(),
         ports: z.strictObject({
             sql: z.number().int().min(1).max(65535).default(26257),
             http: z.number().int().min(1).max(65535).default(8080),
@@ -118,7 +120,9 @@ const FOREIGN = new Set(["pulumi", "aws", "docker", "command"]);
 const OLDEST_HINT: Record<Product, string> = {
     cvat: "CVAT before 2.0.0 has no direct upgrade: upgrade to 2.2.0 with the vendor's v1.7.0 -> v2.2.0 guide first",
     clearml: "ClearML Server 0.15 or older must first go through the vendor's Elasticsearch 5 -> 7 (v0.16) migration procedure",
-    kwdb: "KWDB 1.x is not covered by the open docs; deploy 3.x and move the data with EXPORT/IMPORT by hand",
+    kwdb: "KWDB before 2.0.4 (1.x, and 2.0.3.2, whose four-part version upshift cannot order) is not deployed by upshift: "
+        + "replace a 2.0.3.2 image with 2.0.4 on the same store (a same-major upgrade, KWDB docs) and adopt it with kwdb:version 2.0.4; "
+        + "for 1.x deploy 3.x and move the data with EXPORT/IMPORT by hand",
 };
 
 /**
@@ -172,13 +176,27 @@ export function validateConfig(raw: Record<string, string>, isSecret: (key: stri
 }
 
 function checkVersion(p: Product, v: string): string | undefined {
+    if (CATALOGS[p]?.olderReleases?.includes(v) && !isSemver(v)) return `${p}:version ${v} is a ${p} release that upshift does not deploy: ${OLDEST_HINT[p]}`;
     if (!isSemver(v)) return `${p}:version "${v}" is not a version like 2.3.0. Fix: pulumi config set ${p}:version <major.minor.patch>`;
     const catalog = CATALOGS[p];
     if (!catalog) return `${p}:version is set but this upshift has no ${p} catalog yet. Fix: pulumi config rm ${p}:version, or update upshift`;
     const list = catalog.versions;
     if (list.includes(v)) return undefined;
-    if (list.length && lt(v, list[0])) return `${p}:version ${v} is older than upshift supports (${list[0]}): ${OLDEST_HINT[p]}`;
-    return `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}). Fix: pick a listed release, or update upshift's catalog`;
+    if (list.length && lt(v, list[0])) {
+        const older = catalog.olderReleases ?? [];
+        const real = older.length === 0 || older.includes(v);
+        return `${p}:version ${v} is older than upshift supports (${list[0]})${real ? "" : ` and not a ${p} release (the nearest are ${nearestReleases([...older.filter(isSemver), list[0]], v).join(" and ")})`}: ${OLDEST_HINT[p]}`;
+    }
+    const near = nearestReleases(list, v);
+    return `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}); `
+        + `the nearest ${near.length > 1 ? `are ${near.join(" and ")}` : `is ${near[0]}`}. Fix: pulumi config set ${p}:version ${near[0]}, or update upshift's catalog`;
+}
+
+/** The releases just below and just above `v` (one of them at either end of the list), highest first. */
+export function nearestReleases(list: readonly string[], v: string): string[] {
+    const below = [...list].reverse().find((x) => lt(x, v));
+    const above = list.find((x) => lt(v, x));
+    return [below, above].filter((x): x is string => x !== undefined);
 }
 
 /** Pulumi stores structured values as JSON strings; plain strings stay strings. */

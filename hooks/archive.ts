@@ -32,6 +32,22 @@ const RESTORE_MARKER_NAME = ".upshift-restore-in-progress";
 // Our restore marker is not data: never counted.
 const STATS = `find . -type f ! -path ./${RESTORE_MARKER_NAME} -exec stat -c %s {} + | awk '{n++; s+=$1} END {printf "UPSHIFT-STATS %.0f %.0f\\n", n, s}' >&2`;
 
+/**
+ * zstd's level for backups: 1 by default. Measured on CVAT-like data (docs/benchmarks.md): level 1
+ * is about 2.5x faster than zstd's default 3 with an archive as small or smaller, because zstd
+ * stores blocks it cannot compress (media that is already compressed) as raw blocks at close to
+ * copy speed, while text still shrinks about 4x; the negative (--fast) levels were slower here and
+ * bigger. UPSHIFT_ZSTD_LEVEL=N (1-19) or fast=N overrides it. Restores read any level.
+ */
+export function zstdLevel(): string {
+    const v = process.env.UPSHIFT_ZSTD_LEVEL;
+    if (v === undefined || v === "") return "-1";
+    if (/^([1-9]|1[0-9])$/.test(v)) return `-${v}`;
+    const f = /^fast=([1-9][0-9]?)$/.exec(v);
+    if (f) return `--fast=${f[1]}`;
+    throw new Error(`UPSHIFT_ZSTD_LEVEL=${v}: expected a level 1-19 or fast=N (1-99)`);
+}
+
 // Compresses inside the helper when it has zstd (less data through the Docker connection, which
 // matters most for an ssh:// host); otherwise the raw tar comes out and the host compresses. The
 // host tells the two apart by zstd's magic number (a tar stream starts with a file name).
@@ -39,7 +55,7 @@ const STATS = `find . -type f ! -path ./${RESTORE_MARKER_NAME} -exec stat -c %s 
 const BACKUP_SCRIPT = `set -e
 cd /src
 if [ "$1" = helper ] && command -v zstd >/dev/null 2>&1; then
-  { tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd -T0 -q -c
+  { tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd "$2" -T0 -q -c
   [ "$(cat /tmp/tar.rc)" = 0 ] || { echo "tar failed with status $(cat /tmp/tar.rc)" >&2; exit 1; }
 else
   tar --numeric-owner -cf - .
@@ -53,7 +69,7 @@ const DIRECT_SCRIPT = `set -e
 umask 077
 command -v zstd >/dev/null 2>&1 || { echo UPSHIFT-NO-ZSTD >&2; exit 3; }
 cd /src
-{ tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd -T0 -q -c > "/out/$1"
+{ tar --numeric-owner -cf - . ; echo $? > /tmp/tar.rc; } | zstd "$3" -T0 -q -c > "/out/$1"
 [ "$(cat /tmp/tar.rc)" = 0 ] || { echo "tar failed with status $(cat /tmp/tar.rc)" >&2; exit 1; }
 chown "$2" "/out/$1" 2>/dev/null || true
 ${STATS}`;
@@ -103,7 +119,7 @@ async function archiveDirect(source: Source, outFile: string, image: string, lab
     const name = helperName("backup");
     const owner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
     const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), "--mount", `type=bind,src=${path.dirname(outFile)},dst=/out`,
-        image, "sh", "-c", DIRECT_SCRIPT, "sh", path.basename(outFile), owner], { stdout: "ignore", check: false });
+        image, "sh", "-c", DIRECT_SCRIPT, "sh", path.basename(outFile), owner, zstdLevel()], { stdout: "ignore", check: false });
     const progress = new Progress(label);
     // The bytes land on disk without passing through us: progress follows the file's size.
     const poll = setInterval(() => {
@@ -135,7 +151,7 @@ async function archiveDirect(source: Source, outFile: string, image: string, lab
 /** Streams `source` as a .tar.zst into `outFile`, hashing as it goes. */
 async function archiveStream(source: Source, outFile: string, image: string, label: string): Promise<ArchiveResult> {
     const name = helperName("backup");
-    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), image, "sh", "-c", BACKUP_SCRIPT, "sh", compressWhere()]);
+    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), image, "sh", "-c", BACKUP_SCRIPT, "sh", compressWhere(), zstdLevel()]);
     const children: Streaming[] = [tar];
     const progress = new Progress(label);
     const hash = crypto.createHash("sha256");
@@ -151,7 +167,7 @@ async function archiveStream(source: Source, outFile: string, image: string, lab
         let where: "helper" | "host" = "helper";
         if (!head.subarray(0, 4).equals(ZSTD_MAGIC)) {
             where = "host";
-            const zstd = startProcess("zstd", ["-T0", "-q", "-c"], { stdin: "pipe" });
+            const zstd = startProcess("zstd", [zstdLevel(), "-T0", "-q", "-c"], { stdin: "pipe" });
             children.push(zstd);
             flows.push(zstd.done, pipeline(tar.stdout!, zstd.stdin!));
             compressed = zstd.stdout!;

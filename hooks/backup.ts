@@ -3,6 +3,7 @@
 // directory without `.partial` is always a whole backup (docs/hooks-cli.md).
 import * as fs from "fs";
 import * as path from "path";
+import { fsyncDir } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
 import { archiveSource, Source } from "./archive";
 import { Writers } from "./containers";
@@ -147,9 +148,4 @@ function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Reco
         archives: m.archives.map((x) => ({ name: x.name, bytes: x.bytes, sourceBytes: x.sourceBytes, files: x.files, sha256: x.sha256 })),
         ...extra,
     };
-}
-
-function fsyncDir(dir: string): void {
-    const fd = fs.openSync(dir, "r");
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
 }

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { publishJson } from "./atomicFile";
 import { containerState, docker, stopContainer } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { log } from "./report";
@@ -32,21 +33,11 @@ export function readState<T>(name: string, fallback: T): T {
     }
 }
 
-/** Writes a state file whole (temporary file, fsync, rename, fsync of the directory). */
+/** Writes a state file whole and durably (hooks/atomicFile.ts). */
 export function writeState(name: string, value: unknown): void {
     const file = path.join(stateDir(), name);
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = fs.openSync(tmp, "w", 0o600);
-    try {
-        fs.writeSync(fd, JSON.stringify(value, null, 2) + "\n");
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-    const dir = fs.openSync(path.dirname(file), "r");
-    try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
+    publishJson(file, value);
 }
 
 const LEDGER = "stopped.json";

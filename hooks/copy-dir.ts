@@ -5,7 +5,12 @@
 // target: a rerun clears and redoes only our own unfinished copy, never anyone else's data.
 import { HookCommand, UsageError } from "./command";
 import { docker, helperImage, helperName, helperRunArgs } from "./docker";
+import { parseDfAvailable } from "./preflight";
+import { formatBytes } from "./progress";
 import { HookError, log, parseOptions, runOperation } from "./report";
+
+/** Free space a copy of `bytes` of files needs: 5% over for directories, inodes and block rounding. */
+export const copyNeed = (bytes: number) => Math.ceil(bytes * 1.05);
 
 const USAGE = `usage: upshift copy-dir --from DIR --to DIR --owner UID:GID [--helper-image IMG]
   Copies DIR (on the Docker host) into a new or empty DIR, keeping modes, times, symlinks and
@@ -30,19 +35,22 @@ n=$(ls -A | grep -v '^${COPY_MARKER}$' | wc -l)
 echo "UPSHIFT-COPY $n"
 [ -f ${COPY_MARKER} ] && { printf 'UPSHIFT-MARKER '; head -c 512 ${COPY_MARKER}; echo; }
 echo "UPSHIFT-SRC $( ${STATS("/src")} | tr '\\n' ' ')"
-echo "UPSHIFT-DST $( ${STATS("/dst")} | tr '\\n' ' ')"`;
+echo "UPSHIFT-DST $( ${STATS("/dst")} | tr '\\n' ' ')"
+echo "UPSHIFT-DF $(df -Pk /dst | tail -n 1)"`;
 
 // $1 = clear our unfinished copy first, $2 = marker text, $3 = owner. The marker goes in before the
-// first byte and comes out last, after the ownership is set and the copy is synced.
+// first byte and comes out last, after the ownership is set and the copy is synced. A failed copy
+// (ENOSPC included) is removed at once, the marker kept: a half copy must not keep the disk full.
 const COPY = `set -e
 cd /dst
-if [ "$1" = 1 ]; then find . -mindepth 1 -maxdepth 1 ! -name ${COPY_MARKER} -exec rm -rf {} +; fi
+drop_copy() { find . -mindepth 1 -maxdepth 1 ! -name ${COPY_MARKER} -exec rm -rf {} +; }
+if [ "$1" = 1 ]; then drop_copy; fi
 printf '%s\\n' "$2" > ${COPY_MARKER}
-cp -a /src/. /dst/
-chown -hR "$3" /dst
+cp -a /src/. /dst/ || { rc=$?; drop_copy; sync; echo "UPSHIFT-CLEARED cp exit $rc" >&2; exit $rc; }
+chown -hR "$3" /dst || { rc=$?; drop_copy; echo "UPSHIFT-CLEARED chown exit $rc" >&2; exit $rc; }
 src=$( ${STATS("/src")} | tr '\\n' ' ')
 dst=$( ${STATS("/dst")} | tr '\\n' ' ')
-[ "$src" = "$dst" ] || { echo "copy differs from the source: entries/bytes $dst vs $src" >&2; exit 1; }
+[ "$src" = "$dst" ] || { drop_copy; echo "copy differs from the source: entries/bytes $dst vs $src" >&2; exit 1; }
 sync
 rm -f ${COPY_MARKER}
 sync
@@ -96,12 +104,25 @@ async function runCopy(from: string, to: string, owner: string, image: string): 
         throw new HookError(`${to} is not empty (${entries} entries) and is not a copy of ${from}; refusing to write into it. Move it away or choose another target`);
     }
     const [nEntries, bytes] = (srcStats ?? "0 0").split(/\s+/).map(Number);
+    // The copy lands next to the data (ClearML: data/mongo_4 beside data/mongo): its filesystem must
+    // hold it, checked before the first byte (issue 12, finding 8). Our own unfinished copy is freed first.
+    const df = /^UPSHIFT-DF (.*)$/m.exec(out)?.[1];
+    if (df !== undefined) {
+        const have = parseDfAvailable(df) + (clear ? Number((dstStats ?? "0 0").split(/\s+/)[1] ?? 0) : 0);
+        const need = copyNeed(bytes);
+        if (have < need) {
+            throw new HookError(`not enough free space at ${to} on the Docker host for a copy of ${from}: ${formatBytes(have)} free, ${formatBytes(need)} needed `
+                + `(${formatBytes(bytes)} of files + 5%); short by ${formatBytes(need - have)}. Free space there or choose another --to; nothing was copied`);
+        }
+    }
     log("copy-dir", `copying ${from} (${nEntries} entries, ${bytes} bytes) -> ${to}, owner ${owner}`);
     const started = Date.now();
     // -v (not --mount) for the target: Docker creates it on the host when it is new.
     const r = await docker([...helperRunArgs(helperName("copy")), ...src, "-v", `${to}:/dst`, image, "sh", "-c", COPY, "sh", clear ? "1" : "0", marker, owner], { check: false });
     if (r.code !== 0 || !/UPSHIFT-COPIED/.test(r.stdout)) {
-        throw new HookError(`copy ${from} -> ${to} failed (the source is untouched; a rerun redoes the copy): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+        const cleared = /UPSHIFT-CLEARED/.test(r.stderr) ? "; the unfinished copy was removed" : "";
+        const tail = r.stderr.split("\n").filter((l) => l && !l.startsWith("UPSHIFT-CLEARED")).slice(-3).join(" | ");
+        throw new HookError(`copy ${from} -> ${to} failed (the source is untouched${cleared}; a rerun redoes the copy): ${tail}`);
     }
     const secs = (Date.now() - started) / 1000;
     log("copy-dir", `copied ${nEntries} entries, ${bytes} bytes in ${secs.toFixed(1)} s`);

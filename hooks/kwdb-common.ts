@@ -4,7 +4,7 @@
 // client authenticates with the root client certificate in the certs dir.
 import * as fs from "fs";
 import * as path from "path";
-import { containerState, docker } from "./docker";
+import { containerState, docker, dockerStream } from "./docker";
 import { HookError, log } from "./report";
 
 export interface KwdbTarget {
@@ -105,6 +105,117 @@ export async function census(t: KwdbTarget, dbs?: string[]): Promise<Census> {
     return out;
 }
 
+/**
+ * An order-independent fingerprint of a table's content: every row of `SELECT *` (as kwbase prints
+ * it in CSV) is hashed and the hashes are added (RowHashSum), so two reads of the same
+ * rows in any order agree and a changed, added or removed row changes it (with the row count it
+ * is a multiset hash). The rows stream through; none is held in memory.
+ */
+export async function fingerprintTable(t: KwdbTarget, db: string, table: string): Promise<string> {
+    const [schema, name] = table.split(/\.(.*)/s);
+    const statement = `SELECT * FROM ${ident(db)}.${ident(schema)}.${ident(name)}`;
+    const s = dockerStream(sqlArgv(t, statement), { check: false });
+    const acc = new RowHashSum();
+    s.stdout!.setEncoding("utf8");
+    for await (const chunk of s.stdout!) acc.add(chunk as string);
+    const r = await s.done;
+    if (r.code !== 0) {
+        throw new HookError(`kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${r.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${r.code}`}`);
+    }
+    return acc.digest();
+}
+
+/**
+ * The sum of per-record hashes of CSV text (a record may span lines inside quotes); the header is
+ * skipped. Each record gets four 32-bit FNV-1a lanes with different offset bases, each finished
+ * with MurmurHash3's fmix32 avalanche, and each lane is summed modulo 2^32: the same multiset of
+ * rows gives the same sum in any order. Not cryptographic (it detects changes, not tampering): a
+ * crypto hash object per row cost ~10 us on this machine, which is too slow for a full table read.
+ */
+export class RowHashSum {
+    private rest = "";
+    private header = true;
+    private readonly lanes = new Uint32Array(4);
+    private rows = 0;
+    add(text: string): void {
+        const all = this.rest + text;
+        let start = 0;
+        let from = 0;
+        let quotes = 0;
+        for (;;) {
+            const nl = all.indexOf("\n", from);
+            if (nl < 0) break;
+            for (let q = all.indexOf('"', from); q >= 0 && q < nl; q = all.indexOf('"', q + 1)) quotes++;
+            from = nl + 1;
+            if (quotes % 2) continue; // a newline inside a quoted field
+            const end = nl > start && all.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+            this.record(all, start, end);
+            start = from;
+            quotes = 0;
+        }
+        this.rest = all.slice(start);
+    }
+    private record(text: string, start: number, end: number): void {
+        if (this.header) { this.header = false; return; }
+        this.rows++;
+        let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995, c = 0x9e3779b9, d = 0x85ebca6b;
+        for (let i = start; i < end; i++) {
+            const k = text.charCodeAt(i);
+            a = Math.imul(a ^ k, 0x01000193);
+            b = Math.imul(b ^ k, 0x01000193);
+            c = Math.imul(c ^ k, 0x01000193);
+            d = Math.imul(d ^ k, 0x01000193);
+        }
+        const len = end - start;
+        this.lanes[0] = (this.lanes[0] + fmix32(a ^ len)) >>> 0;
+        this.lanes[1] = (this.lanes[1] + fmix32(b ^ Math.imul(len, 0xcc9e2d51))) >>> 0;
+        this.lanes[2] = (this.lanes[2] + fmix32(c + len)) >>> 0;
+        this.lanes[3] = (this.lanes[3] + fmix32(d ^ 0x1b873593)) >>> 0;
+    }
+    digest(): string {
+        if (this.rest !== "") {
+            const r = this.rest;
+            this.rest = "";
+            this.record(r, 0, r.endsWith("\r") ? r.length - 1 : r.length);
+        }
+        return `${this.rows}:${[...this.lanes].map((x) => x.toString(16).padStart(8, "0")).join("")}`;
+    }
+}
+
+/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
+function fmix32(h: number): number {
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return h >>> 0;
+}
+
+/** Per table (`db` -> `schema.table` -> fingerprint) for every table of a census. */
+export type Fingerprints = Record<string, Record<string, string>>;
+
+export async function fingerprints(t: KwdbTarget, c: Census): Promise<Fingerprints> {
+    const out: Fingerprints = {};
+    for (const [db, d] of Object.entries(c)) {
+        out[db] = {};
+        for (const table of Object.keys(d.tables).sort()) out[db][table] = await fingerprintTable(t, db, table);
+    }
+    return out;
+}
+
+/** Tables whose fingerprints differ (or are missing on one side), one line each. */
+export function compareFingerprints(expected: Fingerprints, actual: Fingerprints): string[] {
+    const diffs: string[] = [];
+    for (const [db, tables] of Object.entries(expected)) {
+        for (const [table, fp] of Object.entries(tables)) {
+            const a = actual[db]?.[table];
+            if (a !== fp) diffs.push(`${db}.${table}: content ${a === undefined ? "missing" : "changed"} (fingerprint ${a ?? "-"}, expected ${fp})`);
+        }
+    }
+    return diffs;
+}
+
 /** Differences between two census results, one line each (empty: identical). */
 export function compareCensus(expected: Census, actual: Census): string[] {
     const diffs: string[] = [];
@@ -155,6 +266,8 @@ export interface ExportManifest {
     /** The export dir name under `<store>/extern/` (the nodelocal://1/<dir> of every statement). */
     readonly dir: string;
     readonly databases: Census;
+    /** Content fingerprints per table, taken with writes stopped (absent in exports of older upshift). */
+    readonly fingerprints?: Fingerprints;
     /** Non-system users whose passwords must be reset after the import. */
     readonly users: string[];
     readonly statements: string[];

@@ -1,16 +1,21 @@
 // `upshift kwdb-export`: the first half of KWDB's only 2.x -> 3.x path (db-upgrade.md: no direct
-// upgrade; deploy 3.x and move the data with EXPORT/IMPORT). Records every user database's tables
-// and row counts, EXPORTs the databases, users and cluster settings into an empty dir under the
-// store's extern/, checks nothing was written meanwhile, and copies the export next to the backup
-// (`<out>/data` + `<out>/export.json`), written under `<out>.partial` and renamed when complete.
+// upgrade; deploy 3.x and move the data with EXPORT/IMPORT). Stops the container first (writes end
+// there) and works on a private server with no network on the same volumes (kwdb-private.ts):
+// records every user database's tables, row counts and content fingerprints, EXPORTs the databases,
+// users and cluster settings into an empty dir under the store's extern/, checks counts and content
+// again, and copies the export next to the backup (`<out>/data` + `<out>/export.json`), written under
+// `<out>.partial` and published (synced, renamed, parent synced) when complete.
 import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
-import { docker } from "./docker";
+import { publishDir } from "./atomicFile";
+import { containerState, docker, stopContainer } from "./docker";
 import {
-    census, compareCensus, EXPORT_FORMAT, ExportManifest, ident, KwdbTarget, listDatabases, listUsers, sql, totalRows, totalTables, waitReady,
+    census, compareCensus, compareFingerprints, EXPORT_FORMAT, ExportManifest, fingerprints, ident, KwdbTarget, listDatabases, listUsers, sql,
+    totalRows, totalTables, waitReady,
 } from "./kwdb-common";
 import { copyOut } from "./kwdb-copy";
+import { privateName, removePrivate, startPrivate } from "./kwdb-private";
 import { formatBytes } from "./progress";
 import { HookError, log, parseOptions, runOperation } from "./report";
 
@@ -18,9 +23,11 @@ const OP = "kwdb-export";
 
 const USAGE = `usage: upshift kwdb-export --container C --store PATH --dir NAME --out DIR (--insecure | --certs-dir D)
                           [--stop-after] [--wait-healthy SECONDS]
-  EXPORTs every user database (CSV), the users and the cluster settings of the running KWDB in C into
-  PATH/extern/NAME (emptied first: it is ours), with table and row counts in DIR/export.json, and
-  copies it to DIR/data. --stop-after stops C once the export is safe (no write can be lost after it).
+  Stops C (no client writes from then on), runs C's image once more on C's volumes with no network,
+  and there EXPORTs every user database (CSV), the users and the cluster settings into
+  PATH/extern/NAME (emptied first: it is ours), with table and row counts and content fingerprints
+  in DIR/export.json, and copies it to DIR/data. C is started again afterwards, unless --stop-after
+  (the step's case: the new version replaces it) or a failure (then it is always started again).
   In secure mode the root client certificate in D authenticates; no password is used.`;
 
 export interface ExportOptions {
@@ -47,8 +54,48 @@ export function exportStatements(dir: string, dbs: string[]): string[] {
 
 export async function runExport(o: ExportOptions): Promise<Record<string, unknown>> {
     const started = Date.now();
-    const t = o.target;
-    await waitReady(OP, t.container, o.waitSeconds);
+    const c = o.target.container;
+    const out = path.resolve(o.out);
+    const partial = `${out}.partial`;
+    // A private server left by a killed run means that run had stopped the container.
+    const leftover = await removePrivate(c);
+    const st = await containerState(c);
+    if (!st) throw new HookError(`container ${c} does not exist; check --container`);
+    if (st.status === "running") await waitReady(OP, c, o.waitSeconds);
+    // Paused or restarting is running too: its server holds the store, and it is started again after.
+    const up = ["running", "paused", "restarting"].includes(st.status);
+    const wasRunning = up || leftover;
+    // Writes stop before the first census, not after the last one: no client write can fall between
+    // what is counted and exported and the stop (issue 12, finding 6).
+    if (up) {
+        log(OP, `stopping ${c}: no client can write to it from here on`);
+        await stopContainer(c);
+    }
+    let failure: unknown;
+    let result: Record<string, unknown> | undefined;
+    try {
+        const t = await startPrivate(OP, o.target, o.waitSeconds);
+        result = await exportFrom(t, o, out, partial, started);
+    } catch (e) {
+        failure = e;
+        fs.rmSync(partial, { recursive: true, force: true });
+    } finally {
+        await docker(["rm", "-f", privateName(c)], { check: false });
+        if (wasRunning && (failure !== undefined || !o.stopAfter)) {
+            log(OP, `starting ${c} again`);
+            const r = await docker(["start", c], { check: false });
+            if (r.code !== 0) {
+                const why = `${c} could not be started again (${r.stderr.trim().split("\n").pop()}); start it by hand`;
+                failure = new HookError(failure ? `${(failure as Error).message}; and ${why}` : why);
+            }
+        }
+    }
+    if (failure !== undefined) throw failure;
+    if (o.stopAfter) log(OP, `${c} stays stopped: writes after the export would not reach the new version`);
+    return { ...result, stopped: o.stopAfter && wasRunning };
+}
+
+async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial: string, started: number): Promise<Record<string, unknown>> {
     const extern = `${o.store.replace(/\/$/, "")}/extern/${o.dir}`;
     // The target must be empty (db-upgrade.md); the dir name is ours, so a rerun clears its own leftovers.
     await docker(["exec", t.container, "rm", "-rf", extern]);
@@ -56,6 +103,7 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     const dbs = await listDatabases(t);
     const users = await listUsers(t);
     const before = await census(t, dbs);
+    const prints = await fingerprints(t, before);
     const exported = Object.keys(before);
     log(OP, `${exported.length} user databases (${totalTables(before)} tables, ${totalRows(before)} rows), ${users.length} users`);
     const statements = exportStatements(o.dir, exported);
@@ -72,16 +120,14 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
             skipped.push(s);
         }
     }
-    // Counts are taken before and after: a write during the export would make the import's check
-    // fail later; say it now, while the old version still runs.
+    // Nobody can reach the private server, so nothing should change; counts and content are checked
+    // again all the same: an export that does not match what was counted is never kept.
     const after = await census(t, exported);
-    const moved = compareCensus(before, after);
+    const moved = [...compareCensus(before, after), ...compareFingerprints(prints, await fingerprints(t, after))];
     if (moved.length) {
         throw new HookError(`data changed while exporting (${moved.slice(0, 3).join("; ")}); stop the clients writing to KWDB and rerun`);
     }
 
-    const out = path.resolve(o.out);
-    const partial = `${out}.partial`;
     fs.rmSync(partial, { recursive: true, force: true });
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
     const bytes = await copyOut(t.container, extern, partial, `${OP}: copy ${extern} to the backup`);
@@ -92,21 +138,17 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
         fs.writeFileSync(path.join(partial, "data", "users", "users.sql"), users.map((u) => `CREATE USER ${ident(u)};\n`).join(""));
     }
     const manifest: ExportManifest = {
-        format: EXPORT_FORMAT, createdAt: new Date().toISOString(), container: t.container, dir: o.dir,
-        databases: before, users, statements: statements.filter((s) => !skipped.includes(s)), seconds: Math.round((Date.now() - started) / 100) / 10,
+        format: EXPORT_FORMAT, createdAt: new Date().toISOString(), container: o.target.container, dir: o.dir,
+        databases: before, fingerprints: prints, users, statements: statements.filter((s) => !skipped.includes(s)),
+        seconds: Math.round((Date.now() - started) / 100) / 10,
     };
-    fs.writeFileSync(path.join(partial, "export.json"), JSON.stringify(manifest, null, 2) + "\n");
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.renameSync(partial, out);
+    fs.writeFileSync(path.join(partial, "export.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
+    // Every file synced, renamed into place, the parent synced (finding 11).
+    publishDir(partial, out, { replace: true });
     log(OP, `export kept at ${out} (${formatBytes(bytes)})`);
-    if (o.stopAfter) {
-        // Writes after this point would not reach the new version: the old one stops here.
-        log(OP, `stopping ${t.container}`);
-        await docker(["stop", "--time", "120", t.container]);
-    }
     return {
         out, databases: exported.length, tables: totalTables(before), rows: totalRows(before), users: users.length, bytes,
-        stopped: o.stopAfter, settingsExported: !skipped.some((s) => s.startsWith("EXPORT CLUSTER")), seconds: manifest.seconds,
+        settingsExported: !skipped.some((s) => s.startsWith("EXPORT CLUSTER")), seconds: manifest.seconds,
     };
 }
 

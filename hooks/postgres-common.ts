@@ -4,6 +4,8 @@
 // content hash) and the dump.json manifest. Imports nothing from Pulumi.
 import * as fs from "fs";
 import * as path from "path";
+import { publishJson } from "./atomicFile";
+import { UsageError } from "./command";
 import { docker, dockerStream, ProcessError, scrubSecrets, Streaming } from "./docker";
 import { HookError, log } from "./report";
 
@@ -22,6 +24,8 @@ export interface DbChecks {
     /** "schema.sequence" -> last_value (null before the first nextval). */
     sequences: Record<string, string | null>;
     largeObjects: number;
+    /** How the hashes were computed (absent: "full", the only form before levels). */
+    level?: CheckLevel;
 }
 
 export interface DumpedDb {
@@ -248,33 +252,139 @@ FROM (
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ) x`;
 
+/** TABLES_SQL with each table's size (bytes of its main fork, and blocks) for the parallel checks. */
+const TABLES_SIZED_SQL = TABLES_SQL
+    .replace("json_build_object('key', x.key, 'q', x.q, 'cols', x.cols)", "json_build_object('key', x.key, 'q', x.q, 'cols', x.cols, 'bytes', x.bytes, 'blocks', x.blocks)")
+    .replace("AS q,\n", "AS q,\n    pg_relation_size(c.oid) AS bytes, pg_relation_size(c.oid) / current_setting('block_size')::int AS blocks,\n");
+
 /**
- * Count and hash of one table: the sum, as two 64-bit halves, of md5 of each row's text. A sum
- * needs no sort and no memory per row (scales to any table) and does not depend on row order.
+ * What the per-table check computes (`--verify`; docs/hooks-cli.md says what each level proves):
+ * - "count": the row count only;
+ * - "hash" (default): the count and a 64-bit multiset hash: the sum of hashtextextended() of each
+ *   row's text (PostgreSQL 11+), several times cheaper than md5 per row;
+ * - "full": the count and a 128-bit multiset hash: the sum of md5 of each row's text, as two
+ *   64-bit halves (also what servers older than 11 get for "hash").
+ * A sum needs no sort and no memory per row (scales to any table) and does not depend on row order.
  */
-export function tableCheckSql(q: string, cols: string): string {
-    return `SELECT json_build_object('rows', count(*), 'hash',
-  coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0) || '.' ||
-  coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0))
-FROM (SELECT md5(ROW(${cols})::text) AS h FROM ONLY ${q} AS t) s`;
+export type CheckLevel = "count" | "hash" | "full";
+export const CHECK_LEVELS: readonly CheckLevel[] = ["count", "hash", "full"];
+
+/** `--verify LEVEL` of pg-dump and pg-migrate (undefined: the default, "hash"). */
+export function parseCheckLevel(v: string | undefined): CheckLevel | undefined {
+    if (v === undefined) return undefined;
+    if (!(CHECK_LEVELS as readonly string[]).includes(v)) throw new UsageError(`--verify ${v}: expected one of ${CHECK_LEVELS.join(", ")}`);
+    return v as CheckLevel;
+}
+
+export const VERIFY_USAGE = "  --verify L    per-table check: count (rows only), hash (rows + 64-bit row hash; default), full (rows + 128-bit md5 row hash)";
+
+/** The level a server can compute (hashtextextended is PostgreSQL 11+). */
+export function effectiveLevel(level: CheckLevel, serverVersionNum: number): CheckLevel {
+    return level === "hash" && serverVersionNum < 110000 ? "full" : level;
+}
+
+/** The sums of one table (or a block range of it) and its row count, as a JSON object with text sums. */
+function partSql(q: string, cols: string, level: CheckLevel, where: string): string {
+    if (level === "count") return `SELECT json_build_object('rows', count(*)) FROM ONLY ${q} AS t${where}`;
+    if (level === "hash") {
+        return `SELECT json_build_object('rows', count(*), 'a', coalesce(sum(hashtextextended(ROW(${cols})::text, 0)), 0)::text) FROM ONLY ${q} AS t${where}`;
+    }
+    return `SELECT json_build_object('rows', count(*),
+  'a', coalesce(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text,
+  'b', coalesce(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text)
+FROM (SELECT md5(ROW(${cols})::text) AS h FROM ONLY ${q} AS t${where}) s`;
+}
+
+interface Part { rows: number | string; a?: string; b?: string }
+
+/** Adds the parts of one table; the hash text is the same as one query over the whole table gives. */
+function combine(level: CheckLevel, parts: Part[]): TableCheck {
+    let rows = 0;
+    let a = 0n, b = 0n;
+    for (const p of parts) {
+        rows += Number(p.rows);
+        if (p.a !== undefined) a += BigInt(p.a);
+        if (p.b !== undefined) b += BigInt(p.b);
+    }
+    const hash = level === "count" ? "" : level === "hash" ? `h64:${a}` : `${a}.${b}`;
+    return { rows, hash };
+}
+
+/** Count and hash of one whole table (the "full" form is the one dump.json files of before levels hold). */
+export function tableCheckSql(q: string, cols: string, level: CheckLevel = "full"): string {
+    return partSql(q, cols, level, "");
 }
 
 const SEQUENCES_SQL = `SELECT coalesce(json_object_agg(schemaname || '.' || sequencename, last_value::text), '{}') FROM pg_sequences`;
 const SEQUENCES_SQL_OLD = `SELECT '{}'::json`;
 
 /** Runs the checks of one database in a session (already in the snapshot, if any). */
-export async function collectChecks(s: PsqlSession, serverVersionNum: number): Promise<DbChecks> {
+export async function collectChecks(s: PsqlSession, serverVersionNum: number, level: CheckLevel = "full"): Promise<DbChecks> {
+    const lv = effectiveLevel(level, serverVersionNum);
     await s.query(STABLE_TEXT_SQL);
     const tables = await s.json<{ key: string; q: string; cols: string }[]>(TABLES_SQL);
-    const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0 };
-    for (const t of tables) {
-        const r = await s.json<{ rows: number; hash: string }>(tableCheckSql(t.q, t.cols));
-        out.tables[t.key] = { rows: Number(r.rows), hash: String(r.hash) };
-    }
+    const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0, level: lv };
+    for (const t of tables) out.tables[t.key] = combine(lv, [await s.json<Part>(partSql(t.q, t.cols, lv, ""))]);
     // pg_sequences exists from PostgreSQL 10.
     out.sequences = await s.json<Record<string, string | null>>(serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD);
     out.largeObjects = Number(await s.json<number>("SELECT to_json(count(*)) FROM pg_largeobject_metadata"));
     return out;
+}
+
+/** Tables of at least this size are split into block ranges checked in parallel (PostgreSQL 14+: TID range scans). */
+const SPLIT_BYTES = 32 * 1048576;
+
+/**
+ * The checks of one database computed by `jobs` sessions at once: tables, and block ranges of the
+ * big ones (`ctid` ranges: a TID range scan reads only those blocks), largest first, each
+ * session taking the next piece. With `snapshot`, every session imports it (the dump's), so the
+ * result is exactly that of one session in it. The result equals collectChecks()'s.
+ */
+export async function collectChecksParallel(t: PgTarget, db: string, serverVersionNum: number, level: CheckLevel, jobs: number,
+    snapshot?: string): Promise<DbChecks> {
+    const lv = effectiveLevel(level, serverVersionNum);
+    const n = Math.max(1, jobs);
+    const sessions: PsqlSession[] = [];
+    try {
+        for (let i = 0; i < n; i++) sessions.push(new PsqlSession(t, db));
+        await Promise.all(sessions.map(async (s) => {
+            if (snapshot) await s.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+            await s.query(STABLE_TEXT_SQL);
+        }));
+        const first = sessions[0];
+        const tables = await first.json<{ key: string; q: string; cols: string; bytes: number | string; blocks: number | string }[]>(TABLES_SIZED_SQL);
+        const split = serverVersionNum >= 140000 && lv !== "count" ? n : 1;
+        const pieces: { key: string; sql: string; bytes: number }[] = [];
+        for (const tb of tables) {
+            const bytes = Number(tb.bytes), blocks = Number(tb.blocks);
+            const k = bytes >= SPLIT_BYTES ? Math.min(split * 2, Math.ceil(bytes / SPLIT_BYTES)) : 1;
+            if (k <= 1) { pieces.push({ key: tb.key, sql: partSql(tb.q, tb.cols, lv, ""), bytes }); continue; }
+            const step = Math.ceil(blocks / k);
+            for (let i = 0; i < k; i++) {
+                // The last range is open: a block added since the size was read is still counted.
+                const lo = `t.ctid >= '(${i * step},0)'::tid`;
+                const where = i === k - 1 ? ` WHERE ${lo}` : ` WHERE ${lo} AND t.ctid < '(${(i + 1) * step},0)'::tid`;
+                pieces.push({ key: tb.key, sql: partSql(tb.q, tb.cols, lv, i === 0 ? ` WHERE t.ctid < '(${step},0)'::tid` : where), bytes: bytes / k });
+            }
+        }
+        pieces.sort((x, y) => y.bytes - x.bytes);
+        const parts = new Map<string, Part[]>(tables.map((tb) => [tb.key, []]));
+        let next = 0;
+        await Promise.all(sessions.map(async (s) => {
+            while (next < pieces.length) {
+                const p = pieces[next++];
+                parts.get(p.key)!.push(await s.json<Part>(p.sql));
+            }
+        }));
+        const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0, level: lv };
+        for (const tb of tables) out.tables[tb.key] = combine(lv, parts.get(tb.key)!);
+        out.sequences = await first.json<Record<string, string | null>>(serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD);
+        out.largeObjects = Number(await first.json<number>("SELECT to_json(count(*)) FROM pg_largeobject_metadata"));
+        if (snapshot) await Promise.all(sessions.map((s) => s.query("COMMIT")));
+        return out;
+    } finally {
+        await Promise.all(sessions.map((s) => s.close()));
+    }
 }
 
 export interface ServerDb { name: string; oid: string }
@@ -300,6 +410,8 @@ export async function listDatabases(t: PgTarget): Promise<ServerDb[]> {
 /** Compares the checks of the target with the dump's; returns one line per difference. */
 export function diffChecks(db: string, want: DbChecks, got: DbChecks): string[] {
     const d: string[] = [];
+    const lw = want.level ?? "full", lg = got.level ?? "full";
+    if (lw !== lg) return [`${db}: checks of different levels (${lw} and ${lg}) cannot be compared`];
     for (const [k, w] of Object.entries(want.tables)) {
         const g = got.tables[k];
         if (!g) d.push(`${db}: table ${k} missing (dump has ${w.rows} rows)`);
@@ -386,14 +498,7 @@ export function readManifest(dir: string): DumpManifest {
     return m;
 }
 
+/** The state and manifest files: written, synced, renamed, the directory synced (atomicFile.ts). */
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
-    const tmp = `${file}.tmp`;
-    const fd = fs.openSync(tmp, "w", mode);
-    try {
-        fs.writeSync(fd, JSON.stringify(value, null, 2) + "\n");
-        fs.fsyncSync(fd);
-    } finally {
-        fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    publishJson(file, value, mode);
 }

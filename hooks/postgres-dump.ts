@@ -3,12 +3,13 @@
 // dump itself. Written to <out>.partial and renamed into place when complete (rerun-safe).
 import * as fs from "fs";
 import * as path from "path";
+import { renameDurable } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
 import { Writers } from "./containers";
 import { docker } from "./docker";
 import {
-    collectChecks, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
-    PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, writeJsonAtomic,
+    CheckLevel, collectChecks, collectChecksParallel, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
+    parseCheckLevel, PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, VERIFY_USAGE, writeJsonAtomic,
 } from "./postgres-common";
 import { parseOptions, runOperation, splitList } from "./report";
 
@@ -24,6 +25,8 @@ export interface DumpOptions {
     jobs?: number;
     /** The vendor's procedure: one `pg_dumpall` SQL file (restored with psql). */
     plain?: boolean;
+    /** What the per-table checks compute (default "hash"; see CheckLevel). */
+    verify?: CheckLevel;
     op?: string;
 }
 
@@ -61,6 +64,7 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
         const version = await toolsVersion(t);
         info(op, `source ${o.container}: PostgreSQL ${server.text}; tools ${version} from ${o.image ?? "the container's image"}; ${jobs} jobs`);
         const dbs = await listDatabases(t);
+        const level = o.verify ?? "hash";
         const dumped: DumpedDb[] = [];
         const m: DumpManifest = {
             format: DUMP_FORMAT, mode: o.plain ? "plain" : "directory", createdAt: new Date().toISOString(),
@@ -72,7 +76,7 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
             // not stopped makes the restore's verification fail (the safe direction).
             for (const db of dbs) {
                 const s = new PsqlSession(t, db.name);
-                try { dumped.push({ name: db.name, bytes: 0, checks: await collectChecks(s, server.num) }); } finally { await s.close(); }
+                try { dumped.push({ name: db.name, bytes: 0, checks: await collectChecks(s, server.num, level) }); } finally { await s.close(); }
             }
             const tick = ticker(op, "pg_dumpall", () => dirBytes(partial));
             try { await runTool(t, "pg_dumpall", ["-f", "/work/dumpall.sql"]); } finally { tick.stop(); }
@@ -97,8 +101,9 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
                     const tick = ticker(op, `dump ${db.name}`, () => dirBytes(path.join(partial, dir)));
                     const dump = runTool(t, "pg_dump", ["-Fd", "-j", String(jobs), "-C", ...compress, `--snapshot=${snapshot}`,
                         "-f", `/work/${dir}`, "-d", conninfo(db.name)]);
-                    // Checks run while pg_dump works; both finish before the snapshot is released.
-                    const checks = collectChecks(s, server.num);
+                    // Checks run while pg_dump works, in `jobs` sessions that import the same
+                    // snapshot; both finish before the snapshot is released.
+                    const checks = collectChecksParallel(t, db.name, server.num, level, jobs, snapshot);
                     const [, ck] = await Promise.all([dump, checks]).finally(() => tick.stop());
                     await s.query("COMMIT");
                     const bytes = dirBytes(path.join(partial, dir));
@@ -115,11 +120,13 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
         // Swap in: an earlier complete dump is replaced only by a complete one.
         const old = `${out}.old`;
         fs.rmSync(old, { recursive: true, force: true });
-        if (fs.existsSync(out)) fs.renameSync(out, old);
-        fs.renameSync(partial, out);
+        if (fs.existsSync(out)) renameDurable(out, old);
+        renameDurable(partial, out);
         fs.rmSync(old, { recursive: true, force: true });
         return m;
     } catch (e) {
+        // A dump cut off (ENOSPC included) must not keep the disk full; a rerun starts it over anyway.
+        fs.rmSync(partial, { recursive: true, force: true });
         for (const n of stopped) {
             info(op, `dump failed: starting ${n} again`);
             await docker(["start", n], { check: false });
@@ -131,13 +138,15 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
 export const pgDump: HookCommand = {
     name: OP,
     summary: "dump roles and every database of a running Postgres (pg_dump -Fd -j N), with row counts and hashes",
-    usage: "usage: upshift pg-dump --container C --out DIR [--image IMG] [--user U] [--stop C1,C2] [--jobs N] [--plain]\n" +
+    usage: "usage: upshift pg-dump --container C --out DIR [--image IMG] [--user U] [--stop C1,C2] [--jobs N] [--plain] [--verify L]\n" +
+        VERIFY_USAGE + "\n" +
         "  --image IMG  run pg_dump from IMG (the new major's image, as PostgreSQL advises) on C's network;\n" +
         "               default: C's own image. Env: PGPASSWORD (if the server asks for one).",
     run(argv) {
         const { values } = parseOptions(argv, {
             container: { type: "string" }, out: { type: "string" }, image: { type: "string" }, user: { type: "string" },
             stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
+            verify: { type: "string" },
         });
         if (!values.container) throw new UsageError("--container is required");
         if (!values.out) throw new UsageError("--out is required");
@@ -145,7 +154,7 @@ export const pgDump: HookCommand = {
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
         const o: DumpOptions = {
             container: values.container, out: values.out, image: values.image, user: values.user ?? "postgres",
-            stop: splitList(values.stop), jobs, plain: values.plain,
+            stop: splitList(values.stop), jobs, plain: values.plain, verify: parseCheckLevel(values.verify),
         };
         return runOperation(OP, async () => {
             const m = await dumpPostgres(o);

@@ -13,7 +13,8 @@ import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import { dumpPostgres, stopWriters } from "./postgres-dump";
-import { fail, info, queryJson, requireRunning, totals, writeJsonAtomic } from "./postgres-common";
+import { CheckLevel, fail, info, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, writeJsonAtomic } from "./postgres-common";
+import { AMCHECK_MODES, AmcheckMode, upgradePostgres } from "./postgres-upgrade";
 import { restorePostgres, RestoreResult } from "./postgres-restore";
 import { parseOptions, runOperation, splitList } from "./report";
 
@@ -30,6 +31,13 @@ export interface MigrateOptions {
     jobs?: number;
     /** Non-secret env of the new container's first start (e.g. POSTGRES_HOST_AUTH_METHOD=trust as the product's compose sets it). */
     initEnv: string[];
+    /** "auto" (default): pg_upgrade when an upgrade image is given and its --check accepts, else dump/restore. */
+    method?: "auto" | "upgrade" | "dump";
+    /** Helper image with both majors' binaries (catalog/pgUpgrade.ts has the defaults per catalog pair). */
+    upgradeImage?: string;
+    verify?: CheckLevel;
+    /** pg_amcheck on the new cluster after pg_upgrade (default "indexes"). */
+    amcheck?: AmcheckMode;
 }
 
 interface MigrateState {
@@ -92,7 +100,33 @@ async function waitReady(name: string, user: string, timeoutS = 300): Promise<vo
     }
 }
 
+/**
+ * pg_upgrade (postgres-upgrade.ts) when an upgrade image is given and its --check accepts the old
+ * cluster; otherwise, or with --method dump, dump and restore. The result says which, and why.
+ */
 export async function migratePostgres(o: MigrateOptions): Promise<Record<string, unknown>> {
+    const method = o.method ?? "auto";
+    let fallback: string | undefined;
+    if (method !== "dump") {
+        if (!o.upgradeImage) {
+            if (method === "upgrade") fail("--method upgrade needs --upgrade-image (a helper image with both majors' binaries)");
+            fallback = "no pg_upgrade helper image (--upgrade-image)";
+        } else {
+            const r = await upgradePostgres({
+                container: o.container, newImage: o.newImage, newVolume: o.newVolume, work: o.work, user: o.user, stop: o.stop,
+                upgradeImage: o.upgradeImage, verify: o.verify ?? "hash", amcheck: o.amcheck ?? "indexes", jobs: o.jobs, op: OP,
+            });
+            if ("result" in r) return r.result;
+            if (method === "upgrade") fail(`pg_upgrade cannot be used (--method upgrade): ${r.refused}`);
+            fallback = r.refused;
+        }
+        info(OP, `falling back to dump and restore: ${fallback}`);
+    }
+    const res = await dumpRestore(o);
+    return { ...res, method: "dump", ...(fallback ? { fallback } : {}) };
+}
+
+async function dumpRestore(o: MigrateOptions): Promise<Record<string, unknown>> {
     const started = Date.now();
     const work = path.resolve(o.work);
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
@@ -118,7 +152,7 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
     let tempStarted = false;
     try {
         const dumpDir = path.join(work, "dump");
-        const m = await dumpPostgres({ container: o.container, out: dumpDir, image: o.newImage, user: o.user, stop: [], jobs: o.jobs, plain: o.plain, op: OP });
+        const m = await dumpPostgres({ container: o.container, out: dumpDir, image: o.newImage, user: o.user, stop: [], jobs: o.jobs, plain: o.plain, verify: o.verify, op: OP });
 
         if (!exists) {
             await docker(["volume", "create", "--label", "upshift.pg-migrate=true", o.newVolume]);
@@ -189,18 +223,30 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
 
 export const pgMigrate: HookCommand = {
     name: OP,
-    summary: "dump a running Postgres, load it into the new major on a new volume, verify (old volume untouched)",
+    summary: "move a running Postgres onto a new volume of the new major: pg_upgrade (--check first), else dump/restore; verified; old volume untouched",
     usage: "usage: upshift pg-migrate --container OLD --new-image IMG --new-volume VOL --work DIR [--user U] [--stop C1,C2] [--jobs N]\n" +
-        "                          [--init-env K=V]... [--plain]\n" +
-        "  --plain       the vendor's procedure (pg_dumpall | psql) instead of pg_dump -Fd / pg_restore -j\n" +
-        "  --init-env    non-secret env for the new container's initdb (as the product's compose sets it)\n" +
+        "                          [--upgrade-image IMG] [--method auto|upgrade|dump] [--verify L] [--amcheck indexes|all|off] [--init-env K=V]... [--plain]\n" +
+        "  --upgrade-image  helper with both majors' binaries (same C library as IMG): pg_upgrade --check, then --link on a copy\n" +
+        "                in the new volume, verify, pg_amcheck, vacuumdb --analyze-in-stages; dump/restore when --check refuses\n" +
+        "  --method      auto (default: pg_upgrade if it can, else dump/restore), upgrade (fail instead of falling back), dump\n" +
+        VERIFY_USAGE + "\n" +
+        "  --amcheck     pg_amcheck of the upgraded cluster: indexes (default: every B-tree), all (and the heaps), off\n" +
+        "  --plain       dump/restore: the vendor's procedure (pg_dumpall | psql) instead of pg_dump -Fd / pg_restore -j\n" +
+        "  --init-env    dump/restore: non-secret env for the new container's initdb (as the product's compose sets it)\n" +
         "  Env: PGPASSWORD (superuser password; also the new cluster's initial one).",
     run(argv) {
         const { values } = parseOptions(argv, {
             container: { type: "string" }, "new-image": { type: "string" }, "new-volume": { type: "string" }, work: { type: "string" },
             user: { type: "string" }, stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
-            "init-env": { type: "string", multiple: true },
+            "init-env": { type: "string", multiple: true }, "upgrade-image": { type: "string" }, method: { type: "string" },
+            verify: { type: "string" }, amcheck: { type: "string" },
         });
+        const method = values.method ?? "auto";
+        if (!["auto", "upgrade", "dump"].includes(method)) throw new UsageError(`--method ${method}: expected auto, upgrade or dump`);
+        if (values.amcheck !== undefined && !(AMCHECK_MODES as readonly string[]).includes(values.amcheck)) {
+            throw new UsageError(`--amcheck ${values.amcheck}: expected ${AMCHECK_MODES.join(", ")}`);
+        }
+        if (values.plain && method !== "dump") throw new UsageError("--plain is a dump/restore mode: add --method dump");
         for (const k of ["container", "new-image", "new-volume", "work"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
@@ -212,6 +258,8 @@ export const pgMigrate: HookCommand = {
         const o: MigrateOptions = {
             container: values.container!, newImage: values["new-image"]!, newVolume: values["new-volume"]!, work: values.work!,
             user: values.user ?? "postgres", stop: splitList(values.stop), plain: values.plain, jobs, initEnv,
+            method: method as MigrateOptions["method"], upgradeImage: values["upgrade-image"], verify: parseCheckLevel(values.verify),
+            amcheck: values.amcheck as AmcheckMode | undefined,
         };
         return runOperation(OP, () => migratePostgres(o));
     },

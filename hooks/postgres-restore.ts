@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import {
-    asyncTicker, collectChecks, diffChecks, DumpManifest, errorLines, fail, hostCpus, info, listDatabases, PgTarget, PsqlSession, queryJson,
+    asyncTicker, collectChecksParallel, diffChecks, DumpManifest, errorLines, fail, hostCpus, info, listDatabases, PgTarget, PsqlSession, queryJson,
     quoteIdent, quoteLiteral, readManifest, removeLeftoverTools, requireRunning, runTool, serverVersionNum, totals, writeJsonAtomic,
 } from "./postgres-common";
 import { parseOptions, runOperation } from "./report";
@@ -155,7 +155,8 @@ export async function restorePostgres(o: RestoreOptions): Promise<RestoreResult>
         try {
             // The planner has no statistics after a restore; the application's first queries need them.
             if (a !== "verify") await s.query("ANALYZE");
-            const got = await collectChecks(s, server.num);
+            // The dump's level; in parallel sessions (tables and block ranges of the big ones).
+            const got = await collectChecksParallel(t, db.name, server.num, db.checks.level ?? "full", jobs);
             const d = diffChecks(db.name, db.checks, got);
             if (d.length === 0) {
                 state.dbs[db.name] = { ...state.dbs[db.name], state: "done", oid: state.dbs[db.name]?.oid ?? existing.get(db.name), preexisting: state.dbs[db.name]?.preexisting ?? true, dumpCreatedAt: state.dbs[db.name]?.dumpCreatedAt ?? m.createdAt };

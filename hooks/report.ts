@@ -9,9 +9,15 @@ import { installInterruptHandlers } from "./interrupt";
 /** Error of an operation whose message is already the one line to show the operator. */
 export class HookError extends Error {}
 
+/** The operation refused to go on because going on could lose data; nothing was changed. Exit 3. */
+export class RefusedError extends HookError {}
+
+/** Exit code of a refusal (RefusedError), apart from a failure (1) and a usage error (2). */
+export const EXIT_REFUSED = 3;
+
 /**
  * Runs an operation's body: on success prints `{"ok":true,...result}` and resolves to 0; on
- * failure prints the scrubbed reason to stderr and resolves to 1. Usage errors go to the CLI (2).
+ * failure prints the scrubbed reason to stderr and resolves to 1 (3 for a refusal). Usage errors go to the CLI (2).
  */
 export async function runOperation(name: string, body: () => Promise<Record<string, unknown>>): Promise<number> {
     // SIGINT/SIGTERM/SIGHUP or the parent's death: registered clean-ups run, then exit 128+n.
@@ -24,7 +30,7 @@ export async function runOperation(name: string, body: () => Promise<Record<stri
         if (err instanceof UsageError) throw err;
         const msg = err instanceof Error ? err.message : String(err);
         process.stderr.write(`upshift ${name}: ${scrubSecrets(msg).replace(/\s*\n\s*/g, " | ")}\n`);
-        return 1;
+        return err instanceof RefusedError ? EXIT_REFUSED : 1;
     }
 }
 

@@ -43,6 +43,7 @@ import {
     sortNewestFirst,
     verifyLocalBackup,
 } from "./backupIndex";
+import { publishDir } from "./atomicFile";
 import { HookError } from "./report";
 
 export const ENDPOINT_ENV = "UPSHIFT_S3_ENDPOINT";
@@ -346,8 +347,9 @@ export async function pullBackup(opts: { target: S3Target; keyPrefix: string; to
             }
             bytes += got.bytes;
         }
-        await fsp.writeFile(path.join(partial, MANIFEST_FILE), text, { flag: "wx" });
-        await fsp.rename(partial, dest);
+        await fsp.writeFile(path.join(partial, MANIFEST_FILE), text, { flag: "wx", mode: 0o600 });
+        // Every archive and the manifest synced, renamed into place, the parent synced (atomicFile.ts).
+        publishDir(partial, dest);
     } catch (e) {
         await fsp.rm(partial, { recursive: true, force: true });
         throw e;

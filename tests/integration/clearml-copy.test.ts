@@ -2,7 +2,7 @@
 // data/mongo_4 + chown 1000:1000) run for real by a helper container on the real Docker engine.
 // The test checks with means of its own: a file-by-file fingerprint taken in this process.
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -60,11 +60,19 @@ function makeTree(src: string): void {
 describe("ClearML copy-dir on a real Docker engine (helper container)", function () {
     this.timeout(10 * 60 * 1000);
     let base: string;
+    const mounts: string[] = [];
+    /** A small tmpfs on this machine, which is the Docker host of these tests. */
+    const tmpfs = (dir: string, size: string) => {
+        fs.mkdirSync(dir, { recursive: true });
+        execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir]);
+        mounts.push(dir);
+    };
 
     before(() => {
         base = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-clearml-copy-"));
     });
     after(() => {
+        for (const m of mounts.reverse()) spawnSync("umount", [m]);
         if (base) fs.rmSync(base, { recursive: true, force: true });
     });
 
@@ -149,5 +157,35 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
         assert.match(r.stderr, /does not exist on the Docker host/);
         assert.strictEqual(upshift(["copy-dir", "--from", "relative", "--to", path.join(base, "x"), "--owner", "1000:1000"]).code, 2);
         assert.strictEqual(upshift(["copy-dir", "--from", path.join(base, "a"), "--to", path.join(base, "a", "b"), "--owner", "1000:1000"]).code, 2);
+    });
+
+    it("refuses a copy that its target's filesystem cannot hold, before writing a byte (2 MiB tmpfs)", () => {
+        // Before issue 12 (finding 8) the copy started and died of ENOSPC halfway.
+        const src = path.join(base, "space-src");
+        fs.mkdirSync(src);
+        makeTree(src);
+        tmpfs(path.join(base, "tiny"), "2m");
+        const dst = path.join(base, "tiny", "mongo_4");
+        const r = upshift(["copy-dir", "--from", src, "--to", dst, "--owner", "1000:1000"]);
+        assert.strictEqual(r.code, 1, r.stderr);
+        assert.match(r.stderr, /not enough free space at .*tiny\/mongo_4 on the Docker host for a copy of .*space-src: 2\.0 MiB free, [\d.]+ MiB needed \([\d.]+ MiB of files \+ 5%\); short by [\d.]+ MiB\. Free space there or choose another --to; nothing was copied/);
+        assert.deepStrictEqual(fs.readdirSync(dst), [], "nothing written");
+    });
+
+    it("ENOSPC in the middle of a copy removes the unfinished copy at once (1 MiB tmpfs): the disk is free again, a rerun redoes it", () => {
+        // 400 one-byte files: 400 bytes by size, but a page each on tmpfs (1.6 MiB), so the size check passes and cp runs out of space.
+        const src = path.join(base, "enospc-src");
+        fs.mkdirSync(src);
+        for (let i = 0; i < 400; i++) fs.writeFileSync(path.join(src, `f${i}`), "x");
+        const small = path.join(base, "small");
+        tmpfs(small, "1m");
+        const dst = path.join(small, "mongo_4");
+        const r = upshift(["copy-dir", "--from", src, "--to", dst, "--owner", "1000:1000"]);
+        assert.strictEqual(r.code, 1, r.stderr);
+        assert.match(r.stderr, /copy .* failed \(the source is untouched; the unfinished copy was removed; a rerun redoes the copy\): .*No space left on device/);
+        assert.deepStrictEqual(fs.readdirSync(dst), [".upshift-copy-in-progress"], "only our marker is left");
+        const st = fs.statfsSync(small);
+        assert.ok(st.bavail * st.bsize >= 1024 * 1024 - 16 * 1024, `the tmpfs is free again: ${st.bavail * st.bsize} bytes free`);
+        assert.strictEqual(fs.readdirSync(src).length, 400, "the source is untouched");
     });
 });

@@ -19,7 +19,8 @@ const PASSWORD = "cvat-e2e-Secret-9f3b";
 const prefix = `e2e${process.pid}`;
 const VOLUMES = { cvat_db: `${prefix}_cvat_db`, cvat_data: `${prefix}_cvat_data`, cvat_keys: `${prefix}_cvat_keys`, cvat_logs: `${prefix}_cvat_logs` };
 const IMAGES = { "postgres:10-alpine": TEST_IMAGES.pg15, "postgres:15-alpine": TEST_IMAGES.pg17 };
-const STANDINS = ["cvat_opa", "cvat_redis", "cvat_server", "cvat_ui", "cvat_worker_default", "cvat_worker_low", "traefik"];
+/** The 2.2.0 app and cache containers as the catalog (the vendor's 2.2.0 file) has them, cvat_utils included. */
+const STANDINS = cvatCatalog.services("2.2.0").map((s) => s.name).filter((n) => n !== "cvat_db");
 
 /** The component's Commands for 2.2.0 -> 2.3.0, in dependency order, with their resolved env. */
 async function registeredSteps(backupDir: string): Promise<{ steps: Step[]; newDbVolume: string }> {

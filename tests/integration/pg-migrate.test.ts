@@ -1,5 +1,7 @@
 // Postgres 15 -> 17 with the real engine and real servers (upshift-test/postgres:15 plays the old
-// major, :17 the new): pg-migrate onto a new volume, the pg-dump + pg-restore pair on two running
+// major, :17 the new, upshift-test/pg-upgrade:15-to-17 the pg_upgrade helper with both majors'
+// binaries): pg-migrate by pg_upgrade onto a new volume, its fallback to dump/restore when
+// pg_upgrade --check refuses, dump/restore itself, the pg-dump + pg-restore pair on two running
 // containers (the CVAT component's path), failed verifications, refusals and --stop. Every table
 // is compared by row count and a sha256 of its ordered COPY text, computed here, not by the hooks.
 import * as assert from "assert";
@@ -8,7 +10,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
-import { cli, CliResult, cliKilledWhen, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest } from "./pg-helpers";
+import { cli, CliResult, cliKilledWhen, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest, waitPg } from "./pg-helpers";
 
 const PW = `pw-${crypto.randomBytes(9).toString("hex")}`;
 const APP_PW = `app-${crypto.randomBytes(9).toString("hex")}`;
@@ -24,6 +26,10 @@ const OTHER = `upshift-t-pg17-other-${RUN}`;
 const PLAIN_VOL = `upshift-t-pg17-plain-vol-${RUN}`;
 const WRITER = `upshift-t-pg-writer-${RUN}`;
 const KILLED = `upshift-t-pg17-killed-${RUN}`;
+const REG = `upshift-t-pg15-reg-${RUN}`;
+const REG_VOL = `upshift-t-pg15-reg-vol-${RUN}`;
+const REG_NEW = `upshift-t-pg17-reg-vol-${RUN}`;
+const DUMP_VOL = `upshift-t-pg17-dump-vol-${RUN}`;
 
 /** Every table of the source, with the order its digest uses. */
 const TABLES: { db: string; table: string; order: string }[] = [
@@ -94,8 +100,8 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
 
     before(async function () {
         const start = Date.now();
-        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED]) dkQuiet(["rm", "-f", c]);
-        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED, REG]) dkQuiet(["rm", "-f", c]);
+        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL, REG_VOL, REG_NEW, DUMP_VOL]) dkQuiet(["volume", "rm", v]);
         await startPg(SRC, TEST_IMAGES.pg15, { POSTGRES_PASSWORD: PW }, SRC_VOL);
         psql(SRC, "postgres", SEED_GLOBAL);
         psql(SRC, "cvat", SEED_CVAT);
@@ -109,8 +115,8 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     after(function () {
-        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED]) dkQuiet(["rm", "-f", c]);
-        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL]) dkQuiet(["volume", "rm", v]);
+        for (const c of [SRC, MIG, CVAT, OTHER, WRITER, KILLED, REG]) dkQuiet(["rm", "-f", c]);
+        for (const v of [SRC_VOL, NEW_VOL, PLAIN_VOL, REG_VOL, REG_NEW, DUMP_VOL]) dkQuiet(["volume", "rm", v]);
         fs.rmSync(work, { recursive: true, force: true });
         process.stderr.write(`\n  Postgres test times:\n${timing.map((l) => `    ${l}\n`).join("")}`);
     });
@@ -119,29 +125,78 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         assert.ok(heapBytes >= 100 * 1048576, `only ${heapBytes} bytes`);
     });
 
-    it("pg-migrate moves every row onto a new volume (counts and sha256 per table equal), leaves the old one as it was, and a rerun does nothing", async () => {
-        const args = ["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", NEW_VOL, "--work", path.join(work, "migrate")];
+    it("pg-migrate by pg_upgrade (the default with a helper image) moves every row onto a new volume (counts and sha256 per table equal), leaves the old one as it was, and a rerun does nothing", async () => {
+        const args = ["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", NEW_VOL, "--work", path.join(work, "migrate"),
+            "--upgrade-image", TEST_IMAGES.pgUpgrade];
         const r = await run(args);
         assert.strictEqual(r.code, 0, r.stderr);
         const j = lastJson(r);
         assert.strictEqual(j.ok, true);
         assert.strictEqual(j.verified, true);
-        timing.push(`  pg-migrate itself: ${r.seconds.toFixed(1)} s (dump ${j.dumpSeconds} s, ${(Number(j.dumpBytes) / 1048576).toFixed(0)} MB on disk; restore+verify ${j.restoreSeconds} s)`);
-        // The temporary container is gone; the new major serves the new volume like the product would.
-        assert.throws(() => dk(["container", "inspect", `upshift-pg-migrate-${NEW_VOL}`]));
+        assert.strictEqual(j.method, "pg_upgrade", r.stderr);
+        assert.strictEqual(j.amcheck, "indexes");
+        assert.match(r.stderr, /pg_amcheck: no problems in any index/);
+        timing.push(`  pg-migrate (pg_upgrade) itself: ${r.seconds.toFixed(1)} s (${JSON.stringify(j.times)})`);
+        // pg_upgrade needs the old server down; the helper and the temporary container are gone.
+        assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", SRC]).trim(), "false");
+        assert.throws(() => dk(["container", "inspect", `upshift-pg-upgrade-${NEW_VOL}-verify`]));
         await startPg(MIG, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: "ignored-volume-is-initialised" }, NEW_VOL);
         assert.match(psql(MIG, "postgres", "SELECT version()"), /PostgreSQL 17/);
         assert.deepStrictEqual(await digests(MIG), src);
         assert.strictEqual(psql(MIG, "cvat", "SELECT count(*) FROM pg_largeobject_metadata"), "1");
         assert.strictEqual(psql(MIG, "cvat", "SELECT nextval('engine_job_id_seq')"), "200001");
+        // amcheck was installed only for the check: it is gone again.
+        assert.strictEqual(psql(MIG, "cvat", "SELECT count(*) FROM pg_extension WHERE extname = 'amcheck'"), "0");
+        // vacuumdb --analyze-in-stages left statistics.
+        assert.notStrictEqual(psql(MIG, "cvat", "SELECT count(*) FROM pg_stats WHERE tablename = 'engine_job'"), "0");
         // The role came with its password (scram over TCP, not the trusted socket).
         assert.strictEqual(dk(["exec", "-e", `PGPASSWORD=${APP_PW}`, MIG, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "appuser", "-d", "analytics", "-c", "SELECT count(*) FROM events"]).trim(), "150000");
-        // The old cluster was only read.
+        // The old cluster was only read (its volume was mounted read-only): it starts and holds the same rows.
+        dk(["start", SRC]);
+        await waitPg(SRC);
+        assert.match(psql(SRC, "postgres", "SELECT version()"), /PostgreSQL 15/);
         assert.deepStrictEqual(await digests(SRC), src);
         dk(["rm", "-f", MIG]);
         const again = await run(args);
         assert.strictEqual(again.code, 0, again.stderr);
         assert.strictEqual(lastJson(again).alreadyDone, true);
+        assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", SRC]).trim(), "true");
+    });
+
+    it("pg-migrate falls back to dump/restore when pg_upgrade --check refuses (a regproc column), says why, and verifies; --method upgrade fails instead", async () => {
+        await startPg(REG, TEST_IMAGES.pg15, { POSTGRES_PASSWORD: PW }, REG_VOL);
+        psql(REG, "postgres", "CREATE TABLE fns (id int PRIMARY KEY, f regproc); INSERT INTO fns SELECT i, 'now' FROM generate_series(1, 1000) i;");
+        const before = await tableDigest(REG, "postgres", "public.fns", "id");
+        const strict = await run(["pg-migrate", "--container", REG, "--new-image", TEST_IMAGES.pg17, "--new-volume", REG_NEW, "--work", path.join(work, "reg-strict"),
+            "--upgrade-image", TEST_IMAGES.pgUpgrade, "--method", "upgrade"]);
+        assert.strictEqual(strict.code, 1);
+        assert.match(strict.stderr, /pg_upgrade cannot be used \(--method upgrade\):.*reg\*/);
+        // Refused before anything was written: our volume is gone again and the old server runs.
+        assert.throws(() => dk(["volume", "inspect", REG_NEW]));
+        assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", REG]).trim(), "true");
+
+        const r = await run(["pg-migrate", "--container", REG, "--new-image", TEST_IMAGES.pg17, "--new-volume", REG_NEW, "--work", path.join(work, "reg"),
+            "--upgrade-image", TEST_IMAGES.pgUpgrade]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        const j = lastJson(r);
+        assert.strictEqual(j.method, "dump");
+        assert.match(String(j.fallback), /reg\*/);
+        assert.match(r.stderr, /falling back to dump and restore/);
+        await startPg(MIG, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW }, REG_NEW);
+        assert.deepStrictEqual(await tableDigest(MIG, "postgres", "public.fns", "id"), before);
+        dk(["rm", "-f", MIG, REG]);
+    });
+
+    it("pg-migrate --method dump (dump/restore) also moves every row onto a new volume; without a helper image, auto says it falls back", async () => {
+        const r = await run(["pg-migrate", "--method", "dump", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", DUMP_VOL, "--work", path.join(work, "dump-migrate")]);
+        assert.strictEqual(r.code, 0, r.stderr);
+        assert.strictEqual(lastJson(r).method, "dump");
+        assert.strictEqual(lastJson(r).fallback, undefined);
+        timing.push(`  pg-migrate --method dump: ${r.seconds.toFixed(1)} s`);
+        await startPg(MIG, TEST_IMAGES.pg17, { POSTGRES_PASSWORD: PW }, DUMP_VOL);
+        assert.deepStrictEqual(await digests(MIG), src);
+        dk(["rm", "-f", MIG]);
+        dk(["volume", "rm", DUMP_VOL]);
     });
 
     it("pg-dump (new major's tools, --stop a writer) then pg-restore into a running 17 container with POSTGRES_DB=cvat (the CVAT path); a rerun only verifies", async () => {
@@ -232,7 +287,7 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     it("pg-migrate --plain (the vendor's pg_dumpall | psql) also keeps every row, and is verified the same way", async () => {
-        const r = await run(["pg-migrate", "--plain", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "plain")]);
+        const r = await run(["pg-migrate", "--method", "dump", "--plain", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "plain")]);
         assert.strictEqual(r.code, 0, r.stderr);
         assert.strictEqual(lastJson(r).mode, "plain");
         timing.push(`  pg-migrate --plain: ${r.seconds.toFixed(1)} s`);

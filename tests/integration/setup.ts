@@ -3,6 +3,7 @@
 // skips (an integration test that silently skips is a defect).
 import { execFileSync } from "child_process";
 import * as path from "path";
+import "../build-hooks";
 
 const ci = path.join(__dirname, "..", "..", ".ci");
 
@@ -10,6 +11,8 @@ export const TEST_IMAGES = {
     tools: "upshift-test/tools:latest",
     pg15: "upshift-test/postgres:15",
     pg17: "upshift-test/postgres:17",
+    /** pg_upgrade helper: Postgres 15 and 17 binaries in one root (.ci/build-upgrade-image.sh). */
+    pgUpgrade: "upshift-test/pg-upgrade:15-to-17",
 };
 
 export const mochaHooks = {

@@ -51,23 +51,27 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.match((api.props.healthcheck as { tests: string[] }).tests.join(" "), /localhost:8008\/debug\.ping/);
         const es = container("clearml-elastic");
         const env = await value(es.props.envs as pulumi.Output<string[]>);
-        for (const e of ["discovery.type=single-node", "bootstrap.memory_lock=true", "ES_JAVA_OPTS=-Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true"]) assert.ok(env!.includes(e), e);
+        for (const e of ["discovery.type=single-node", "bootstrap.memory_lock=true"]) assert.ok(env!.includes(e), e);
+        // The vendor's 1.16.0 file no longer sets ES_JAVA_OPTS (reference/upstream/clearml/1.16.0.yml).
+        assert.ok(!env!.some((e) => e.startsWith("ES_JAVA_OPTS=")));
         assert.deepStrictEqual(es.props.ulimits, [{ name: "memlock", soft: -1, hard: -1 }, { name: "nofile", soft: 65536, hard: 65536 }]);
         assert.deepStrictEqual((container("async_delete").props.entrypoints as string[]).slice(0, 3), ["python3", "-m", "jobs.async_urls_delete"]);
     });
 
     it("a fresh 2.3.0 uses clearml/server, Mongo 7 (mongosh healthcheck), ES 8.17 and Redis 7.4.1; the host needs vm.max_map_count", () => {
         const { capture, container } = build("2.3.0");
-        assert.deepStrictEqual(images(capture), ["clearml/server:2.3.0", "docker.elastic.co/elasticsearch/elasticsearch:8.17.0", "mongo:7.0.22", "redis:7.4.1"]);
+        assert.deepStrictEqual(images(capture), ["clearml/server:2.3.0", "elasticsearch:8.17.0", "mongo:7.0.22", "redis:7.4.1"]);
         assert.strictEqual((container("clearml-mongo").props.healthcheck as { tests: string[] }).tests[1], "mongosh");
         assert.match(catalog.hostRequirements!("2.3.0").join("\n"), /vm\.max_map_count=262144/);
     });
 
-    it("the app image per range: allegroai/trains before 0.17, allegroai/clearml to 2.0, clearml/server from 2.1.0; async_delete from 1.10", () => {
+    it("the app image per range: allegroai/trains before 0.17, allegroai/clearml to 2.0, clearml/server from 2.1.0; async_delete from 1.7", () => {
         const app = (v: string) => catalog.services(v).find((s) => s.name.endsWith("-apiserver"))!;
         assert.deepStrictEqual(["0.16.1", "0.17.0", "2.0.0", "2.1.0"].map((v) => `${app(v).name} ${app(v).image}`),
             ["trains-apiserver allegroai/trains:0.16.1", "clearml-apiserver allegroai/clearml:0.17.0", "clearml-apiserver allegroai/clearml:2.0.0", "clearml-apiserver clearml/server:2.1.0"]);
-        assert.ok(!catalog.services("1.9.2").some((s) => s.name === "async_delete"));
+        // async_delete first appears in the vendor's 1.7.0 file.
+        assert.ok(!catalog.services("1.6.0").some((s) => s.name === "async_delete"));
+        assert.ok(catalog.services("1.7.0").some((s) => s.name === "async_delete"));
         assert.strictEqual(catalog.dataVolumes("1.1.1").find((v) => v.key === "mongo_db")!.defaultName, "/opt/clearml/data/mongo/db");
     });
 
@@ -105,10 +109,10 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const { c, capture, cmd, container } = build("2.3.0", installed("1.16.0"));
         assert.deepStrictEqual(ids(c.plan), ["preflight", "restore-point", "verify-restore-point", "stop",
             "copy-mongo_db", "copy-mongo_configdb", "copy-elastic", "copy-redis",
-            "intermediate-server-1.17.0", "backup-before-2.0.0", "verify-backup-before-2.0.0",
+            "intermediate-server-1.17.1", "backup-before-2.0.0", "verify-backup-before-2.0.0",
             "intermediate-server-2.0.0", "backup-before-2.3.0", "verify-backup-before-2.3.0", "intermediate-server-2.3.0", "start"]);
         const hops = c.plan.steps.filter((s) => s.kind === "intermediate-server");
-        assert.deepStrictEqual(hops.map((s) => [s.params.version, s.params.fcv, s.reversible]), [["1.17.0", "5.0", false], ["2.0.0", "6.0", false], ["2.3.0", "7.0", false]]);
+        assert.deepStrictEqual(hops.map((s) => [s.params.version, s.params.fcv, s.reversible]), [["1.17.1", "5.0", false], ["2.0.0", "6.0", false], ["2.3.0", "7.0", false]]);
         assert.match(hops[0].description, /4\.4 -> 5\.0 and upgrades the Elasticsearch data 7 -> 8/);
         assert.ok(hops.every((h) => /until \/debug\.ping answers/.test(h.description)));
         // Every point of no return is directly preceded by a verified backup (the restore point for the first, after the copies).
@@ -116,8 +120,8 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
             assert.deepStrictEqual(cmd(`intermediate-server-${h}`).dependsOn, [cmd(`verify-backup-before-${h}`).name]);
             assert.deepStrictEqual(cmd(`verify-backup-before-${h}`).dependsOn, [cmd(`backup-before-${h}`).name]);
         }
-        assert.ok(capture.dependsTransitively(cmd("intermediate-server-1.17.0").name).has(cmd("verify-restore-point").name));
-        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "upshift backup --product clearml --version 1.17.0 --id 1.16.0-to-2.3.0-a1-backup-before-2.0.0 --to /srv/backups "
+        assert.ok(capture.dependsTransitively(cmd("intermediate-server-1.17.1").name).has(cmd("verify-restore-point").name));
+        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "upshift backup --product clearml --version 1.17.1 --id 1.16.0-to-2.3.0-a1-backup-before-2.0.0 --to /srv/backups "
             + "--label backup-before-2.0.0 --dir /opt/clearml/data/mongo_4/db_mongo70 --dir /opt/clearml/data/mongo_4/configdb_mongo70 --dir /opt/clearml/data/elastic_7_es8 --dir /opt/clearml/data/redis_rdb12");
         assert.strictEqual(cmd("verify-backup-before-2.3.0").props.create, "upshift verify --backup /srv/backups/clearml/1.16.0-to-2.3.0-a1-backup-before-2.3.0 --test-restore");
         // The copies: the 1.16 data stays as it was, retained for a rollback; the new containers use the copies after the last hop.
@@ -132,8 +136,41 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const p = plan("1.1.1", "2.3.0");
         assert.deepStrictEqual(ids(p).filter((i) => !/backup|preflight|restore-point/.test(i)), ["stop", "copy-mongo_db", "copy-mongo_configdb",
             "mongo-fcv-4.0", "mongo-fcv-4.2", "mongo-fcv-4.4", "copy-elastic", "copy-redis",
-            "intermediate-server-1.17.0", "intermediate-server-2.0.0", "intermediate-server-2.3.0", "start"]);
-        assert.ok(ids(p).indexOf("verify-backup-before-1.17.0") === ids(p).indexOf("intermediate-server-1.17.0") - 1);
+            "intermediate-server-1.16.2", "intermediate-server-1.17.1", "intermediate-server-2.0.0", "intermediate-server-2.3.0", "start"]);
+        for (const h of ["1.16.2", "1.17.1"]) assert.ok(ids(p).indexOf(`verify-backup-before-${h}`) === ids(p).indexOf(`intermediate-server-${h}`) - 1, h);
+    });
+
+    it("1.9.2 -> 2.3.0: Elasticsearch 7.16 data meets ES 8 only after a hop through 1.16.2 (ES 7.17), each point of no return after a verified backup", () => {
+        // ES 8 refuses indices last written by 7.16 or older ("upgrade to 7.17 first"); 1.9.2 runs ES 7.16.2.
+        const p = plan("1.9.2", "2.3.0");
+        assert.deepStrictEqual(ids(p), ["preflight", "restore-point", "verify-restore-point", "stop",
+            "copy-mongo_db", "copy-mongo_configdb", "copy-elastic", "copy-redis",
+            "intermediate-server-1.16.2", "backup-before-1.17.1", "verify-backup-before-1.17.1",
+            "intermediate-server-1.17.1", "backup-before-2.0.0", "verify-backup-before-2.0.0",
+            "intermediate-server-2.0.0", "backup-before-2.3.0", "verify-backup-before-2.3.0", "intermediate-server-2.3.0", "start"]);
+        const hops = p.steps.filter((s) => s.kind === "intermediate-server");
+        assert.deepStrictEqual(hops.map((s) => [s.params.version, s.params.elasticImage, s.reversible]), [
+            ["1.16.2", "${image:clearml-elastic:1.16.2}", false], ["1.17.1", "${image:clearml-elastic:1.17.1}", false],
+            ["2.0.0", "${image:clearml-elastic:2.0.0}", false], ["2.3.0", "${image:clearml-elastic:2.3.0}", false]]);
+        assert.match(hops[0].description, /Elasticsearch 7\.17\.18 rewrites the indices last written by 7\.16\.2, which Elasticsearch 8 refuses/);
+        // Before every point of no return: the verified restore point for the first, a verified backup for each later one.
+        const order = ids(p);
+        assert.strictEqual(order.indexOf("verify-restore-point") < order.indexOf("intermediate-server-1.16.2"), true);
+        for (const h of ["1.17.1", "2.0.0", "2.3.0"]) assert.strictEqual(order.indexOf(`verify-backup-before-${h}`), order.indexOf(`intermediate-server-${h}`) - 1, h);
+        assert.strictEqual(p.steps.find((s) => s.id === "backup-before-1.17.1")!.params.version, "1.16.2");
+    });
+
+    it("no Elasticsearch 7.17 hop when the data is already on 7.17 (1.10 -> 1.17) or never reaches ES 8 (1.9.2 -> 1.16.2)", () => {
+        assert.ok(!ids(plan("1.10.0", "1.17.1")).includes("intermediate-server-1.16.2"));
+        assert.deepStrictEqual(ids(plan("1.9.2", "1.16.2")), ["preflight", "restore-point", "verify-restore-point", "start"]);
+    });
+
+    it("Trains Server 0.16 is adopted from /opt/trains, and an upgrade from it keeps using those dirs (never new empty ones)", () => {
+        const p016 = planChange({ catalog, to: "0.16.1" });
+        assert.deepStrictEqual(p016.volumes.map((v) => v.name).sort(), ["/opt/trains/config", "/opt/trains/data/elastic_7", "/opt/trains/data/fileserver",
+            "/opt/trains/data/mongo/configdb", "/opt/trains/data/mongo/db", "/opt/trains/data/redis", "/opt/trains/logs"]);
+        const up = planChange({ catalog, to: "1.1.1", deployed: p016.next });
+        assert.deepStrictEqual(up.volumes.map((v) => v.name).sort(), p016.volumes.map((v) => v.name).sort());
     });
 
     it("a patch or minor bump without a data change plans only the restore point", () => {

@@ -115,15 +115,16 @@ describe("ClearML hooks: Mongo cannot run here, so the exact docker/mongo comman
         const deployed = planChange({ catalog: clearmlCatalog(), to: "1.16.0" }).next;
         new Clearml("hooks-hop", { version: "2.3.0", deployed, backupDir: "/srv/backups", hooksCommand: `node ${CLI}` }, { transformations: [capture.transformation] });
         const hops: [string, string, string, string, string][] = [
-            ["1.17.0", "allegroai/clearml:1.17.0", "mongo:5.0.26", "docker.elastic.co/elasticsearch/elasticsearch:8.15.3", "redis:6.2"],
-            ["2.0.0", "allegroai/clearml:2.0.0", "mongo:6.0.19", "docker.elastic.co/elasticsearch/elasticsearch:8.17.0", "redis:7.4.1"],
-            ["2.3.0", "clearml/server:2.3.0", "mongo:7.0.22", "docker.elastic.co/elasticsearch/elasticsearch:8.17.0", "redis:7.4.1"],
+            // 1.17.1: the newest 1.17 release (release notes); ES from Docker Hub from 2.0.0 (the vendor's 2.0.0 file).
+            ["1.17.1", "allegroai/clearml:1.17.1", "mongo:5.0.26", "docker.elastic.co/elasticsearch/elasticsearch:8.15.3", "redis:6.2"],
+            ["2.0.0", "allegroai/clearml:2.0.0", "mongo:6.0.19", "elasticsearch:8.17.0", "redis:7.4.1"],
+            ["2.3.0", "clearml/server:2.3.0", "mongo:7.0.22", "elasticsearch:8.17.0", "redis:7.4.1"],
         ];
-        const fcvs: Record<string, string> = { "1.17.0": "5.0", "2.0.0": "6.0", "2.3.0": "7.0" };
+        const fcvs: Record<string, string> = { "1.17.1": "5.0", "2.0.0": "6.0", "2.3.0": "7.0" };
         const db = `${DB}_mongo70`, cdb = `${CONFIGDB}_mongo70`, es = "/opt/clearml/data/elastic_7_es8", redis = "/opt/clearml/data/redis_rdb12";
         for (const [v, api, mongo, elastic, red] of hops) {
             const line = capture.byName(`hooks-hop-1.16.0-to-2.3.0-intermediate-server-${v}`).props.create as string;
-            const shell = v === "1.17.0" ? "mongo" : "mongosh";
+            const shell = v === "1.17.1" ? "mongo" : "mongosh";
             assert.strictEqual(line, `node ${CLI} intermediate-server --version ${v} --apiserver-image ${api} --mongo-image ${mongo} --elastic-image ${elastic} --redis-image ${red} `
                 + `--mongo-db ${db} --mongo-configdb ${cdb} --elastic ${es} --redis ${redis} --config /opt/clearml/config --fcv ${fcvs[v]} --shell ${shell}`);
             const r = runShellLine(line, { FAKE_PING_AFTER: "3", FAKE_HOP_FCV: fcvs[v] });

@@ -60,7 +60,9 @@ describe("config validation", () => {
         ["unknown stack key", { ...good, "upshift:backupdir": "/b" }, /^upshift:backupdir: unknown setting/],
         ["version not semver", { ...good, "cvat:version": "2.3" }, /^cvat:version "2\.3" is not a version like 2\.3\.0\. Fix: pulumi config set cvat:version/],
         ["version with a v", { ...good, "cvat:version": "v2.3.0" }, /^cvat:version "v2\.3\.0" is not a version like 2\.3\.0/],
-        ["version not in the catalog", { ...good, "cvat:version": "2.99.0" }, /^cvat:version 2\.99\.0 is not a cvat release upshift knows \(2\.0\.0 to 2\.73\.0\)/],
+        ["version not in the catalog", { ...good, "cvat:version": "2.99.0" }, /^cvat:version 2\.99\.0 is not a cvat release upshift knows \(2\.0\.0 to 2\.73\.0\); the nearest is 2\.73\.0\. Fix: pulumi config set cvat:version 2\.73\.0/],
+        ["a patch release the vendor never made", { ...good, "cvat:version": "2.4.10" }, /^cvat:version 2\.4\.10 is not a cvat release upshift knows \(2\.0\.0 to 2\.73\.0\); the nearest are 2\.4\.9 and 2\.5\.0\. Fix: pulumi config set cvat:version 2\.4\.9,/],
+        ["a minor release's missing patch", { ...good, "cvat:version": "2.40.2" }, /the nearest are 2\.40\.1 and 2\.41\.0\./],
         ["version before 2.0.0", { ...good, "cvat:version": "1.7.0" }, /^cvat:version 1\.7\.0 is older than upshift supports \(2\.0\.0\): CVAT before 2\.0\.0 has no direct upgrade/],
         ["version of the wrong type", { ...good, "cvat:version": "true" }, /^cvat:version: .*expected string.*Fix: pulumi config set cvat:version/],
         ["settings without a version", { "cvat:images": "{}" }, /^cvat: settings are present but cvat:version is not set/],
@@ -107,6 +109,23 @@ describe("config validation", () => {
     ];
 
     it(`covers at least 40 bad values (${cases.length})`, () => assert.ok(cases.length >= 40));
+
+    it("cvat:version accepts every release the vendor shipped from 2.0.0 (the compose files' tags, fixtures/upstream/cvat.json)", () => {
+        const vendor = Object.keys((JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "upstream", "cvat.json"), "utf8")) as { releases: object }).releases);
+        assert.strictEqual(vendor.length, 125);
+        for (const v of vendor) assert.deepStrictEqual(problems({ ...good, "cvat:version": v }), [], v);
+    });
+
+    it("cvat:version names a real release before 2.0.0 as such, and a made-up one with the nearest real ones", () => {
+        assert.match(problems({ ...good, "cvat:version": "1.7.0" })[0], /^cvat:version 1\.7\.0 is older than upshift supports \(2\.0\.0\): CVAT before/);
+        assert.match(problems({ ...good, "cvat:version": "1.8.0" })[0], /^cvat:version 1\.8\.0 is older than upshift supports \(2\.0\.0\) and not a cvat release \(the nearest are 1\.7\.0 and 2\.0\.0-alpha\)/);
+    });
+
+    it("kwdb:version: there is no 2.0.0; 2.0.3.2 is named as a real release upshift does not deploy, with the way on", () => {
+        assert.match(problems({ "kwdb:version": "2.0.0" })[0], /^kwdb:version 2\.0\.0 is older than upshift supports \(2\.0\.4\) and not a kwdb release/);
+        assert.match(problems({ "kwdb:version": "2.0.3.2" })[0], /^kwdb:version 2\.0\.3\.2 is a kwdb release that upshift does not deploy: .*replace a 2\.0\.3\.2 image with 2\.0\.4 on the same store/);
+        assert.deepStrictEqual(problems({ "kwdb:version": "3.0.1" }), []);
+    });
 
     for (const [what, raw, expected, secretKeys] of cases) {
         it(`rejects ${what} with a message naming the key and the fix`, () => {

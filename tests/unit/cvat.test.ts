@@ -33,7 +33,8 @@ describe("CVAT component (Pulumi mocks)", () => {
     before(() => setMocks());
     it("a fresh 2.2.0 registers its compose services, images and volumes", () => {
         const { capture } = build("2.2.0");
-        assert.deepStrictEqual(containerNames(capture), ["cvat_db", "cvat_opa", "cvat_redis", "cvat_server", "cvat_ui",
+        // The vendor's 2.2.0 file (reference/upstream/cvat/2.2.0.yml) also runs cvat_utils.
+        assert.deepStrictEqual(containerNames(capture), ["cvat_db", "cvat_opa", "cvat_redis", "cvat_server", "cvat_ui", "cvat_utils",
             "cvat_worker_default", "cvat_worker_low", "traefik"]);
         const images = capture.ofType("docker:index/remoteImage:RemoteImage").map((r) => r.props.name).sort();
         assert.deepStrictEqual(images, ["cvat/server:v2.2.0", "cvat/ui:v2.2.0", "openpolicyagent/opa:0.34.2-rootless", "postgres:10-alpine", "redis:4.0-alpine", "traefik:v2.4"]);
@@ -60,9 +61,10 @@ describe("CVAT component (Pulumi mocks)", () => {
         assert.deepStrictEqual((server.props.healthcheck as { tests: string[] }).tests, ["CMD", "python3", "manage.py", "health_check"]);
         const mounts = server.props.volumes as { containerPath: string; volumeName: pulumi.Output<string> }[];
         assert.deepStrictEqual(await Promise.all(mounts.map(async (m) => `${await value(m.volumeName)}:${m.containerPath}`)),
-            ["cvat_cvat_data:/home/django/data", "cvat_cvat_logs:/home/django/logs", "cvat_cvat_keys:/home/django/keys"]);
+            ["cvat_cvat_data:/home/django/data", "cvat_cvat_keys:/home/django/keys", "cvat_cvat_logs:/home/django/logs"]);
+        // The vendor's aliases: OPA fetches its bundle from `cvat-server` (Django refuses `_` in host names).
         const net = (server.props.networksAdvanced as { aliases: string[] }[])[0];
-        assert.deepStrictEqual(net.aliases, ["cvat_server"]);
+        assert.deepStrictEqual(net.aliases, ["cvat_server", "cvat-server"]);
         const traefik = container("traefik");
         assert.deepStrictEqual((traefik.props.ports as { external: number; ip: string }[]).map((p) => `${p.ip}:${p.external}`), ["127.0.0.1:8080", "127.0.0.1:8090"]);
         assert.deepStrictEqual(container("cvat_db").replaceOnChanges, ["healthcheck"]);
@@ -184,7 +186,7 @@ describe("what the real docker provider reads back (kreuzwerker resource_docker_
     it("every change ends with the start step: every container of the new version started and healthy", () => {
         const { cmd, name, capture } = build("2.3.0", installed("2.2.0"));
         const start = cmd("start");
-        assert.match(start.props.create as string, / start --container cvat_db,cvat_redis,cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik$/);
+        assert.match(start.props.create as string, / start --container cvat_db,cvat_redis,cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik$/);
         const deps = capture.dependsTransitively(start.name);
         for (const c of capture.ofType("docker:index/container:Container")) assert.ok(deps.has(c.name), `start runs after ${c.name}`);
         assert.ok(deps.has(`${name}-2.2.0-to-2.3.0-pg-restore`));

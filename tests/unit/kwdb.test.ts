@@ -121,20 +121,38 @@ describe("KWDB component (Pulumi mocks)", () => {
         assert.deepStrictEqual(seen[certsName], ["stdout", "stderr"]);
     });
 
-    it("a fresh 2.2.2 (a KaiwuDB.tar image) checks the image is loaded, with the fix, before the provider would try to pull it", () => {
-        const { capture, name, container } = build("2.2.2");
-        const check = capture.byName(`${name}-image-present`);
-        assert.strictEqual(check.props.create, "node ./bin/upshift image-present --image kaiwudb/kaiwudb:2.2.2 --how "
-            + "'KWDB 2.2.2 is shipped as KaiwuDB.tar, not on a registry: load it on that host with `docker load < KaiwuDB.tar`, "
-            + "or, if it loaded under another name, set kwdb:images: pulumi config set --path '\\''kwdb:images[\"kaiwudb/kaiwudb:2.2.2\"]'\\'' <loaded name>'");
-        assert.ok(capture.dependsTransitively(capture.ofType(IMAGE)[0].name).has(check.name));
-        assert.ok(capture.dependsTransitively(container().name).has(check.name));
+    it("a fresh 2.2.2 pulls kwdb/kwdb:2.2.2 (the KWDB docs' image); mapped to a KaiwuDB.tar name, it first checks the image is loaded, with the fix", () => {
+        const { capture, container } = build("2.2.2");
+        assert.deepStrictEqual(capture.ofType(IMAGE).map((r) => r.props.name), ["kwdb/kwdb:2.2.2"]);
+        assert.ok(!capture.resources.some((r) => r.name.endsWith("-image-present")), "a registry image needs no load check");
         assert.ok(!(container().props.command as string[]).some((a) => a.startsWith("--brpc-addr")), "no brpc before 3.x");
         assert.deepStrictEqual((container().props.ports as { internal: number }[]).map((p) => p.internal), [26257, 8080]);
-        // kwdb:images: the name it was loaded under is what is checked and used.
-        const o = build("2.2.2", undefined, { images: { "kaiwudb/kaiwudb:2.2.2": "kaiwudb:2.2.2-local" } });
-        assert.match(String(o.capture.byName(`${o.name}-image-present`).props.create), /--image kaiwudb:2\.2\.2-local /);
-        assert.deepStrictEqual(o.capture.ofType(IMAGE).map((r) => r.props.name), ["kaiwudb:2.2.2-local"]);
+        // kwdb:images to the name `docker load < KaiwuDB.tar` gives: that is what is checked and used.
+        const o = build("2.2.2", undefined, { images: { "kwdb/kwdb:2.2.2": "kaiwudb:2.2.2" } });
+        const check = o.capture.byName(`${o.name}-image-present`);
+        assert.strictEqual(check.props.create, "node ./bin/upshift image-present --image kaiwudb:2.2.2 --how "
+            + "'kaiwudb:2.2.2 comes from the vendor'\\''s KaiwuDB.tar, not a registry: load it on that host with `docker load < KaiwuDB.tar`, "
+            + "or drop the kwdb:images entry to pull kwdb/kwdb:2.2.2'");
+        assert.ok(o.capture.dependsTransitively(o.capture.ofType(IMAGE)[0].name).has(check.name));
+        assert.ok(o.capture.dependsTransitively(o.container().name).has(check.name));
+        assert.deepStrictEqual(o.capture.ofType(IMAGE).map((r) => r.props.name), ["kaiwudb:2.2.2"]);
+    });
+
+    it("adopting the vendor installer's layout reuses its host directories as bind mounts (never new empty volumes), secure by default, with /dev", async () => {
+        const { capture, container } = build("2.2.2", undefined, { volumes: { kwdb_store: "/var/lib/kaiwudb" } });
+        assert.deepStrictEqual(volumeNames(capture), [], "no named volume: it would start an empty database");
+        const mounts = container().props.volumes as { hostPath?: string; volumeName?: unknown; containerPath: string }[];
+        assert.deepStrictEqual(mounts.map((m) => `${m.hostPath}:${m.containerPath}`),
+            ["/var/lib/kaiwudb:/kaiwudb/deploy/kaiwudb-container", "/etc/kaiwudb/certs:/kaiwudb/certs", "/dev:/dev"]);
+        assert.ok(mounts.every((m) => m.volumeName === undefined));
+        assert.ok((container().props.command as string[]).includes("--certs-dir=/kaiwudb/certs"), "the installer's default: secure mode");
+        // An upgrade within the major keeps the same directories.
+        const up = build("2.2.2", planChange({ catalog: kwdbCatalogFor({ ...KWDB_DEFAULTS, secure: true, installerDirs: { store: "/var/lib/kaiwudb", certs: "/etc/kaiwudb/certs" } }),
+            to: "2.2.0", volumeNames: { kwdb_store: "/var/lib/kaiwudb" } }).next, { volumes: { kwdb_store: "/var/lib/kaiwudb" } });
+        assert.deepStrictEqual(up.kwdb.plan.volumes.map((v) => `${v.key}=${v.name}`), ["kwdb_store=/var/lib/kaiwudb", "kwdb_certs=/etc/kaiwudb/certs"]);
+        // kwdb:secure false still wins for an installer set up insecure.
+        const insecure = build("2.2.2", undefined, { volumes: { kwdb_store: "/var/lib/kaiwudb" }, secure: false });
+        assert.ok((insecure.container().props.command as string[]).includes("--insecure"));
     });
 
     it("3.1.0 -> 3.2.1: image swap only, with the restore point first and the same store volume", async () => {
@@ -189,16 +207,21 @@ describe("KWDB component (Pulumi mocks)", () => {
     });
 
     it("2.0.x jumps the vendor does not support are refused with the way round (2.1.0 / 2.2.0 release notes)", () => {
-        assert.throws(() => build("2.1.0", installed("2.0.0")), (e: Error) => e instanceof PlanRefused
-            && e.message === "kwdb:version 2.1.0: KWDB 2.0.0 cannot be upgraded to 2.1.0 directly (KWDB 2.1.0 release notes: standalone upgrades come from 2.0.4). "
-                + "Set kwdb:version 2.0.4 first, or go straight to 3.x, which upshift reaches by export and import");
+        // There is no 2.0.0; the first 2.0 release, 2.0.3.2, is named by config validation (config.test.ts).
         assert.throws(() => build("2.2.2", installed("2.0.4")), (e: Error) => e instanceof PlanRefused
             && e.message === "kwdb:version 2.2.2: KWDB 2.0.4 reaches 2.2 only by export and import (KWDB 2.2.0 release notes). "
                 + "Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data");
-        // The supported ones: 2.0.4 -> 2.1.0 and 2.1.0 -> 2.2.2 are image swaps; 2.0.0 -> 3.2.1 is export/import.
-        assert.deepStrictEqual(build("2.1.0", installed("2.0.4")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "start"]);
-        assert.deepStrictEqual(build("2.2.2", installed("2.1.0")).kwdb.plan.steps.map((s) => s.kind), ["preflight", "backup", "verify-backup", "start"]);
-        assert.deepStrictEqual(build("3.2.1", installed("2.0.0")).kwdb.plan.steps.map((s) => s.kind),
+        // KWDB docs: 2.2.1 only from 2.2.0, 2.2.2 only from 2.2.x.
+        assert.throws(() => build("2.2.2", installed("2.1.0")), (e: Error) => e instanceof PlanRefused
+            && e.message === "kwdb:version 2.2.2: KWDB 2.1.0 cannot be upgraded to 2.2.2 directly (KWDB docs: 2.2.1 only from 2.2.0, 2.2.2 only from 2.2.x). "
+                + "The supported path: 2.1.0 -> 2.2.0 -> 2.2.2; set kwdb:version 2.2.0 first, then 2.2.2");
+        assert.throws(() => build("2.2.1", installed("2.1.0")), /2\.1\.0 -> 2\.2\.0 -> 2\.2\.1/);
+        // The supported ones: 2.0.4 -> 2.1.0 -> 2.2.0 -> 2.2.1 -> 2.2.2 (and 2.2.0 -> 2.2.2) are image swaps; 2.0.4 -> 3.2.1 is export/import.
+        const swap = ["preflight", "backup", "verify-backup", "start"];
+        for (const [f, t] of [["2.0.4", "2.1.0"], ["2.1.0", "2.2.0"], ["2.2.0", "2.2.1"], ["2.2.1", "2.2.2"], ["2.2.0", "2.2.2"], ["3.0.1", "3.2.1"]]) {
+            assert.deepStrictEqual(build(t, installed(f)).kwdb.plan.steps.map((s) => s.kind), swap, `${f} -> ${t}`);
+        }
+        assert.deepStrictEqual(build("3.2.1", installed("2.0.4")).kwdb.plan.steps.map((s) => s.kind),
             ["preflight", "backup", "verify-backup", "kwdb-export", "kwdb-import", "start"]);
     });
 

@@ -63,7 +63,7 @@ describe("plan (CVAT catalog)", () => {
     it("keydb -> kvrocks (2.10.0 -> 2.10.1) gets a new cache volume and keeps the keydb one", () => {
         const p = plan("2.10.0", "2.10.1");
         const cache = p.volumes.find((v) => v.key === "cvat_cache_db")!;
-        assert.deepStrictEqual([cache.fromName, cache.name, cache.mount], ["cvat_cvat_cache_db", "cvat_cvat_cache_db_kvrocks", "/var/lib/kvrocks"]);
+        assert.deepStrictEqual([cache.fromName, cache.name, cache.mount], ["cvat_cvat_cache_db", "cvat_cvat_cache_db_kvrocks", "/var/lib/kvrocks/data"]);
     });
 
     it("adopting a compose install with other volume names keeps them and derives new ones from them", () => {
@@ -79,7 +79,7 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "reattach-cvat_db", "start"]);
         assert.strictEqual(p.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db");
         assert.ok(p.steps.every((s) => s.kind !== "pg-restore"), "never an in-place data downgrade");
-        assert.strictEqual(p.steps[1].params.containers, "cvat_opa,cvat_server,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik",
+        assert.strictEqual(p.steps[1].params.containers, "cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik",
             "the app stays stopped from before the rollback point on");
         assert.match(p.notes.join("\n"), /not in the rolled-back state; they are saved in backup cvat\/2\.3\.0-to-2\.2\.0-a2-rollback-point/);
     });

@@ -1,0 +1,48 @@
+// Default pg_upgrade helper image per Postgres image pair (old -> new): an image with both majors'
+// binaries and the same C library as the product's images, so the upgraded cluster's indexes
+// sort the way the new image's server expects. Overridable like every image (`images`,
+// `registryMirror`) and as a whole by `upshift:pgUpgradeImage`. A pair with no helper (a C library
+// change, e.g. `postgres:15-alpine` -> `postgres:15`, or no published image) migrates by dump and
+// restore, and the plan says so.
+//
+// Images and tags, as their sources publish them:
+// - pgautoupgrade/pgautoupgrade:<new>-alpine (musl; github.com/pgautoupgrade/docker-pgautoupgrade,
+//   Dockerfile.alpine: the old majors 9.5 .. new-1 under /usr/local-pg<M>, the target is the
+//   official postgres:<new>-alpine base; tags `<new>-alpine` per its Makefile's prod target).
+// - tianon/postgres-upgrade:<old>-to-<new> (glibc; github.com/tianon/docker-postgres-upgrade,
+//   e.g. 15-to-17/Dockerfile: FROM postgres:17-bookworm plus postgresql-15 from the same PGDG
+//   repository, binaries in /usr/lib/postgresql/<M>/bin).
+// hooks/postgres-upgrade.ts finds the binaries in either layout.
+
+export interface PgImage {
+    major: number;
+    libc: "musl" | "glibc";
+}
+
+/** `postgres:15`, `postgres:15-alpine`, `postgres:15.4-bookworm`, `docker.io/library/postgres:17-alpine3.20`, ... */
+export function parsePostgresImage(image: string): PgImage | undefined {
+    const m = /(?:^|\/)postgres:(\d+)(?:\.\d+)*(?:-([a-z0-9.]+))?$/.exec(image);
+    if (!m) return undefined;
+    return { major: Number(m[1]), libc: m[2]?.startsWith("alpine") ? "musl" : "glibc" };
+}
+
+/** The default helper for from -> to, or why there is none (then: dump and restore). */
+export function defaultPgUpgradeImage(from: string, to: string): { image: string } | { none: string } {
+    const a = parsePostgresImage(from), b = parsePostgresImage(to);
+    if (!a || !b) return { none: `no default pg_upgrade helper for ${from} -> ${to} (not official postgres images); set upshift:pgUpgradeImage` };
+    if (a.major >= b.major) return { none: `${from} -> ${to} is not a major upgrade` };
+    if (a.libc !== b.libc) return { none: `${from} -> ${to} changes the C library (${a.libc} -> ${b.libc}): indexes on text would need a rebuild; dump and restore instead` };
+    return { image: b.libc === "musl" ? `pgautoupgrade/pgautoupgrade:${b.major}-alpine` : `tianon/postgres-upgrade:${a.major}-to-${b.major}` };
+}
+
+/**
+ * The helper a step uses (the stack's `upshift:pgUpgradeImage` wins over the pair's default) and
+ * the plan's text for it: what `pulumi preview` says the Postgres major change will do.
+ */
+export function pgUpgradePlan(from: string, to: string, override?: string): { image?: string; text: string } {
+    const d = override ? { image: override } : defaultPgUpgradeImage(from, to);
+    if ("image" in d) {
+        return { image: d.image, text: `pg_upgrade with ${d.image} (--check first; dump and restore instead if it refuses), verified against the old cluster` };
+    }
+    return { text: `dump and restore (${d.none}), verified against the dump` };
+}
