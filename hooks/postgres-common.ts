@@ -53,6 +53,16 @@ export interface DumpManifest {
 }
 
 /** Where the Postgres tools run: a helper container of `image` sharing `container`'s network. */
+/** A Postgres major change: the old container, the new image and volume, a work dir, the superuser, the writers to stop. */
+export interface MigrationTarget {
+    container: string;
+    newImage: string;
+    newVolume: string;
+    work: string;
+    user: string;
+    stop: string[];
+}
+
 export interface PgTarget {
     container: string;
     image: string;

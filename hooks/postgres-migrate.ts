@@ -13,20 +13,14 @@ import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import { dumpPostgres, stopWriters } from "./postgres-dump";
-import { CheckLevel, fail, info, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, writeJsonAtomic } from "./postgres-common";
+import { CheckLevel, fail, info, MigrationTarget, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, writeJsonAtomic } from "./postgres-common";
 import { AMCHECK_MODES, AmcheckMode, upgradePostgres } from "./postgres-upgrade";
 import { restorePostgres, RestoreResult } from "./postgres-restore";
 import { parseOptions, runOperation, splitList } from "./report";
 
 const OP = "pg-migrate";
 
-export interface MigrateOptions {
-    container: string;
-    newImage: string;
-    newVolume: string;
-    work: string;
-    user: string;
-    stop: string[];
+export interface MigrateOptions extends MigrationTarget {
     plain?: boolean;
     jobs?: number;
     /** Non-secret env of the new container's first start (e.g. POSTGRES_HOST_AUTH_METHOD=trust as the product's compose sets it). */

@@ -24,16 +24,10 @@ import { docker } from "./docker";
 import { stopWriters } from "./postgres-dump";
 import {
     CheckLevel, collectChecksParallel, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
-    requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo,
+    requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo, MigrationTarget,
 } from "./postgres-common";
 
-export interface UpgradeOptions {
-    container: string;
-    newImage: string;
-    newVolume: string;
-    work: string;
-    user: string;
-    stop: string[];
+export interface UpgradeOptions extends MigrationTarget {
     /** Image with the old and the new major's binaries (and pg_upgrade). */
     upgradeImage: string;
     verify: CheckLevel;
