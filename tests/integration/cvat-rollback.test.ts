@@ -28,7 +28,7 @@ const IMAGES = { "postgres:10-alpine": TEST_IMAGES.pg15, "postgres:15-alpine": T
 const FIXED = [...new Set([...cvatCatalog.services("2.2.0"), ...cvatCatalog.services("2.3.0")].map((s) => s.name))];
 // Stand-ins of the 2.3.0 app and cache containers (preflight checks that they exist; backup stops and starts them).
 const STANDINS = cvatCatalog.services("2.3.0").map((s) => s.name).filter((n) => n !== "cvat_db");
-const BACKUP_ID = "2.3.0-to-2.2.0-rollback-point";
+const BACKUP_ID = "2.3.0-to-2.2.0-a2-rollback-point"; // the upgrade was attempt 1
 
 /** The component's Commands for the rollback 2.3.0 -> 2.2.0, in order, with their resolved env. */
 async function registeredRollback(backupDir: string): Promise<{ steps: Step[]; notes: readonly string[]; pg17Volume: string; dbVolume: string }> {

@@ -75,7 +75,7 @@ describe("CVAT 2.2.0 -> 2.3.0 on a real Docker engine: the component's own comma
         const run = (name: string) => { const s = steps.find((x) => x.name === name)!; return { out: sh(s.create, s.env) }; };
         for (const name of ["preflight", "restore-point", "verify-restore-point", "pg-dump"]) run(name);
         // The restore point really holds the data, checked by its manifest on disk.
-        const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, "cvat", "2.2.0-to-2.3.0-restore-point", "manifest.json"), "utf8"));
+        const manifest = JSON.parse(fs.readFileSync(path.join(backupDir, "cvat", "2.2.0-to-2.3.0-a1-restore-point", "manifest.json"), "utf8"));
         assert.deepStrictEqual(manifest.archives.map((a: { name: string }) => a.name).sort(), Object.values(VOLUMES).sort());
         // The backup started the app again; the dump stopped it for good (it is replaced next).
         assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", "cvat_server"]).trim(), "false");

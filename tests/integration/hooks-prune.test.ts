@@ -63,13 +63,14 @@ describe("hooks: preflight of a rollback and prune protect what a rollback needs
         const before = sums();
         const r = await upshift(["prune", "--keep", "2", "--backup-dir", dir, "--product", "cvat", "--protect", "2.2.0-to-2.3.0-a1-restore-point", "--json"]);
         const j = okJson(r) as { local: { deleted: { id: string }[]; kept: { id: string; reasons: string[] }[]; untouched: { id: string }[]; damaged: { id: string }[] } };
-        assert.deepStrictEqual(j.local.deleted.map((x) => x.id).sort(), ["b2", "b3"]);
+        // Kept: b5 and b3, the two newest good ones (the damaged b4 does not count toward N, and is kept too).
+        assert.deepStrictEqual(j.local.deleted.map((x) => x.id).sort(), ["b2"]);
         assert.deepStrictEqual(j.local.untouched.map((x) => x.id), ["copy-of-b2"]);
         assert.deepStrictEqual(j.local.damaged.map((x) => x.id), ["b4"]);
         assert.deepStrictEqual(j.local.kept.find((k) => k.id === "2.2.0-to-2.3.0-a1-restore-point")!.reasons, ["a rollback target in the deployed record"]);
         assert.match(r.stderr, /DAMAGED cvat\/b4/);
         const after = sums();
-        assert.deepStrictEqual(Object.keys(after).sort(), ["2.2.0-to-2.3.0-a1-restore-point", "b4", "b5", "copy-of-b2"]);
+        assert.deepStrictEqual(Object.keys(after).sort(), ["2.2.0-to-2.3.0-a1-restore-point", "b3", "b4", "b5", "copy-of-b2"]);
         for (const id of Object.keys(after)) assert.strictEqual(after[id], before[id], `${id} unchanged`);
     });
 
