@@ -80,8 +80,8 @@ const WRITING = new Set(["running", "restarting", "paused"]);
 /**
  * The writers one step stops. `stop()` stops each that may write (running, restarting or paused;
  * missing ones are skipped), recording it first; with `resume`, one already stopped that the
- * ledger says upshift stopped (a killed earlier run of this step) is taken over, so `restart()`
- * starts it too. Until `restart()` or `keepStopped()`, an interruption starts them again.
+ * ledger says this same operation stopped (a killed earlier run of this step) is taken over, so
+ * `restart()` starts it too. Until `restart()` or `keepStopped()`, an interruption starts them again.
  */
 export class Writers {
     private readonly stoppedNow: string[] = [];
@@ -105,8 +105,11 @@ export class Writers {
             const st = await containerState(c);
             if (!st) continue;
             if (!WRITING.has(st.status)) {
-                if (this.opts.resume && stoppedByUpshift(c)) {
-                    log(this.operation, `${c} was stopped by an earlier, interrupted run (${stoppedByUpshift(c)!.by}); it is started again after this one`);
+                // Only what an earlier run of this same operation stopped is taken over: a container
+                // another step stopped on purpose (a rollback's stop-apps) stays stopped.
+                const entry = stoppedByUpshift(c);
+                if (this.opts.resume && entry?.by === this.operation) {
+                    log(this.operation, `${c} was stopped by an earlier, interrupted run (${entry.by}, ${entry.at}); it is started again after this one`);
                     this.stoppedNow.push(c);
                 }
                 continue;
