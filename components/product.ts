@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ProductCatalog, ServiceSpec } from "../catalog/types";
 import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
+import { IDENTITY_LABELS } from "../catalog/deliberate";
 
 export interface ProductArgs {
     /** The configured version (the one-line upgrade gesture). */
@@ -248,7 +249,9 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
     });
     // Host paths that are not data (traefik's Docker socket): bind-mounted as the vendor's file does.
     for (const b of s.binds ?? []) mounts.push({ hostPath: b.source, containerPath: b.target, readOnly: b.readOnly ?? false });
-    return new docker.Container(`${name}-${s.name}`, {
+    const resourceName = `${name}-${s.name}`;
+    const grace = s.role === "data" ? DATA_GRACE_SECONDS : APP_GRACE_SECONDS;
+    return new docker.Container(resourceName, {
         name: s.name,
         // imageId, not the tag: a tag or repoDigest replaces the container on every run (pulumi-docker #325, #1431).
         image: image.imageId,
@@ -258,7 +261,10 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         volumes: mounts.length ? mounts : undefined,
         // The container name and the names the app's code connects to (compose service aliases).
         networksAdvanced: [{ name: network.name, aliases: [...new Set([s.name, ...(s.aliases ?? [])])] }],
-        labels: s.labels ? Object.entries(s.labels).map(([label, value]) => ({ label, value })) : undefined,
+        // The vendor's labels, and what made it (upshift.stack, upshift.resource): after a killed run,
+        // `upshift orphans` removes only a container that run created and the state never recorded.
+        labels: [...Object.entries(s.labels ?? {}), [IDENTITY_LABELS[0], `${pulumi.getProject()}/${pulumi.getStack()}`], [IDENTITY_LABELS[1], resourceName]]
+            .map(([label, value]) => ({ label, value })),
         tmpfs: s.tmpfs?.length ? Object.fromEntries(s.tmpfs.map((t) => [t, ""])) : undefined,
         init: s.init,
         ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
@@ -278,7 +284,7 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
         // Without it the provider removes a container with no grace period (kreuzwerker
         // resource_docker_container_funcs.go, delete): the old Postgres would be killed and its
         // retained volume only crash-consistent.
-        destroyGraceSeconds: s.role === "data" ? DATA_GRACE_SECONDS : APP_GRACE_SECONDS,
+        destroyGraceSeconds: grace,
         privileged: s.privileged,
         ipcMode: s.ipcMode,
         ulimits: s.ulimits?.map((u) => ({ ...u })),

@@ -25,6 +25,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
     "kwdb-certs": "./kwdb-certs",
     "kwdb-export": "./kwdb-export",
     "kwdb-import": "./kwdb-import",
+    "orphans": "./orphans",
 };
 
 function load(name: string): HookCommand {

@@ -12,7 +12,7 @@ setMocks();
 import { CVAT_VERSIONS, cvatCatalog } from "../../catalog/cvat";
 import { catalogFacts } from "../../tools/compose-facts/catalogFacts";
 import { CLEARML_VERSIONS, clearmlDefaultCatalog } from "../../catalog/clearml";
-import { CLEARML_DELIBERATE, CVAT_DELIBERATE, SECRET_MARK } from "../../catalog/deliberate";
+import { CLEARML_DELIBERATE, CVAT_DELIBERATE, IDENTITY_LABELS, SECRET_MARK } from "../../catalog/deliberate";
 import { Clearml } from "../../components/clearml";
 import { Cvat } from "../../components/cvat";
 import { DeliberateDifference, diffFacts, expectedFacts } from "../../tools/compose-facts/compare";
@@ -31,6 +31,9 @@ interface ContainerProps {
 
 /** What a registered docker.Container runs, as facts (the mocks give an image id `sha256:<reference>`). */
 async function registeredFacts(p: ContainerProps): Promise<ServiceFacts> {
+    const own = Object.fromEntries((p.labels ?? []).filter((l) => (IDENTITY_LABELS as readonly string[]).includes(l.label)).map((l) => [l.label, l.value]));
+    assert.strictEqual(own["upshift.stack"], "upshift/dev", `${p.name}: upshift.stack`);
+    assert.match(own["upshift.resource"] ?? "", new RegExp(`-${p.name}$`), `${p.name}: upshift.resource`);
     const envs = (await value(p.envs)) ?? [];
     const env = Object.fromEntries(envs.map((e) => {
         const i = e.indexOf("=");
@@ -46,7 +49,8 @@ async function registeredFacts(p: ContainerProps): Promise<ServiceFacts> {
         ...(p.entrypoints ? { entrypoint: p.entrypoints } : {}),
         mounts,
         aliases: p.networksAdvanced[0].aliases.filter((a) => a !== p.name),
-        labels: Object.fromEntries((p.labels ?? []).map((l) => [l.label, l.value])),
+        // upshift's own two labels (deliberate: what made the container) checked, then set aside.
+        labels: Object.fromEntries((p.labels ?? []).filter((l) => !(IDENTITY_LABELS as readonly string[]).includes(l.label)).map((l) => [l.label, l.value])),
         env,
         ports: (p.ports ?? []).map((x) => `${x.ip}:${x.external}:${x.internal}`),
         ...(p.user ? { user: p.user } : {}),

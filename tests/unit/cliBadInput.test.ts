@@ -22,6 +22,14 @@ function layout(dir: string): void {
 const CASES: Case[] = [
     { argv: ["nosuchop"], says: /unknown operation "nosuchop"/ },
     { argv: [], says: /usage: upshift <operation>/ },
+    // orphans
+    { argv: ["orphans", "--state", "-"], says: /--stack PROJECT\/STACK is required/ },
+    { argv: ["orphans", "--stack", "dev", "--state", "-"], says: /--stack dev: expected PROJECT\/STACK/ },
+    { argv: ["orphans", "--stack", "upshift/dev x", "--state", "-"], says: /--stack upshift\/dev x: expected PROJECT\/STACK/ },
+    { argv: ["orphans", "--stack", "upshift/dev"], says: /--state FILE is required: the output of `pulumi stack export`/ },
+    { argv: ["orphans", "--stack", "upshift/dev", "--state", "/nonexistent/state.json"], says: /--state \/nonexistent\/state.json: cannot read it \(ENOENT\)/ },
+    { argv: ["orphans", "--stack", "upshift/dev", "--state", "DIR/plain-file"], says: /--state \/.*\/plain-file: not JSON/ },
+    { argv: ["orphans", "--stack", "upshift/dev", "--state", "-", "--grace", "soon"], says: /--grace soon: expected a whole number of seconds/ },
     // backup
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "x", "--volume", "v"], says: /--to is required/ },
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--to", "/tmp/x", "--volume", "v"], says: /--id is required/ },

@@ -178,6 +178,20 @@ describe("what the real docker provider reads back (kreuzwerker resource_docker_
         }
     });
 
+    it("every container carries the labels of what made it, which `upshift orphans` reads after a killed run (hooks/orphans.ts)", () => {
+        const { container, capture } = build("2.3.0");
+        const server = container("cvat_server");
+        const labels = Object.fromEntries((server.props.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+        assert.strictEqual(labels["upshift.stack"], "upshift/dev");
+        assert.strictEqual(labels["upshift.resource"], server.name);
+        // The vendor's traefik labels are still there.
+        assert.ok(Object.keys(labels).some((k) => k.startsWith("traefik.")), JSON.stringify(labels));
+        for (const c of capture.ofType("docker:index/container:Container")) {
+            const l = Object.fromEntries((c.props.labels as { label: string; value: string }[]).map((x) => [x.label, x.value]));
+            assert.deepStrictEqual([l["upshift.stack"], l["upshift.resource"]], ["upshift/dev", c.name], c.name);
+        }
+    });
+
     it("volumes ignore label changes (an adopted compose volume reads back com.docker.compose.* labels)", () => {
         const { capture } = build("2.3.0");
         for (const v of capture.ofType("docker:index/volume:Volume")) assert.deepStrictEqual(v.ignoreChanges, ["labels"], v.name);
