@@ -13,8 +13,6 @@ export interface Registered {
     readonly replaceOnChanges?: string[];
     readonly ignoreChanges?: string[];
     readonly parentName?: string;
-    /** Names of the resource's beforeCreate hooks. */
-    readonly beforeCreate?: string[];
 }
 
 /** Captured resources, in registration order. */
@@ -33,7 +31,6 @@ export class Capture {
             protect: args.opts.protect, retainOnDelete: args.opts.retainOnDelete,
             replaceOnChanges: args.opts.replaceOnChanges,
             ignoreChanges: args.opts.ignoreChanges,
-            beforeCreate: args.opts.hooks?.beforeCreate?.map((h) => (pulumi.ResourceHook.isInstance(h) ? h.name : "(anonymous)")),
             parentName: args.opts.parent ? this.names.get(args.opts.parent) : undefined,
         });
         return undefined;
@@ -78,16 +75,6 @@ export function setMocks(stackOutputs: Record<string, unknown> = {}, preview = t
     // "organization" is the local backend's organization (reference/pulumi-notes.md).
     }, "upshift", "dev", preview, "organization");
 }
-
-// The SDK's mock monitor says it supports resource hooks (runtime/mocks.js setMocks) but has no
-// registerResourceHook, so a resource with a hook never finishes registering and its outputs never
-// resolve (hooks do not run under mocks: pulumi/docs#16461). Every mock monitor, also those a test
-// makes with pulumi.runtime.setMocks itself, acknowledges the registration as the engine does; the
-// e2e suite runs the hooks for real.
-type HookAck = { registerResourceHook?: (req: unknown, cb: (err: Error | null, res: unknown) => void) => void };
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { MockMonitor } = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: HookAck } };
-MockMonitor.prototype.registerResourceHook ??= (_req, cb) => cb(null, {});
 
 /** Resolves an Output (or plain value) to its value. */
 export function value<T>(o: pulumi.Input<T> | undefined): Promise<T | undefined> {
