@@ -1,0 +1,193 @@
+// Adopting the vendors' own installs under the REAL Pulumi engine (file backend) on the REAL Docker
+// engine. STAND-INS: the docker and command provider plugins and every vendor image
+// (tests/e2e/standins/README.md); Mongo, Elasticsearch and ClearML cannot run here. The stand-in
+// docker provider also caps `memlock` and `nofile` at what this sandbox's Docker allows (it has no
+// CAP_SYS_RESOURCE and refuses the vendor's `memlock: -1` and Elasticsearch's nofile 65536), and
+// reads the asked values back.
+// What is shown for real: the directories of a tree laid out as the vendor's compose file leaves it
+// are the containers' bind mounts, every file in it keeps its sha256 (on the host and as the
+// containers see it) through `pulumi up`, the next preview and `pulumi destroy`; the next preview
+// shows no change; a clearml:dataDir with no install in it is refused before anything is created.
+import * as assert from "assert";
+import { execFileSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { clearmlCatalog } from "../../catalog/clearml";
+import { ProductCatalog } from "../../catalog/types";
+import { TEST_IMAGES } from "../integration/setup";
+import { assertAllServing, buildStandins, dk, dkQuiet, E2EStack, ROOT, running, standin } from "./harness";
+
+/** The vendor's compose facts per release (written by `npm run compose-facts`, from reference/upstream). */
+const FACTS = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "unit", "fixtures", "upstream", "clearml.json"), "utf8")) as {
+    facts: Record<string, { mounts: string[] }>; releases: Record<string, { services: Record<string, string> }>;
+};
+
+function imagesFor(catalog: ProductCatalog, version: string): Record<string, string> {
+    const map: Record<string, string> = {};
+    for (const s of catalog.services(version)) map[s.image] ??= standin(`${catalog.product}-${version}`);
+    return map;
+}
+
+function removeContainers(names: string[], network: string): void {
+    for (const c of names) dkQuiet(["rm", "-f", c]);
+    dkQuiet(["network", "rm", network]);
+}
+
+/** sha256, mode and size of every file under `dir`, by relative path (the test's own means). */
+function treeSums(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (d: string) => {
+        for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+            const p = path.join(d, e.name);
+            if (e.isDirectory()) { out[`${path.relative(dir, p)}/`] = "dir"; walk(p); continue; }
+            const st = fs.statSync(p);
+            out[path.relative(dir, p)] = `${crypto.createHash("sha256").update(fs.readFileSync(p)).digest("hex")} ${(st.mode & 0o7777).toString(8)} ${st.size}`;
+        }
+    };
+    walk(dir);
+    return out;
+}
+
+/** Files in every directory the release mounts, as an install that has run leaves them (random content, a nested dir each). */
+function layTree(root: string, dirs: string[]): void {
+    for (const d of dirs) {
+        const at = path.join(root, d);
+        fs.mkdirSync(path.join(at, "sub"), { recursive: true });
+        for (const f of ["a.bin", "sub/b.bin"]) fs.writeFileSync(path.join(at, f), crypto.randomBytes(4096 + crypto.randomInt(4096)));
+        fs.writeFileSync(path.join(at, "marker.txt"), `${d}\n`);
+    }
+}
+
+/**
+ * The caps of the ulimits this engine cannot give a container (memlock unlimited, nofile 65536 for
+ * Elasticsearch): `memlock=<bytes>,nofile=<n>`, or undefined where it can.
+ */
+function ulimitCaps(): string | undefined {
+    const [memlockKb, nofile] = dk(["run", "--rm", TEST_IMAGES.tools, "sh", "-c", "ulimit -Hl; ulimit -Hn"]).trim().split("\n");
+    const caps = [
+        ...(memlockKb === "unlimited" ? [] : [`memlock=${Number(memlockKb) * 1024}`]),
+        ...(nofile === "unlimited" || Number(nofile) >= 65536 ? [] : [`nofile=${nofile}`]),
+    ];
+    return caps.length ? caps.join(",") : undefined;
+}
+
+/** Each container's bind mounts as `source:destination`, sorted. */
+function bindMounts(container: string): string[] {
+    const mounts = JSON.parse(dk(["inspect", "-f", "{{json .Mounts}}", container])) as { Type: string; Source: string; Destination: string }[];
+    return mounts.filter((m) => m.Type === "bind").map((m) => `${m.Source}:${m.Destination}`).sort();
+}
+
+describe("e2e: adopting ClearML Server 1.16.0's /opt/clearml tree with the real Pulumi engine and Docker; stand-in providers and images, memlock and nofile capped by the stand-in provider", function () {
+    this.timeout(20 * 60 * 1000);
+    const version = "1.16.0";
+    const stack = new E2EStack("e2e-adopt-clearml");
+    const root = path.join(stack.dir, "opt-clearml");
+    const missing = path.join(stack.dir, "no-install-here");
+    const catalog = clearmlCatalog(root);
+    const names = catalog.services(version).filter((s) => !s.optional).map((s) => s.name);
+    // The vendor's file: every host path it mounts under /opt/clearml, per container (agent-services is optional, not run).
+    const vendor = FACTS.releases[version].services;
+    const vendorMounts = (c: string) => FACTS.facts[vendor[c]].mounts.filter((m) => m.startsWith("/opt/clearml/")).map((m) => m.replace(/^\/opt\/clearml/, root)).sort();
+    const vendorDirs = [...new Set(names.flatMap((c) => FACTS.facts[vendor[c]].mounts).filter((m) => m.startsWith("/opt/clearml/")).map((m) => m.split(":")[0].slice("/opt/clearml/".length)))].sort();
+    const env: NodeJS.ProcessEnv = {};
+    let sums: Record<string, string>;
+
+    before(async () => {
+        removeContainers(names, "upshift_clearml");
+        buildStandins([`clearml-${version}`]);
+        const cap = ulimitCaps();
+        if (cap) env.UPSHIFT_STANDIN_ULIMIT_CAPS = cap;
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: ${TEST_IMAGES.tools}`,
+            `clearml:version: ${version}`,
+            `clearml:dataDir: ${missing}`,
+            "clearml:images:",
+            ...Object.entries(imagesFor(catalog, version)).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+    });
+    after(async () => {
+        await stack.teardown();
+        removeContainers(names, "upshift_clearml");
+        stack.cleanup();
+    });
+
+    it("a clearml:dataDir with no install in it is refused before anything is created: the message names the directories, clearml:dataDir and clearml:adopt false", async () => {
+        const up = await stack.up({ allowFail: true, env });
+        assert.notStrictEqual(up.code, 0, "the up fails");
+        const out = up.stdout + up.stderr;
+        assert.match(out, new RegExp(`upshift adopt-check: ${missing}/data/mongo_4/db is missing, ${missing}/data/elastic_7 is missing; nothing was created or started`));
+        assert.match(out, /Fix: pulumi config set clearml:dataDir <where the install keeps it>; for a fresh install instead: pulumi config set clearml:adopt false/);
+        for (const c of names) assert.strictEqual(running(c), undefined, `${c} was not created`);
+        assert.ok(!fs.existsSync(missing), "the check creates no directory");
+        assert.throws(() => dk(["network", "inspect", "upshift_clearml"]), /No such network|not found/i, "no network either");
+    });
+
+    it("adopts the tree laid out as the vendor's 1.16.0 file leaves it: the vendor's bind mounts, every file's sha256 unchanged, and the next preview shows no changes", async () => {
+        assert.deepStrictEqual(vendorDirs, ["config", "data/elastic_7", "data/fileserver", "data/mongo_4/configdb", "data/mongo_4/db", "data/redis", "logs"]);
+        layTree(root, vendorDirs);
+        sums = treeSums(root);
+        await stack.config("clearml:dataDir", root);
+        await stack.up({ env });
+        assertAllServing(names);
+        for (const c of names) assert.deepStrictEqual(bindMounts(c), vendorMounts(c), `${c}: the vendor's bind mounts`);
+        assert.deepStrictEqual(treeSums(root), sums, "no file emptied, replaced or added");
+        // The containers see the same bytes through their mounts.
+        const inMongo = dk(["exec", "clearml-mongo", "sha256sum", "/data/db/a.bin", "/data/db/sub/b.bin"]).trim().split("\n").map((l) => l.split(/\s+/)[0]);
+        assert.deepStrictEqual(inMongo, [sums["data/mongo_4/db/a.bin"], sums["data/mongo_4/db/sub/b.bin"]].map((s) => s.split(" ")[0]));
+        const inElastic = dk(["exec", "clearml-elastic", "cat", "/usr/share/elasticsearch/data/marker.txt"]).trim();
+        assert.strictEqual(inElastic, "data/elastic_7");
+        const record = (await stack.outputs()).deployed as { clearml: { version: string; adoptCheck?: { create: string } } };
+        assert.strictEqual(record.clearml.version, version);
+        assert.match(record.clearml.adoptCheck!.create, new RegExp(`adopt-check --dir ${root}/data/mongo_4/db --dir ${root}/data/elastic_7 `));
+        await stack.preview(["--expect-no-changes"], { env });
+        assert.deepStrictEqual(treeSums(root), sums);
+    });
+
+    it("`pulumi destroy` removes the containers and leaves every file of the tree as it was", async () => {
+        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack]);
+        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { env });
+        for (const c of names) assert.strictEqual(running(c), undefined, `${c} removed`);
+        assert.deepStrictEqual(treeSums(root), sums);
+    });
+});
+
+describe("e2e: adopt-check on the real Docker engine (the hooks CLI alone)", function () {
+    this.timeout(5 * 60 * 1000);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-adopt-check-"));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const run = (args: string[]) => {
+        try {
+            return { code: 0, out: execFileSync("node", [path.join(ROOT, "bin", "upshift"), "adopt-check", ...args, "--helper-image", TEST_IMAGES.tools], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }) };
+        } catch (e) {
+            const err = e as { status: number; stdout: string; stderr: string };
+            return { code: err.status, out: err.stdout + err.stderr };
+        }
+    };
+
+    it("all-or-none: none found is a fresh install; part of an install (Mongo data, Elasticsearch dir empty) is refused (exit 3); an empty volume is refused", () => {
+        const a = path.join(dir, "mongo_4", "db"), b = path.join(dir, "elastic_7");
+        assert.deepStrictEqual([run(["--dir", a, "--dir", b, "--all-or-none"]).code], [0]);
+        fs.mkdirSync(a, { recursive: true });
+        fs.mkdirSync(b, { recursive: true });
+        fs.writeFileSync(path.join(a, "WiredTiger"), "x");
+        const partial = run(["--dir", a, "--dir", b, "--all-or-none", "--how", "FIX"]);
+        assert.strictEqual(partial.code, 3, partial.out);
+        assert.match(partial.out, new RegExp(`${b} is empty while ${a} holds data \\(part of an install\\); nothing was created or started\\. FIX`));
+        fs.writeFileSync(path.join(b, "nodes"), "y");
+        assert.strictEqual(run(["--dir", a, "--dir", b]).code, 0);
+        const vol = `upshift-adopt-check-${process.pid}`;
+        dk(["volume", "create", vol]);
+        try {
+            const empty = run(["--volume", vol, "--how", "FIX"]);
+            assert.strictEqual(empty.code, 3, empty.out);
+            assert.match(empty.out, new RegExp(`${vol} is empty; nothing was created or started\\. FIX`));
+            assert.match(run(["--volume", `${vol}-nope`]).out, new RegExp(`${vol}-nope is missing`));
+        } finally {
+            dk(["volume", "rm", vol]);
+        }
+    });
+});
