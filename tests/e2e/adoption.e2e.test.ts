@@ -17,6 +17,8 @@ import * as path from "path";
 import { clearmlCatalog } from "../../catalog/clearml";
 import { ProductCatalog } from "../../catalog/types";
 import { TEST_IMAGES } from "../integration/setup";
+import { digest, psql as psqlRoot, waitReady } from "../integration/cvat-steps";
+import { initCvatStack, names, tryClean, VOLUMES_220 } from "./cvat-fixture";
 import { assertAllServing, buildStandins, dk, dkQuiet, E2EStack, ROOT, running, standin } from "./harness";
 
 /** The vendor's compose facts per release (written by `npm run compose-facts`, from reference/upstream). */
@@ -152,6 +154,104 @@ describe("e2e: adopting ClearML Server 1.16.0's /opt/clearml tree with the real 
         await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { env });
         for (const c of names) assert.strictEqual(running(c), undefined, `${c} removed`);
         assert.deepStrictEqual(treeSums(root), sums);
+    });
+});
+
+describe("e2e: adopting Trains Server 0.16.1's tree (data/mongo/db: Mongo 3.6) with the real Pulumi engine and Docker; stand-in providers and images, memlock and nofile capped by the stand-in provider", function () {
+    this.timeout(20 * 60 * 1000);
+    // No vendor compose file of 0.16.x is in reference/upstream: the layout is the catalog's (the
+    // vendor's 0.16 instructions, /opt/trains; its default root is shown under mocks, tests/unit/adoption.test.ts).
+    const version = "0.16.1";
+    const stack = new E2EStack("e2e-adopt-trains");
+    const root = path.join(stack.dir, "opt-trains");
+    const catalog = clearmlCatalog(root);
+    const names = catalog.services(version).filter((s) => !s.optional).map((s) => s.name);
+    const env: NodeJS.ProcessEnv = {};
+
+    before(async () => {
+        removeContainers(names, "upshift_clearml");
+        buildStandins([`clearml-${version}`]);
+        const cap = ulimitCaps();
+        if (cap) env.UPSHIFT_STANDIN_ULIMIT_CAPS = cap;
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: ${TEST_IMAGES.tools}`,
+            `clearml:version: ${version}`,
+            `clearml:dataDir: ${root}`,
+            "clearml:images:",
+            ...Object.entries(imagesFor(catalog, version)).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+    });
+    after(async () => {
+        await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack], { allowFail: true });
+        await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true, env });
+        removeContainers(names, "upshift_clearml");
+        stack.cleanup();
+    });
+
+    it("the trains-* containers bind-mount the tree's directories (Mongo on data/mongo/db), every file's sha256 unchanged, and the next preview shows no changes", async () => {
+        const dirs = catalog.dataVolumes(version).map((d) => path.relative(root, d.defaultName)).sort();
+        assert.deepStrictEqual(dirs, ["config", "data/elastic_7", "data/fileserver", "data/mongo/configdb", "data/mongo/db", "data/redis", "logs"]);
+        layTree(root, dirs);
+        const sums = treeSums(root);
+        await stack.up({ env });
+        assertAllServing(names);
+        assert.deepStrictEqual(bindMounts("trains-mongo"), [`${root}/data/mongo/configdb:/data/configdb`, `${root}/data/mongo/db:/data/db`]);
+        assert.deepStrictEqual(bindMounts("trains-elastic"), [`${root}/data/elastic_7:/usr/share/elasticsearch/data`]);
+        assert.deepStrictEqual(bindMounts("trains-apiserver"), [`${root}/config:/opt/trains/config`, `${root}/data/fileserver:/mnt/fileserver`, `${root}/logs:/var/log/trains`]);
+        assert.deepStrictEqual(treeSums(root), sums, "no file emptied, replaced or added");
+        assert.strictEqual(dk(["exec", "trains-mongo", "cat", "/data/db/marker.txt"]).trim(), "data/mongo/db");
+        await stack.preview(["--expect-no-changes"], { env });
+        assert.deepStrictEqual(treeSums(root), sums);
+    });
+});
+
+describe("e2e: adopting CVAT 2.2.0's compose volumes (project `cvat`: cvat_cvat_db...) holding rows and files, with the real Pulumi engine, Docker and Postgres 15 playing 10; stand-in providers and app images", function () {
+    this.timeout(20 * 60 * 1000);
+    const stack = new E2EStack("e2e-adopt-cvat");
+    const seedBox = `upshift-e2e-adopt-seed-${process.pid}`;
+
+    before(async () => {
+        buildStandins(["cvat-2.2.0", "cvat-2.3.0", "static"]);
+        await initCvatStack(stack);
+    });
+    after(async () => {
+        dkQuiet(["rm", "-f", seedBox]);
+        await stack.teardown();
+        tryClean();
+        stack.cleanup();
+    });
+
+    it("cvat_db runs on the adopted cvat_cvat_db: every table's rows and content hash, and every file of cvat_cvat_data and cvat_cvat_keys, are as before; the next preview shows no changes", async () => {
+        // As `docker compose up` of the vendor's 2.2.0 file (cloned as `cvat`) leaves them: labelled volumes, Postgres initialised by its image.
+        for (const v of VOLUMES_220) {
+            dk(["volume", "create", "--label", "com.docker.compose.project=cvat", "--label", `com.docker.compose.volume=${v.replace(/^cvat_/, "")}`, v]);
+        }
+        dk(["run", "-d", "--name", seedBox, "-v", "cvat_cvat_db:/var/lib/postgresql/data", "-e", "POSTGRES_USER=root", "-e", "POSTGRES_DB=cvat", TEST_IMAGES.pg15]);
+        await waitReady(seedBox);
+        psqlRoot(seedBox, "cvat", `CREATE TABLE engine_task (id serial PRIMARY KEY, name text, data bytea);
+            INSERT INTO engine_task (name, data) SELECT 'task ' || g, decode(md5(g::text), 'hex') FROM generate_series(1, 5000) g;
+            CREATE TABLE auth_user (id serial PRIMARY KEY, username text UNIQUE NOT NULL);
+            INSERT INTO auth_user (username) SELECT 'user' || g FROM generate_series(1, 300) g;`);
+        const rows = digest(seedBox, "cvat");
+        dk(["stop", seedBox]);
+        dk(["rm", seedBox]);
+        dk(["run", "--rm", "-v", "cvat_cvat_data:/d", "-v", "cvat_cvat_keys:/k", TEST_IMAGES.tools, "sh", "-c",
+            "mkdir -p /d/data/1/raw && for i in 1 2 3; do head -c 200000 /dev/urandom > /d/data/1/raw/$i.jpg; done && head -c 50 /dev/urandom | base64 > /k/secret_key.py"]);
+        const files = () => dk(["run", "--rm", "-v", "cvat_cvat_data:/d:ro", "-v", "cvat_cvat_keys:/k:ro", TEST_IMAGES.tools, "sh", "-c", "cd / && find d k -type f | sort | xargs sha256sum"]);
+        const filesBefore = files();
+        assert.strictEqual(Object.values(rows).reduce((n, d) => n + Number(d.split(":")[0]), 0), 5300);
+
+        await stack.up();
+        assertAllServing(names("2.2.0"));
+        const mounted = JSON.parse(dk(["inspect", "-f", "{{json .Mounts}}", "cvat_db"])) as { Type: string; Name?: string; Destination: string }[];
+        assert.deepStrictEqual(mounted.map((m) => `${m.Type}:${m.Name}:${m.Destination}`), ["volume:cvat_cvat_db:/var/lib/postgresql/data"]);
+        await waitReady("cvat_db");
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), rows, "every table's rows and content");
+        assert.strictEqual(files(), filesBefore, "every file");
+        await stack.preview(["--expect-no-changes"]);
+        assert.match(dk(["volume", "inspect", "-f", "{{json .Labels}}", "cvat_cvat_db"]), /com\.docker\.compose\.project/);
     });
 });
 
