@@ -11,7 +11,8 @@ const USAGE = `usage: upshift adopt-check (--volume NAME | --dir PATH)... [--all
   Each volume and host directory (on the Docker host) must exist and hold at least one entry.
   --all-or-none: also fine when none of them exists or holds anything (a fresh install); refused
   when some hold data and others do not (part of an install). Nothing is created or written:
-  volumes are looked up first, and directories bind-mounted read-only only when they exist.
+  volumes are looked up first; directories are mounted read-only with type=bind, so a missing
+  one is reported, not made.
   Exit 3 (refused) with TEXT as the fix; JSON line: found (with data), empty, missing.`;
 
 export const adoptCheck: HookCommand = {
