@@ -15,6 +15,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { clearmlCatalog } from "../../catalog/clearml";
+import { kwdbCatalog } from "../../catalog/kwdb";
 import { ProductCatalog } from "../../catalog/types";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql as psqlRoot, waitReady } from "../integration/cvat-steps";
@@ -252,6 +253,48 @@ describe("e2e: adopting CVAT 2.2.0's compose volumes (project `cvat`: cvat_cvat_
         assert.strictEqual(files(), filesBefore, "every file");
         await stack.preview(["--expect-no-changes"]);
         assert.match(dk(["volume", "inspect", "-f", "{{json .Labels}}", "cvat_cvat_db"]), /com\.docker\.compose\.project/);
+    });
+});
+
+describe("e2e: adopting KWDB's installer layout with an empty store, real Pulumi engine and Docker; stand-in providers and image (KWDB's privileged container cannot start here)", function () {
+    this.timeout(10 * 60 * 1000);
+    const stack = new E2EStack("e2e-adopt-kwdb");
+    const store = path.join(stack.dir, "var-lib-kaiwudb");
+    const certs = path.join(stack.dir, "etc-kaiwudb-certs");
+    const catalog = kwdbCatalog;
+
+    before(async () => {
+        buildStandins(["kwdb-3.1.0"]);
+        fs.mkdirSync(store);
+        fs.mkdirSync(certs);
+        await stack.init();
+        stack.writeConfig([
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: ${TEST_IMAGES.tools}`,
+            "kwdb:version: 3.1.0",
+            "kwdb:volumes:",
+            `  kwdb_store: ${store}`,
+            `  kwdb_certs: ${certs}`,
+            "kwdb:images:",
+            ...Object.entries(imagesFor(catalog, "3.1.0")).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+        ]);
+    });
+    after(async () => {
+        await stack.teardown();
+        stack.cleanup();
+    });
+
+    it("an empty kwdb:volumes.kwdb_store is refused before the certificates, the image or the container: the message names the key and the fix", async () => {
+        const up = await stack.up({ allowFail: true });
+        assert.notStrictEqual(up.code, 0);
+        const out = up.stdout + up.stderr;
+        assert.match(out, new RegExp(`upshift adopt-check: ${store} is empty; nothing was created or started`));
+        assert.match(out, /Fix: pulumi config set kwdb:volumes\.kwdb_store <where the install keeps it>; for a fresh install instead: pulumi config set kwdb:adopt false/);
+        assert.strictEqual(running("kaiwudb-container"), undefined);
+        assert.deepStrictEqual(fs.readdirSync(certs), [], "no certificate was made");
+        const state = await stack.exported();
+        assert.deepStrictEqual((state.deployment.resources ?? []).filter((r) => r.type.startsWith("docker:") || r.type.startsWith("command:")).map((r) => r.type), [],
+            "nothing is in the state");
     });
 });
 
