@@ -107,7 +107,7 @@ export function adoptionCheck(catalog: ProductCatalog, plan: Plan, args: Pick<Pr
 
 /**
  * Declares the adoption check (`<name>-adopt-check`): on a first run from `adoptionCheck`; later,
- * exactly as the record has it (same inputs: no diff, never run again).
+ * exactly as the record has it (same inputs: no diff, never run again; docs/pulumi.md, like `lastChange`).
  */
 export function declareAdoptionCheck(parent: pulumi.Resource, name: string, catalog: ProductCatalog, plan: Plan, args: ProductArgs,
     adoptedBy?: (key: string) => string | undefined): AdoptionStep {
@@ -167,6 +167,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
 
     // Before any volume, image or container: the data an install is adopted from is there.
+    // dependsOn is an option, not an input: existing stacks see no diff from it (docs/pulumi.md).
     const adoption = internals.adoption ?? declareAdoptionCheck(parent, name, catalog, plan, args, internals.adoptedBy);
     const firstDeps: pulumi.Resource[] = [...(args.stepsDependOn ?? []), ...(adoption.step ? [adoption.step] : [])];
     const opts = { parent, dependsOn: adoption.step ? [adoption.step] : [] };
