@@ -93,7 +93,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
         const secrets = productSecrets("cvat");
         const cvat = new Cvat("cvat", {
             ...common, version: c.version, deployed: before.cvat, images: c.images,
-            registryMirror: c.registryMirror, volumes: c.volumes, secrets,
+            registryMirror: c.registryMirror, volumes: c.volumes, adopt: c.adopt, secrets,
         }, { providers: [provider] });
         deployed.cvat = cvat.deployed;
     }
@@ -102,7 +102,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
         const secrets = productSecrets("clearml");
         const clearml = new Clearml("clearml", {
             ...common, version: c.version, deployed: before.clearml, images: c.images, registryMirror: c.registryMirror,
-            volumes: c.volumes, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
+            volumes: c.volumes, adopt: c.adopt, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
         }, { providers: [provider] });
         deployed.clearml = clearml.deployed;
     }
@@ -111,7 +111,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
         const secrets = productSecrets("kwdb");
         const kwdb = new Kwdb("kwdb", {
             ...common, version: k.version, deployed: before.kwdb, images: k.images, registryMirror: k.registryMirror,
-            volumes: k.volumes, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
+            volumes: k.volumes, adopt: k.adopt, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
         }, { providers: [provider] });
         deployed.kwdb = kwdb.deployed;
     }

@@ -86,11 +86,11 @@ function dataVolumesAt(root: string, v: string): DataVolume[] {
     const fcv = { format: fcvFormat(v), formatLabel: `Mongo featureCompatibilityVersion ${b.fcv}` };
     const app = trainsInside(v) ? "trains" : "clearml";
     return [
-        { key: "mongo_db", type: "dir", defaultName: `${mongoDir}/db`, mount: "/data/db", owner: n.mongo, ...fcv, schema: true },
+        { key: "mongo_db", type: "dir", defaultName: `${mongoDir}/db`, mount: "/data/db", owner: n.mongo, ...fcv, schema: true, vendorData: true },
         { key: "mongo_configdb", type: "dir", defaultName: `${mongoDir}/configdb`, mount: "/data/configdb", owner: n.mongo, ...fcv, schema: false },
         // The vendor keeps `elastic_7` as the path for Elasticsearch 8 too; its index mappings are migrated by the apiserver.
         { key: "elastic", type: "dir", defaultName: `${root}/data/elastic_7`, mount: "/usr/share/elasticsearch/data", owner: n.elastic,
-            format: `es${esMajor(v)}`, formatLabel: `Elasticsearch ${esMajor(v)} data`, schema: true },
+            format: `es${esMajor(v)}`, formatLabel: `Elasticsearch ${esMajor(v)} data`, schema: true, vendorData: true },
         // Redis 7.4 writes RDB format 12, which 6.2 cannot read (clearml-server#273).
         { key: "redis", type: "dir", defaultName: `${root}/data/redis`, mount: "/data", owner: n.redis,
             format: redisFormat(v), formatLabel: `Redis RDB format ${redisFormat(v).slice(3)}`, schema: false },

@@ -241,7 +241,7 @@ function dataVolumes(v: string): DataVolume[] {
     const pg = byRange(v, POSTGRES);
     const server = cvatServerName(v);
     const vols: DataVolume[] = [
-        { key: "cvat_db", type: "volume", defaultName: "cvat_cvat_db", mount: "/var/lib/postgresql/data", owner: "cvat_db", format: pg.format, schema: true },
+        { key: "cvat_db", type: "volume", defaultName: "cvat_cvat_db", mount: "/var/lib/postgresql/data", owner: "cvat_db", format: pg.format, schema: true, vendorData: true },
         { key: "cvat_data", type: "volume", defaultName: "cvat_cvat_data", mount: "/home/django/data", owner: server, format: "files", schema: false },
         { key: "cvat_keys", type: "volume", defaultName: "cvat_cvat_keys", mount: "/home/django/keys", owner: server, format: "files", schema: false },
         { key: "cvat_logs", type: "volume", defaultName: "cvat_cvat_logs", mount: "/home/django/logs", owner: server, format: "files", schema: false },

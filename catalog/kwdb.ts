@@ -68,7 +68,7 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
     const dir = o.installerDirs;
     const dataVolumes = (v: string): DataVolume[] => [
         // 3.0 refactored the storage: a 2.x store is never opened by 3.x, so the formats differ.
-        { key: "kwdb_store", type: dir ? "dir" : "volume", defaultName: dir?.store ?? "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true },
+        { key: "kwdb_store", type: dir ? "dir" : "volume", defaultName: dir?.store ?? "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true, vendorData: true },
         ...(o.secure ? [{ key: "kwdb_certs", type: dir ? "dir" as const : "volume" as const, defaultName: dir?.certs ?? "kwdb_certs", mount: KWDB_CERTS_DIR, owner: KWDB_CONTAINER, format: "certs", schema: false }] : []),
     ];
 

@@ -69,6 +69,11 @@ export interface DataVolume {
      * format cannot reuse it and needs the restore point taken before the upgrade.
      */
     readonly schema: boolean;
+    /**
+     * The vendor's install always has data here once it has run (its database): adopting it
+     * missing or empty would start the product on an empty store, so that is refused.
+     */
+    readonly vendorData?: boolean;
 }
 
 /** A value that is a Pulumi secret, named by its config key in the product's namespace. */

@@ -54,6 +54,8 @@ export class Clearml extends ProductComponent {
         const d = deployProduct(this, name, args, {
             catalog: clearmlCatalog(args.dataDir ?? CLEARML_DATA_DIR),
             extraCommands: clearmlStepCommands(args),
+            // Every directory lies under clearml:dataDir: set, it says where the install to adopt is.
+            adoptedBy: args.dataDir !== undefined ? () => "clearml:dataDir" : undefined,
         });
         this.adopt(d);
     }

@@ -11,7 +11,7 @@ import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
 import { Plan, planChange, PlanRefused } from "../plan";
 import { backupPath, shellQuote, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
-import { defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, resolveImage } from "./product";
+import { declareAdoptionCheck, defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, resolveImage } from "./product";
 
 export interface KwdbArgs extends ProductArgs {
     /** Store path inside the container (kwdb:storePath). Default: `/kaiwudb/deploy/kaiwudb-container`. */
@@ -86,6 +86,9 @@ export class Kwdb extends ProductComponent {
         } catch (e) {
             throw downgradeHelp(e, args);
         }
+        // The installer's store must be there before anything, certificates included, is made.
+        const adoption = declareAdoptionCheck(this, name, catalog, plan, args);
+        if (adoption.step) prerequisites.push(adoption.step);
         const hooks = args.hooksCommand ?? defaultHooksCommand();
         const baseEnv: Record<string, pulumi.Input<string>> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};
         const ref = resolveImage(catalog, args, KWDB_CONTAINER, args.version);
@@ -100,7 +103,7 @@ export class Kwdb extends ProductComponent {
                 triggers: [ref],
                 environment: baseEnv,
                 addPreviousOutputInEnv: false,
-            }, { parent: this }));
+            }, { parent: this, dependsOn: [...prerequisites] }));
         }
 
         if (options.secure) {
@@ -128,7 +131,7 @@ export class Kwdb extends ProductComponent {
             }, { parent: this, dependsOn: [...prerequisites], additionalSecretOutputs: ["stdout", "stderr"] }));
         }
 
-        const d = deployProduct(this, name, args, { catalog, extraCommands: kwdbStepCommands });
+        const d = deployProduct(this, name, args, { catalog, extraCommands: kwdbStepCommands, adoption });
         this.prerequisites = prerequisites;
         this.adopt(d);
     }

@@ -39,6 +39,11 @@ export interface ProductArgs {
     readonly keepBackups?: number;
     /** Resources the first step waits for (e.g. the backup bucket). Default: none. */
     readonly stepsDependOn?: pulumi.Resource[];
+    /**
+     * First run only (config `<product>:adopt`): true = an existing install is adopted and its data
+     * must be found; false = a fresh install, nothing checked. Default: see `adoptionCheck`.
+     */
+    readonly adopt?: boolean;
 }
 
 export interface ProductDeployment {
@@ -59,6 +64,61 @@ export interface ProductInternals {
     readonly extraCommands?: StepCommandBuilder;
     /** Env var name -> secret config key, per step kind. */
     readonly stepSecrets?: StepSecrets;
+    /** The config key, besides `<product>:volumes.<key>`, that said where a data key is adopted from (ClearML's `clearml:dataDir`). */
+    readonly adoptedBy?: (key: string) => string | undefined;
+    /** The adoption check, when the component declared it itself (KWDB: before its certificates). Default: declared here. */
+    readonly adoption?: AdoptionStep;
+}
+
+/** The first run's `adopt-check` Command and what the deployed record keeps of it. */
+export interface AdoptionStep {
+    readonly step?: command.local.Command;
+    readonly record?: { readonly create: string; readonly version: string };
+}
+
+/**
+ * The hooks argv that checks, on a first run, the data an install is adopted from (undefined: none).
+ * The keys the vendor's install always has data in (`vendorData`) are checked:
+ * - each must exist and hold data when config says where they are (`<product>:volumes.<key>`, ClearML's
+ *   `clearml:dataDir`, KWDB's installer path) or `<product>:adopt` is true;
+ * - otherwise all or none (a fresh install at the vendor's names; part of an install is refused);
+ * - nothing with `<product>:adopt false` (a fresh install wherever config says).
+ */
+export function adoptionCheck(catalog: ProductCatalog, plan: Plan, args: Pick<ProductArgs, "volumes" | "adopt" | "helperImage">,
+    adoptedBy?: (key: string) => string | undefined): string[] | undefined {
+    if (plan.kind !== "install" || args.adopt === false) return undefined;
+    const p = catalog.product;
+    const keys = new Set(catalog.dataVolumes(plan.to).filter((d) => d.vendorData).map((d) => d.key));
+    const data = plan.volumes.filter((v) => keys.has(v.key));
+    const told = [...new Set(data.map((v) => (args.volumes?.[v.key] !== undefined ? `${p}:volumes.${v.key}` : adoptedBy?.(v.key)))
+        .filter((k): k is string => k !== undefined))];
+    const required = args.adopt === true || told.length > 0;
+    if (!data.length || (!required && data.length < 2)) return undefined;
+    const where = data.map((v) => `${v.key} ${v.name}`).join(", ");
+    const point = told.length ? told.map((k) => `pulumi config set ${k} <where the install keeps it>`).join("; ")
+        : data.map((v) => `pulumi config set --path ${p}:volumes.${v.key} <the install's ${v.type === "dir" ? "directory" : "volume"}>`).join("; ");
+    const how = required
+        ? `${p} ${plan.to} is adopted from ${where} (${told.length ? told.join(", ") : `${p}:adopt true`}), and the vendor's install always has data there. `
+            + `Fix: ${point}; for a fresh install instead: pulumi config set ${p}:adopt false`
+        : `the vendor's ${p} ${plan.to} has data in all of ${where}. Fix: ${point} where the rest of that install is, or restore it from a backup; `
+            + `for a fresh install move the partial data away first`;
+    return ["adopt-check", ...data.flatMap((v) => (v.type === "dir" ? ["--dir", v.name] : ["--volume", v.name])), ...(required ? [] : ["--all-or-none"]),
+        "--how", how, ...(args.helperImage ? ["--helper-image", args.helperImage] : [])];
+}
+
+/**
+ * Declares the adoption check (`<name>-adopt-check`): on a first run from `adoptionCheck`; later,
+ * exactly as the record has it (same inputs: no diff, never run again; docs/pulumi.md, like `lastChange`).
+ */
+export function declareAdoptionCheck(parent: pulumi.Resource, name: string, catalog: ProductCatalog, plan: Plan, args: ProductArgs,
+    adoptedBy?: (key: string) => string | undefined): AdoptionStep {
+    const argv = adoptionCheck(catalog, plan, args, adoptedBy);
+    const record = plan.kind === "install"
+        ? (argv ? { create: `${args.hooksCommand ?? defaultHooksCommand()} ${shellQuote(argv)}`, version: plan.to } : undefined)
+        : args.deployed?.adoptCheck;
+    if (!record) return {};
+    const env: Record<string, string> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};
+    return { record, step: stepResource(`${name}-adopt-check`, record.create, ["adopt-check", record.version], env, parent, args.stepsDependOn ?? []) };
 }
 
 /** Image for a service at a version: config `images` wins, then the mirror prefix, then the catalog. */
@@ -107,7 +167,11 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     pulumi.log.info(describePlan(plan), parent);
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
 
-    const opts = { parent };
+    // Before any volume, image or container: the data an install is adopted from is there.
+    // dependsOn is an option, not an input: existing stacks see no diff from it (docs/pulumi.md).
+    const adoption = internals.adoption ?? declareAdoptionCheck(parent, name, catalog, plan, args, internals.adoptedBy);
+    const firstDeps: pulumi.Resource[] = [...(args.stepsDependOn ?? []), ...(adoption.step ? [adoption.step] : [])];
+    const opts = { parent, dependsOn: adoption.step ? [adoption.step] : [] };
     const network = new docker.Network(`${name}-network`, { name: `upshift_${catalog.product}` }, opts);
 
     // Data volumes: every one this stack has ever used stays declared, so a retained volume of an
@@ -127,7 +191,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
             // The provider reads a volume's labels back and any change replaces it (ForceNew:
             // kreuzwerker resource_docker_volume.go), so an adopted compose volume, labelled
             // com.docker.compose.*, would be replaced (refused: protected) on the second run.
-            { parent, retainOnDelete: true, protect: true, ignoreChanges: ["labels"] });
+            { ...opts, retainOnDelete: true, protect: true, ignoreChanges: ["labels"] });
     }
 
     const services = catalog.services(args.version).filter((s) => !s.optional || args.features?.[s.optional]);
@@ -167,7 +231,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         }
         return prev;
     };
-    last = addSteps("before-stop", args.stepsDependOn ?? []);
+    last = addSteps("before-stop", firstDeps);
     // Nothing changes: the last change's steps stay declared exactly as they ran (no diff, nothing
     // runs), instead of being deleted by the first run after it (e2e: --expect-no-changes).
     const kept = plan.kind === "unchanged" && args.deployed?.lastChange?.to === plan.to ? args.deployed.lastChange : undefined;
@@ -198,7 +262,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const lastChange: LastChange | undefined = plan.kind === "upgrade" || plan.kind === "rollback"
         ? { from: ctx.from, to: ctx.to, attempt: ctx.attempt, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, create: stepShellLine(s, ctx, internals.extraCommands) })) }
         : undefined;
-    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange), containers, volumes, steps, network };
+    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange, adoption), containers, volumes, steps, network };
 }
 
 /**
@@ -328,14 +392,16 @@ const HISTORY = 50;
  * backup step's one-line JSON report (its stdout; hooks never print secrets: docs/hooks-cli.md).
  */
 function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>, containers: Record<string, docker.Container>,
-    backupDir: string, lastChange: LastChange | undefined): pulumi.Output<DeployedProduct> {
+    backupDir: string, lastChange: LastChange | undefined, adoption: AdoptionStep): pulumi.Output<DeployedProduct> {
     // The record resolves only once every step and every container of this change has succeeded
     // (containers with `wait` are created healthy; the last step waits for all). The SDK sends a
     // stack output as soon as it resolves, and after a failed update the engine keeps an output
     // that was sent (pulumi/pulumi#14621, step_executor.go: only outputs NOT sent again keep their
     // old value): resolving earlier would record a half-done change as deployed. docs/pulumi.md.
-    const done = pulumi.all([...Object.values(steps).map((s) => s.stdout), ...Object.values(containers).map((c) => c.id)]);
+    const done = pulumi.all([...Object.values(steps).map((s) => s.stdout), ...Object.values(containers).map((c) => c.id),
+        ...(adoption.step ? [adoption.step.stdout] : [])]);
     if (plan.kind === "unchanged") return done.apply(() => plan.next);
+    const adopted = plan.kind === "install" && adoption.record ? { adoptCheck: adoption.record } : {};
     const point = plan.kind === "upgrade" ? "restore-point" : "rollback-point";
     const pointId = plan.attempt === undefined ? `${plan.from}-to-${plan.to}-${point}` : attemptId(plan.from!, plan.to, plan.attempt, point);
     const entry: AuditEntry = {
@@ -350,7 +416,7 @@ function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>,
         // restore point's own manifest then gives the same checksums.
         const parsed = parseReport(out) ?? readManifestReport(manifest);
         const full: AuditEntry = { ...entry, ...(parsed?.archives ? { archives: parsed.archives } : {}), ...(parsed?.createdAt ? { at: parsed.createdAt } : {}) };
-        return { ...plan.next, history: [...(plan.next.history ?? []), full].slice(-HISTORY), ...(lastChange ? { lastChange } : {}) };
+        return { ...plan.next, ...adopted, history: [...(plan.next.history ?? []), full].slice(-HISTORY), ...(lastChange ? { lastChange } : {}) };
     });
 }
 

@@ -19,6 +19,12 @@ const common = {
     registryMirror: z.string().min(1).optional(),
     /** Data volume (or directory) name per key, to adopt an existing install. */
     volumes: volumeMap.optional(),
+    /**
+     * First run only: true = an existing install is adopted, so its data must be found; false = a
+     * fresh install (nothing checked). Default: adopting what `volumes` (and ClearML's `dataDir`,
+     * KWDB's installer path) name, and refusing part of an install at the vendor's names.
+     */
+    adopt: z.boolean().optional(),
 };
 
 /** The default backup directory: outside the checkout, under the user's data directory. */
@@ -59,8 +65,8 @@ const productSchemas = {
     cvat: z.strictObject({ ...common }),
     clearml: z.strictObject({
         ...common,
-        /** Root of the vendor's layout (`/opt/clearml`), so an existing install is adopted. */
-        dataDir: z.string().startsWith("/", "must be an absolute host path").default("/opt/clearml"),
+        /** Root of the vendor's layout, to adopt an install there. Default: the vendor's `/opt/clearml` (`/opt/trains` for 0.16). */
+        dataDir: z.string().startsWith("/", "must be an absolute host path").optional(),
         /** Also run the clearml-agent-services container. */
         agentServices: z.boolean().default(false),
     }),

@@ -22,6 +22,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
     "mongo-fcv": "./mongo-fcv",
     "intermediate-server": "./intermediate-server",
     "image-present": "./image-present",
+    "adopt-check": "./adopt-check",
     "kwdb-certs": "./kwdb-certs",
     "kwdb-export": "./kwdb-export",
     "kwdb-import": "./kwdb-import",

@@ -51,6 +51,11 @@ export interface DeployedProduct {
      * never mistakes an earlier attempt's backup for its own (issue 12, finding 1).
      */
     readonly attempts?: number;
+    /**
+     * The first run's check that the adopted data was there (`adopt-check`), as declared: later runs
+     * declare it again with the same inputs (it never runs again, and never shows as a change).
+     */
+    readonly adoptCheck?: { readonly create: string; readonly version: string };
 }
 
 export interface LastChange {
@@ -247,6 +252,7 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
     return {
         version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [], history: deployed?.history ?? [],
         ...(deployed?.attempts ? { attempts: deployed.attempts } : {}),
+        ...(deployed?.adoptCheck ? { adoptCheck: deployed.adoptCheck } : {}),
     };
 }
 

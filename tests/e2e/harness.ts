@@ -165,7 +165,7 @@ export class E2EStack {
         return this.pulumi(this.stackArgs("up", "--yes", "--skip-preview", "--suppress-progress", ...(opts.extra ?? [])), opts);
     }
 
-    preview(extra: string[] = [], opts: { allowFail?: boolean } = {}): Promise<Run> {
+    preview(extra: string[] = [], opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
         return this.pulumi(this.stackArgs("preview", "--suppress-progress", ...extra), opts);
     }
 

@@ -3,10 +3,11 @@
 // vendor image (app-standin.sh answers the catalogs' health checks): Mongo, Elasticsearch, ClearML
 // and KWDB cannot run here. What is shown for real: the engine loads and runs the program for these
 // products, a fresh install's preview lists every container, and an upgrade's preview lists the
-// planner's steps in the planner's order. Not shown: `pulumi up` of a fresh install. Elasticsearch
-// and KWDB run with the vendor's `memlock: -1` ulimit, and this sandbox's Docker refuses it ("error
-// setting rlimit type 8: operation not permitted"), so the stack that previews the upgrade has its
-// `deployed` record imported. Also: upshift:s3 without an AWS plugin stops with its name and the fix.
+// planner's steps in the planner's order. Not shown here: `pulumi up`. Elasticsearch and KWDB run
+// with the vendor's `memlock: -1` ulimit, and this sandbox's Docker refuses it ("error setting
+// rlimit type 8: operation not permitted"), so the stack that previews the upgrade has its
+// `deployed` record imported (ClearML's `pulumi up` runs in tests/e2e/adoption.e2e.test.ts, with
+// the stand-in provider's ulimit caps; KWDB's privileged container cannot start here at all). Also: upshift:s3 without an AWS plugin stops with its name and the fix.
 import * as assert from "assert";
 import * as path from "path";
 import { clearmlCatalog } from "../../catalog/clearml";
@@ -31,15 +32,17 @@ function removeContainers(names: string[], network: string): void {
 
 /** The step Commands of a preview, in the engine's order, by step id. */
 const stepOrder = (pv: PreviewJson, from: string, to: string) =>
-    pv.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(new RegExp(`^.*-${from.replace(/\./g, "\\.")}-to-${to.replace(/\./g, "\\.")}-`), ""));
+    pv.steps.filter((s) => s.urn.includes("command:local:Command") && !s.urn.endsWith("-adopt-check")).map((s) => s.urn.replace(new RegExp(`^.*-${from.replace(/\./g, "\\.")}-to-${to.replace(/\./g, "\\.")}-`), ""));
 
 /**
  * The fresh install's preview (every container, no step); then, from a stack whose `deployed`
  * record says `from` (imported: the containers cannot start here), the upgrade's preview.
  */
-async function freshThenUpgradePreview(stack: E2EStack, catalog: ProductCatalog, from: string, to: string, services: string[]): Promise<void> {
+async function freshThenUpgradePreview(stack: E2EStack, catalog: ProductCatalog, from: string, to: string, services: string[], adoptCheck: boolean): Promise<void> {
     const fresh = JSON.parse((await stack.preview(["--json"])).stdout) as PreviewJson;
     assert.deepStrictEqual(stepOrder(fresh, from, to), [], "a fresh install runs no step");
+    // ... but the check of the data it adopts, where config names it (tests/e2e/adoption.e2e.test.ts).
+    assert.strictEqual(fresh.steps.some((s) => s.op === "create" && s.urn.endsWith(`::${catalog.product}-adopt-check`)), adoptCheck, "the adoption check");
     const created = fresh.steps.filter((s) => s.op === "create" && s.urn.includes("docker:index/container:Container::")).map((s) => s.urn.replace(/^.*::[a-z]+-/, "")).sort();
     assert.deepStrictEqual(created, [...services].sort(), "every container of the release");
     const deployed = planChange({ catalog, to: from }).next;
@@ -71,8 +74,8 @@ describe("e2e: ClearML Server with the real Pulumi engine and Docker; stand-in p
     });
     after(() => { removeContainers(names, "upshift_clearml"); stack.cleanup(); });
 
-    it("the preview of a fresh 1.16.0 lists every container and no step; the 1.16.0 -> 1.17.0 preview lists the planner's steps in order", async () => {
-        await freshThenUpgradePreview(stack, catalog, "1.16.0", "1.17.0", names);
+    it("the preview of a fresh 1.16.0 lists every container and no step but the adoption check (clearml:dataDir is set); the 1.16.0 -> 1.17.0 preview lists the planner's steps in order", async () => {
+        await freshThenUpgradePreview(stack, catalog, "1.16.0", "1.17.0", names, true);
     });
 });
 
@@ -103,7 +106,7 @@ describe("e2e: KWDB with the real Pulumi engine and Docker; stand-in providers a
     });
 
     it("the preview of a fresh 3.1.0 lists the container and no step; the 3.1.0 -> 3.2.1 preview lists the planner's steps in order", async () => {
-        await freshThenUpgradePreview(stack, kwdbCatalog, "3.1.0", "3.2.1", names);
+        await freshThenUpgradePreview(stack, kwdbCatalog, "3.1.0", "3.2.1", names, false);
     });
 
     it("upshift:s3 with no AWS plugin installed (downloads off): the preview stops before anything, naming the plugin and the fix", async () => {

@@ -524,7 +524,7 @@ interface ContainerInspect {
     Id: string; Name: string; Image: string;
     State: { Running: boolean; ExitCode: number; Health?: { Status: string } | null };
     Config: {
-        Image: string; Hostname: string; Cmd: string[] | null; Entrypoint: string[] | null; User: string; WorkingDir: string;
+        Image: string; Hostname: string; Labels?: Record<string, string> | null; Cmd: string[] | null; Entrypoint: string[] | null; User: string; WorkingDir: string;
         Healthcheck?: { Test?: string[] | null; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number } | null;
     };
     HostConfig: {
@@ -613,9 +613,28 @@ function containerCreateBody(p: Props): unknown {
         ...(num(p.cpuShares) ? { CpuShares: p.cpuShares } : {}),
         ...(str(p.cpuSet) ? { CpusetCpus: p.cpuSet } : {}),
     };
-    const ulimits = objs(p.ulimits).map((u) => ({ Name: str(u.name), Soft: num(u.soft) ?? 0, Hard: num(u.hard) ?? 0 }));
+    const asked = objs(p.ulimits).map((u) => ({ Name: str(u.name), Soft: num(u.soft) ?? 0, Hard: num(u.hard) ?? 0 }));
+    const ulimits = asked.map(capUlimit);
     if (ulimits.length) host.Ulimits = ulimits;
+    // NOT the real provider: a capped ulimit is read back as asked (from this label), so only the
+    // sandbox's own limit differs from a real run (README, "Ulimit caps").
+    if (ulimits.some((u, i) => u !== asked[i])) config.Labels = { ...(config.Labels as object), [ASKED_ULIMITS]: JSON.stringify(asked) };
     return { ...config, HostConfig: host };
+}
+
+const ASKED_ULIMITS = "upshift.standin.asked-ulimits";
+/**
+ * UPSHIFT_STANDIN_ULIMIT_CAPS="memlock=8388608,nofile=20000": the most each named ulimit may be.
+ * This sandbox's Docker has no CAP_SYS_RESOURCE and refuses limits above its own ("error setting
+ * rlimit type 8: operation not permitted"): `memlock: -1` (ClearML's Elasticsearch, KWDB) and
+ * Elasticsearch's nofile 65536. Unset (the default), nothing is capped.
+ */
+function capUlimit(u: { Name?: string; Soft: number; Hard: number }): { Name?: string; Soft: number; Hard: number } {
+    const caps = Object.fromEntries((process.env.UPSHIFT_STANDIN_ULIMIT_CAPS ?? "").split(",").filter(Boolean).map((c) => c.split("=")).map(([k, v]) => [k, Number(v)]));
+    const cap = u.Name ? caps[u.Name] : undefined;
+    if (cap === undefined) return u;
+    const limit = (x: number) => (x < 0 || x > cap ? cap : x);
+    return limit(u.Soft) === u.Soft && limit(u.Hard) === u.Hard ? u : { ...u, Soft: limit(u.Soft), Hard: limit(u.Hard) };
 }
 
 /** The state after a read. kw: resource_docker_container_funcs.go resourceDockerContainerRead. */
@@ -652,7 +671,9 @@ function flattenContainer(c: ContainerInspect, state: Props): Props {
     out.workingDir = c.Config.WorkingDir;
     out.privileged = c.HostConfig.Privileged;
     if (objs(state.ulimits).length) {
-        out.ulimits = (c.HostConfig.Ulimits ?? []).map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
+        const asked = c.Config.Labels?.[ASKED_ULIMITS];
+        const read = asked ? (JSON.parse(asked) as { Name: string; Soft: number; Hard: number }[]) : (c.HostConfig.Ulimits ?? []);
+        out.ulimits = read.map((u) => ({ name: u.Name, soft: u.Soft, hard: u.Hard }));
     }
     out.memory = Math.floor(c.HostConfig.Memory / 1024 / 1024);
     out.memoryReservation = c.HostConfig.MemoryReservation > 0 ? Math.floor(c.HostConfig.MemoryReservation / 1024 / 1024) : c.HostConfig.MemoryReservation;
