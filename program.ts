@@ -83,6 +83,7 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
         backupDir: cfg.stack.backupDir,
         hooksCommand: cfg.stack.hooksCommand,
         helperImage: cfg.stack.helperImage,
+        pgUpgradeImage: cfg.stack.pgUpgradeImage,
         s3: s3 ? { bucket: s3.bucket, prefix: s3.prefix || undefined } : undefined,
         keepBackups: cfg.stack.retention.keep,
         stepsDependOn: bucket ? [bucket] : undefined,

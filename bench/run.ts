@@ -15,7 +15,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { ddWrite, linearFit, loadavg, machine, Machine, median, mib, run, secs, sh, timed, Timed } from "./lib";
+import { ddWrite, linearFit, loadavg, machine, Machine, median, mib, run, secs, seedSql, sh, timed, Timed } from "./lib";
 
 const ROOT = path.join(__dirname, "..");
 const CLI = path.join(ROOT, "bin", "upshift");
@@ -318,45 +318,6 @@ interface PgSource {
 }
 
 /** CVAT-like annotation tables: shapes (float8[] points), their attributes, jobs; indexes and an FK. */
-function seedSql(mb: number): { a: string; b: string; post: string } {
-    // ~255 bytes of heap and index per shape row (half an attribute row included); calibrated.
-    const shapes = Math.max(1000, Math.round((mb * 1048576) / 255));
-    const jobs = Math.max(10, Math.round(shapes / 1000));
-    const a = `SET synchronous_commit = off;
-CREATE TABLE engine_job (id serial PRIMARY KEY, segment_id int NOT NULL, assignee text, status text NOT NULL, stage text NOT NULL,
-  state text NOT NULL, meta jsonb, updated_date timestamptz NOT NULL);
-INSERT INTO engine_job (segment_id, assignee, status, stage, state, meta, updated_date)
-SELECT i, 'user' || (i % 37), (ARRAY['annotation','validation','completed'])[1 + i % 3], 'annotation', 'in progress',
-  jsonb_build_object('frames', i % 500, 'labels', jsonb_build_array('car', 'person', i % 7), 'note', md5(i::text)),
-  '2024-01-01'::timestamptz + i * interval '1 minute'
-FROM generate_series(1, ${jobs}) i;
-CREATE TABLE engine_labeledshape (id bigserial PRIMARY KEY, job_id int NOT NULL, frame int NOT NULL, label_id int NOT NULL, group_id int,
-  source text NOT NULL, type text NOT NULL, occluded bool NOT NULL, outside bool NOT NULL, z_order int NOT NULL, points float8[] NOT NULL,
-  rotation float8 NOT NULL, parent_id bigint);
-INSERT INTO engine_labeledshape (job_id, frame, label_id, group_id, source, type, occluded, outside, z_order, points, rotation)
-SELECT 1 + i % ${jobs}, i % 5000, 1 + i % 40, CASE WHEN i % 5 = 0 THEN i % 100 END, (ARRAY['manual','auto','semi-auto'])[1 + i % 3],
-  (ARRAY['rectangle','polygon','points','ellipse'])[1 + i % 4], i % 7 = 0, false, i % 3,
-  ARRAY[round((random() * 1920)::numeric, 2)::float8, round((random() * 1080)::numeric, 2)::float8,
-        round((random() * 1920)::numeric, 2)::float8, round((random() * 1080)::numeric, 2)::float8],
-  CASE WHEN i % 10 = 0 THEN (i % 360)::float8 ELSE 0 END
-FROM generate_series(1, ${shapes}) i;`;
-    const b = `SET synchronous_commit = off;
-CREATE TABLE engine_labeledshapeattributeval (id bigserial PRIMARY KEY, shape_id bigint NOT NULL, spec_id int NOT NULL, value text NOT NULL);
-INSERT INTO engine_labeledshapeattributeval (shape_id, spec_id, value)
-SELECT 1 + (i * 2) % ${shapes}, 1 + i % 12, (ARRAY['true','false','red','green','blue','occluded'])[1 + i % 6] || '-' || (i % 1000)
-FROM generate_series(1, ${Math.round(shapes / 2)}) i;`;
-    const post = `SET maintenance_work_mem = '512MB';
-CREATE INDEX engine_labeledshape_job_frame ON engine_labeledshape (job_id, frame);
-CREATE INDEX engine_labeledshape_label ON engine_labeledshape (label_id);
-CREATE INDEX engine_labeledshapeattributeval_shape ON engine_labeledshapeattributeval (shape_id);
-CREATE INDEX engine_job_status ON engine_job (status, updated_date);
-ALTER TABLE engine_labeledshapeattributeval ADD CONSTRAINT shape_fk FOREIGN KEY (shape_id) REFERENCES engine_labeledshape (id);
-ALTER TABLE engine_labeledshape ADD CONSTRAINT job_fk FOREIGN KEY (job_id) REFERENCES engine_job (id);
-VACUUM ANALYZE;
-CHECKPOINT;`;
-    return { a, b, post };
-}
-
 function psqlIn(container: string, db: string, sql: string): string {
     return run("docker", ["exec", "-i", container, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", db], { input: sql });
 }

@@ -2,6 +2,7 @@
 // Source: the vendor's docker-compose.yml at every tag (reference/upstream/cvat/<version>.yml; the
 // comparison test checks every release against facts extracted from them by tools/compose-facts)
 // and its upgrade guide at v2.73.0 (reference/upstream/docs/cvat-upgrade-guide-v2.73.0.md).
+import { pgMigrateStep } from "./pgUpgrade";
 import { DataVolume, PlanStep, ProductCatalog, ServiceSpec } from "./types";
 import { byRange, lt } from "./versions";
 
@@ -366,21 +367,15 @@ export const cvatCatalog: ProductCatalog = {
     }],
     rules: [
         {
-            // Postgres 10 -> 15 (vendor guide "How to upgrade PostgreSQL database base image"): dump from the
-            // old server, fresh data dir for the new major, restore. Unlike the guide, the old volume is kept.
+            // Postgres 10 -> 15 (vendor guide "How to upgrade PostgreSQL database base image": dump from the
+            // old server, fresh data dir for the new major, restore). upshift runs pg_upgrade where a
+            // helper exists for the pair, dump and restore otherwise; unlike the guide, the old volume is kept.
             id: "postgres-15", at: "2.3.0",
-            steps: ({ from, to }): PlanStep[] => [
-                {
-                    id: "pg-dump", kind: "pg-dump", phase: "before-stop", reversible: true, moves: ["cvat_db"],
-                    description: `stop the CVAT app containers, dump roles and every database from cvat_db (Postgres 10, volume \${vol:cvat_db:from})`,
-                    params: { container: "cvat_db", image: `\${image:cvat_db:${to}}`, user: "root", stop: services(from).filter((s) => s.role === "app").map((s) => s.name).join(",") },
-                },
-                {
-                    id: "pg-restore", kind: "pg-restore", phase: "after-data-service", reversible: true, moves: ["cvat_db"],
-                    description: "restore the dump into the new Postgres 15 on volume ${vol:cvat_db:to}, then compare databases, tables and row counts",
-                    params: { container: "cvat_db", image: `\${image:cvat_db:${to}}`, user: "root" },
-                },
-            ],
+            steps: ({ from, to, imageRef, pgUpgradeImage }): PlanStep[] => [pgMigrateStep({
+                product: "CVAT", service: "cvat_db", volumeKey: "cvat_db", user: "root",
+                fromImage: imageRef(byRange(from, POSTGRES).image), toImage: imageRef(byRange(to, POSTGRES).image),
+                stop: services(from).filter((s) => s.role === "app").map((s) => s.name), override: pgUpgradeImage, imageRef,
+            })],
         },
         {
             // Upgrade guide, "Upgrade CVAT after v2.26.0".

@@ -14,6 +14,8 @@
 //   repository, binaries in /usr/lib/postgresql/<M>/bin).
 // hooks/postgres-upgrade.ts finds the binaries in either layout.
 
+import { PlanStep } from "./types";
+
 export interface PgImage {
     major: number;
     libc: "musl" | "glibc";
@@ -39,10 +41,53 @@ export function defaultPgUpgradeImage(from: string, to: string): { image: string
  * The helper a step uses (the stack's `upshift:pgUpgradeImage` wins over the pair's default) and
  * the plan's text for it: what `pulumi preview` says the Postgres major change will do.
  */
-export function pgUpgradePlan(from: string, to: string, override?: string): { image?: string; text: string } {
-    const d = override ? { image: override } : defaultPgUpgradeImage(from, to);
+export function pgUpgradePlan(from: string, to: string, override?: string, imageRef: (ref: string) => string = (r) => r): { image?: string; text: string } {
+    const found = defaultPgUpgradeImage(from, to);
+    // A default helper is pulled like every image (config `images`, `registryMirror`).
+    const d = override ? { image: override } : "image" in found ? { image: imageRef(found.image) } : found;
     if ("image" in d) {
         return { image: d.image, text: `pg_upgrade with ${d.image} (--check first; dump and restore instead if it refuses), verified against the old cluster` };
     }
     return { text: `dump and restore (${d.none}), verified against the dump` };
+}
+
+export interface PgMigrateStepArgs {
+    /** The product's words for it, e.g. `CVAT`. */
+    readonly product: string;
+    /** The Postgres service (container) and its data volume's key. */
+    readonly service: string;
+    readonly volumeKey: string;
+    /** The Postgres images before and after, as the stack pulls them (RuleContext.imageRef applied). */
+    readonly fromImage: string;
+    readonly toImage: string;
+    /** The product's app containers at the old version: stopped first, replaced next. */
+    readonly stop: readonly string[];
+    /** Superuser the hooks connect as. */
+    readonly user: string;
+    /** RuleContext.pgUpgradeImage. */
+    readonly override?: string;
+    readonly imageRef?: (ref: string) => string;
+}
+
+/**
+ * The one step of a Postgres major change, for every product on Postgres: `upshift pg-migrate`
+ * before the old containers go (phase before-stop), from the running old server onto the new
+ * volume, which the engine then attaches to the new server. pg_upgrade when a helper exists for
+ * the pair (dump and restore when its --check refuses, decided by the hook and said in its report),
+ * else dump and restore; the plan says which. The old volume is only read (pg_upgrade copies it,
+ * read-only, into the new volume first): reversible, the rollback re-attaches it.
+ */
+export function pgMigrateStep(a: PgMigrateStepArgs): PlanStep {
+    const how = pgUpgradePlan(a.fromImage, a.toImage, a.override, a.imageRef);
+    const major = (image: string) => parsePostgresImage(image)?.major;
+    const label = (image: string) => (major(image) ? `Postgres ${major(image)}` : image);
+    return {
+        id: "pg-migrate", kind: "pg-migrate", phase: "before-stop", reversible: true, moves: [a.volumeKey],
+        description: `stop the ${a.product} app containers, then move ${a.service} from ${label(a.fromImage)} (volume \${vol:${a.volumeKey}:from}, only read) `
+            + `to ${label(a.toImage)} on the new volume \${vol:${a.volumeKey}:to}: ${how.text}; ${a.service} is then replaced on the new volume`,
+        params: {
+            container: a.service, image: a.toImage, volume: `\${vol:${a.volumeKey}:to}`, user: a.user, stop: a.stop.join(","),
+            ...(how.image ? { upgradeImage: how.image } : { method: "dump" }),
+        },
+    };
 }

@@ -10,6 +10,7 @@ export type StepKind =
     | "stop"                // stop the containers that write to the data (not restarted: they are replaced next)
     | "pg-dump"             // roles + every database from the running old Postgres
     | "pg-restore"          // into the new Postgres (new volume), then compare with the dump's counts
+    | "pg-migrate"          // a Postgres major change onto the new volume: pg_upgrade, else dump/restore; verified; old volume only read
     | "manage"              // a command run inside the app container once it is healthy
     | "warn"                // nothing runs; the preview and the log say what the operator must check
     | "copy-dir"            // copy a data directory to a new location and fix ownership (original untouched)
@@ -136,6 +137,10 @@ export interface UpgradeRule {
 export interface RuleContext {
     readonly from: string;
     readonly to: string;
+    /** A vendor image reference as the stack pulls it (config `images`, then `registryMirror`). Default: as is. */
+    readonly imageRef: (ref: string) => string;
+    /** The stack's `upshift:pgUpgradeImage` (a pg_upgrade helper for every Postgres major change). Default: per image pair. */
+    readonly pgUpgradeImage?: string;
 }
 
 /** A jump the product's vendor does not support: the plan is refused with this message. */

@@ -11,8 +11,8 @@ export class Cvat extends ProductComponent {
         super("upshift:cvat:Cvat", name, {}, opts);
         const d = deployProduct(this, name, args, {
             catalog: cvatCatalog,
-            // The dump/restore tools read the DB password from the environment, never argv.
-            stepSecrets: (kind): Record<string, string> => (kind === "pg-dump" || kind === "pg-restore" || kind === "verify-backup" ? { PGPASSWORD: "dbPassword" } : {}),
+            // The Postgres tools read the DB password from the environment, never argv.
+            stepSecrets: (kind): Record<string, string> => (kind === "pg-migrate" || kind === "pg-dump" || kind === "pg-restore" || kind === "verify-backup" ? { PGPASSWORD: "dbPassword" } : {}),
         });
         this.adopt(d);
     }

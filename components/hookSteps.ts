@@ -104,6 +104,10 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
         case "pg-restore":
             return ["pg-restore", "--container", p("container"), "--from", backupPath(ctx, stepId(ctx, "pg-dump")),
                 ...opt("image", "--image"), ...opt("user", "--user")];
+        case "pg-migrate":
+            return ["pg-migrate", "--container", p("container"), "--new-image", p("image"), "--new-volume", p("volume"),
+                "--work", backupPath(ctx, stepId(ctx, "pg-migrate")), ...opt("user", "--user"), ...opt("stop", "--stop"),
+                ...opt("upgradeImage", "--upgrade-image"), ...opt("method", "--method")];
         case "manage":
             return ["exec", "--container", p("container"), "--wait-healthy", "1800", "--", ...p("command").split(" ")];
         case "reattach":

@@ -5,7 +5,7 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ProductCatalog, ServiceSpec } from "../catalog/types";
+import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
 import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
 import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 import { IDENTITY_LABELS } from "../catalog/deliberate";
@@ -31,6 +31,8 @@ export interface ProductArgs {
     readonly hooksCommand?: string;
     /** Image for tar/zstd helper containers. Default: the hooks' own default. */
     readonly helperImage?: string;
+    /** pg_upgrade helper for a Postgres major change (config upshift:pgUpgradeImage). Default: per image pair (catalog/pgUpgrade.ts). */
+    readonly pgUpgradeImage?: string;
     /** Optional services switched on (ServiceSpec.optional). Default: none. */
     readonly features?: Readonly<Record<string, boolean>>;
     /** Off-site copies of each verified restore point (config upshift:s3). Default: none. */
@@ -125,7 +127,11 @@ export function declareAdoptionCheck(parent: pulumi.Resource, name: string, cata
 export function resolveImage(catalog: ProductCatalog, args: Pick<ProductArgs, "images" | "registryMirror">, service: string, version: string): string {
     const spec = catalog.services(version).find((s) => s.name === service);
     if (!spec) throw new Error(`catalog bug: ${catalog.product} ${version} has no service ${service}`);
-    const ref = spec.image;
+    return resolveRef(args, spec.image);
+}
+
+/** Any default image reference (a service's, a helper's), after config `images` and `registryMirror`. */
+export function resolveRef(args: Pick<ProductArgs, "images" | "registryMirror">, ref: string): string {
     return args.images?.[ref] ?? (args.registryMirror ? `${args.registryMirror.replace(/\/$/, "")}/${ref}` : ref);
 }
 
@@ -163,6 +169,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes,
         backupPolicy: { offsite: args.s3 !== undefined, keep: args.keepBackups },
         attemptsFound: attemptDirs(listDir(path.join(args.backupDir, catalog.product))),
+        imageRef: (ref) => resolveRef(args, ref), pgUpgradeImage: args.pgUpgradeImage,
     });
     pulumi.log.info(describePlan(plan), parent);
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
@@ -221,11 +228,15 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         return e;
     };
     let last: pulumi.Resource[] = [];
+    // A step that writes a new volume of this change (pg-migrate's) waits for the engine to create it.
+    const newVolumesOf = (step: PlanStep): docker.Volume[] => Object.values(step.params)
+        .flatMap((v) => [...v.matchAll(/\$\{vol:([^:}]+):to\}/g)].map((m) => plan.volumes.find((pv) => pv.key === m[1])))
+        .flatMap((pv) => (pv && pv.isNew && pv.type === "volume" && volumes[pv.name] ? [volumes[pv.name]] : []));
     const addSteps = (phase: string, after: pulumi.Resource[]): pulumi.Resource[] => {
         let prev = after;
         for (const step of plan.steps.filter((s) => s.phase === phase)) {
             const cmd = stepResource(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, stepShellLine(step, ctx, internals.extraCommands),
-                stepTriggers(ctx.from, ctx.to, ctx.attempt), env(step.kind), parent, prev);
+                stepTriggers(ctx.from, ctx.to, ctx.attempt), env(step.kind), parent, [...prev, ...newVolumesOf(step)]);
             steps[step.id] = cmd;
             prev = [cmd];
         }

@@ -99,7 +99,12 @@ export class Writers {
         return this.stoppedNow;
     }
 
+    /**
+     * Every writer is recorded first, then all are stopped at once: the product is down for the
+     * longest single stop, not their sum (the archive or dump starts only once all have stopped).
+     */
     async stop(): Promise<void> {
+        const toStop: { c: string; status: string }[] = [];
         for (const c of this.names) {
             assertNotInterrupted(`stopping ${c}`);
             const st = await containerState(c);
@@ -114,11 +119,17 @@ export class Writers {
                 }
                 continue;
             }
-            recordStopped([c], this.operation); // before stopping: if `docker stop` fails halfway, it is started again
-            this.stoppedNow.push(c);
-            log(this.operation, `stopping ${c}${st.status === "running" ? "" : ` (${st.status})`}`);
-            await stopContainer(c);
+            toStop.push({ c, status: st.status });
         }
+        if (!toStop.length) return;
+        assertNotInterrupted(`stopping ${toStop.map((x) => x.c).join(", ")}`);
+        // Before stopping: if a `docker stop` fails halfway, it is started again.
+        recordStopped(toStop.map((x) => x.c), this.operation);
+        this.stoppedNow.push(...toStop.map((x) => x.c));
+        log(this.operation, `stopping ${toStop.map((x) => (x.status === "running" ? x.c : `${x.c} (${x.status})`)).join(", ")}`);
+        const results = await Promise.allSettled(toStop.map((x) => stopContainer(x.c)));
+        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${toStop[i].c}: ${(r.reason as Error).message}`] : []));
+        if (failed.length) throw new Error(`could not stop ${failed.join("; ")}`);
     }
 
     /** Starts again everything this step stopped; resolves to the ones that failed, with why. */

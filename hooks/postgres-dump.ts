@@ -43,7 +43,13 @@ async function toolsVersion(t: PgTarget): Promise<string> {
  */
 export async function stopWriters(op: string, names: string[]): Promise<string[]> {
     const writers = new Writers(op, names, { resume: true });
-    await writers.stop();
+    try {
+        await writers.stop();
+    } catch (e) {
+        // One that would not stop: the others go back up before the step fails.
+        await writers.restart();
+        throw e;
+    }
     return [...writers.stopped];
 }
 

@@ -17,10 +17,15 @@
 //
 // Rerun safety: <work>/upgrade-state.json names the volume and the system identifier of the
 // cluster pg_upgrade made there; an unfinished volume of ours is emptied and redone, a finished
-// one is not redone, a non-empty volume that is not ours is refused.
+// one is not redone, a non-empty volume that is not ours is refused. The old server is stopped
+// through the ledger of stopped containers (hooks/containers.ts): a run killed after stopping it
+// (SIGKILL, a dead machine) leaves it stopped, and the rerun starts it again before anything else,
+// its helpers (labelled with their owner) removed first.
 import * as fs from "fs";
 import * as path from "path";
-import { docker } from "./docker";
+import { clearStopped, recordStopped, stoppedByUpshift } from "./containers";
+import { containerState, docker, ownerLabels } from "./docker";
+import { onInterrupt } from "./interrupt";
 import { stopWriters } from "./postgres-dump";
 import {
     CheckLevel, collectChecksParallel, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
@@ -237,6 +242,20 @@ async function amcheck(t: PgTarget, dbs: string[], jobs: number, mode: AmcheckMo
     }
 }
 
+/**
+ * A run killed after it stopped the old server (the ledger says pg-migrate did) left it stopped:
+ * its helpers go first (they may still hold the volumes), then it is started again, as it was.
+ */
+async function resumeOldServer(op: string, o: UpgradeOptions, helpers: string[]): Promise<void> {
+    const st = await containerState(o.container);
+    if (!st || st.status === "running" || stoppedByUpshift(o.container)?.by !== op) return;
+    for (const h of helpers) await docker(["rm", "-f", h], { check: false });
+    info(op, `${o.container} was stopped by an earlier, interrupted run of ${op}; starting it again (its volume was only read)`);
+    await docker(["start", o.container]);
+    clearStopped([o.container]);
+    await waitReady(o.container, o.user);
+}
+
 export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome> {
     const op = o.op;
     const started = Date.now();
@@ -253,6 +272,9 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     }
     const missing = await imageAvailable(o.upgradeImage);
     if (missing) return { refused: missing };
+    const helper = `upshift-pg-upgrade-${o.newVolume.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
+    const temp = `${helper}-verify`;
+    await resumeOldServer(op, o, [helper, temp]);
     await requireRunning(o.container);
     if (exists && !ours && !(await volumeEmpty(o.newVolume, o.newImage))) {
         fail(`volume ${o.newVolume} is not empty and was not filled by upshift (${sf}): refusing to write into it`);
@@ -273,9 +295,17 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         `superuser ${facts.superuser}, ${facts.encoding}, ${facts.collate}${initdbArgs.length ? `, ${initdbArgs.join(" ")}` : ""}`);
 
     const stopped = await stopWriters(op, o.stop);
-    const helper = `upshift-pg-upgrade-${o.newVolume.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
-    const temp = `${helper}-verify`;
+    // The old server goes through the ledger (a killed run's rerun starts it again), and an
+    // interruption starts it again at once: its volume was only read.
     let oldStopped = false;
+    const startOld = async () => {
+        await docker(["rm", "-f", helper], { check: false });
+        const r = await docker(["start", o.container], { check: false });
+        if (r.code === 0) clearStopped([o.container]);
+        oldStopped = false;
+        return r.code === 0;
+    };
+    const unregister = onInterrupt(async () => { if (oldStopped) await startOld(); });
     let tempStarted = false;
     const times: Record<string, number> = {};
     const lap = (k: string, t0: number) => { times[k] = Math.round((Date.now() - t0) / 100) / 10; };
@@ -288,8 +318,9 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         lap("checksOld", t0);
         t0 = Date.now();
         info(op, `stopping ${o.container} cleanly (pg_upgrade needs the old cluster shut down)`);
-        await docker(["stop", "--signal", "SIGINT", "--time", "600", o.container]);
+        recordStopped([o.container], op);
         oldStopped = true;
+        await docker(["stop", "--signal", "SIGINT", "--time", "600", o.container]);
         const code = (await docker(["container", "inspect", "--format", "{{.State.ExitCode}}", o.container])).stdout.trim();
         if (code !== "0") fail(`${o.container} did not stop cleanly (exit ${code}); pg_upgrade needs a clean shutdown`);
         if (!exists) await docker(["volume", "create", "--label", "upshift.pg-migrate=true", o.newVolume]);
@@ -300,7 +331,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             UP_SUB: mount.sub, UP_NEW_MAJOR: major, UP_SUPER: facts.superuser, UP_ENCODING: facts.encoding, UP_COLLATE: facts.collate,
             UP_CTYPE: facts.ctype, UP_INITDB_ARGS: initdbArgs.join(" "), UP_UID: ids.uid, UP_GID: ids.gid, UP_JOBS: String(jobs),
         };
-        const run = ["run", "--rm", "--name", helper, "--label", "upshift.helper=true", "--network", "none", "--log-driver", "none",
+        const run = ["run", "--rm", "--name", helper, ...ownerLabels(), "--network", "none", "--log-driver", "none",
             "-v", `${mount.source}:/old:ro`, "-v", `${o.newVolume}:/v`, "--user", "0:0", "--entrypoint", "sh"];
         for (const [k, v] of Object.entries(env)) run.push("-e", `${k}=${v}`);
         run.push(o.upgradeImage, "-c", HELPER_SCRIPT);
@@ -314,8 +345,8 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
                 "/v", "-mindepth", "1", "-delete"], { check: false });
             if (!exists) await docker(["volume", "rm", o.newVolume], { check: false });
             fs.rmSync(sf, { force: true });
-            await docker(["start", o.container]);
-            oldStopped = false;
+            if (!(await startOld())) fail(`could not start ${o.container} again after pg_upgrade refused`);
+            unregister();
             await waitReady(o.container, o.user);
             for (const n of stopped) await docker(["start", n], { check: false });
             return { refused: reason };
@@ -326,7 +357,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         // The new cluster in a temporary container of the new image: verify, then analyze.
         t0 = Date.now();
         await docker(["rm", "-f", temp], { check: false });
-        await docker(["run", "-d", "--name", temp, "--label", `upshift.pg-migrate-temp=${o.newVolume}`, "--network", "none", "--shm-size", "256m",
+        await docker(["run", "-d", "--name", temp, ...ownerLabels(), "--label", `upshift.pg-migrate-temp=${o.newVolume}`, "--network", "none", "--shm-size", "256m",
             "-v", `${o.newVolume}:${pgdata}`, o.newImage, "postgres", "-c", "max_wal_size=4GB"]);
         tempStarted = true;
         await waitReady(temp, o.user);
@@ -376,13 +407,16 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         st.state = "done";
         st.result = result;
         writeJsonAtomic(sf, st);
+        // Left stopped on purpose: the engine replaces it next (the `start` step clears the ledger).
+        unregister();
         return { result };
     } catch (e) {
         if (tempStarted) await docker(["rm", "-f", temp], { check: false });
         if (oldStopped) {
             info(op, `upgrade failed: starting ${o.container} again (its volume was only read)`);
-            await docker(["start", o.container], { check: false });
+            await startOld();
         }
+        unregister();
         for (const n of stopped) {
             info(op, `upgrade failed: starting ${n} again`);
             await docker(["start", n], { check: false });

@@ -110,6 +110,10 @@ export interface PlanInput {
     readonly backupPolicy?: BackupPolicy;
     /** Backups of earlier attempts found in the product's backup directory (see `attemptDirs`). */
     readonly attemptsFound?: readonly FoundAttempt[];
+    /** A vendor image reference as the stack pulls it (config `images`, `registryMirror`). Default: as is. */
+    readonly imageRef?: (ref: string) => string;
+    /** The stack's `upshift:pgUpgradeImage`. Default: the helper per image pair (catalog/pgUpgrade.ts). */
+    readonly pgUpgradeImage?: string;
 }
 
 /** An attempt's backup or dump directory found on disk: `<from>-to-<to>-a<n>-<label>[.partial]`. */
@@ -307,7 +311,8 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
     const fired = catalog.rules
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
-    for (const rule of fired) steps.push(...rule.steps({ from, to }));
+    const imageRef = input.imageRef ?? ((ref: string) => ref);
+    for (const rule of fired) steps.push(...rule.steps({ from, to, imageRef, pgUpgradeImage: input.pgUpgradeImage }));
     steps.push(startStep(catalog, to));
     assertUniqueIds(steps);
     const restorePoints = [...(next.restorePoints ?? []), { version: from, id: pointId }];
@@ -395,7 +400,7 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
 }
 
 /**
- * The last step of every change: a container that a step stopped (the backup's or pg-dump's
+ * The last step of every change: a container that a step stopped (the backup's or pg-migrate's
  * `--stop`, a rollback's stop-apps) and that the engine did not replace stays stopped otherwise
  * (docs/pulumi.md, "Stopped containers"). It also waits until every container is healthy, so the
  * change, and the `deployed` record, completes only with the whole product serving.

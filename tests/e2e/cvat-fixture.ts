@@ -30,6 +30,8 @@ export async function initCvatStack(stack: E2EStack): Promise<void> {
     stack.writeConfig([
         `upshift:backupDir: ${stack.backupDir}`,
         `upshift:helperImage: ${TEST_IMAGES.tools}`,
+        // Postgres 15 and 17 binaries in one root (.ci/build-upgrade-image.sh): the Postgres major change runs pg_upgrade.
+        `upshift:pgUpgradeImage: ${TEST_IMAGES.pgUpgrade}`,
         "cvat:version: 2.2.0",
         "cvat:images:",
         ...Object.entries(CVAT_IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
@@ -38,19 +40,24 @@ export async function initCvatStack(stack: E2EStack): Promise<void> {
 }
 
 /**
- * Sends `signal` to the CLI's process group once the restore is running (a pg_restore helper
- * container's `docker run` is on the host's process list), then calls `after`.
+ * Sends `signal` to the CLI's process group once the Postgres major change is under way (the
+ * pg_upgrade helper container's `docker run` is on the host's process list), then calls `after`.
  */
-export function duringRestore(signal: NodeJS.Signals, after: () => void): (child: ChildProcess) => void {
+export function duringMigration(signal: NodeJS.Signals, after: () => void): (child: ChildProcess) => void {
     return (child) => {
         const poll = setInterval(() => {
-            if (!/--entrypoint pg_restore/.test(execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }))) return;
+            if (!/ --name upshift-pg-upgrade-\S+ /.test(execFileSync("ps", ["-eo", "pid,args"], { encoding: "utf8" }))) return;
             clearInterval(poll);
             process.kill(-child.pid!, signal);
             after();
-        }, 200);
+        }, 100);
         child.on("close", () => clearInterval(poll));
     };
+}
+
+/** Running containers that mount `volume` (none may run on a half-made new volume). */
+export function runningOn(volume: string): string[] {
+    return dk(["ps", "--filter", `volume=${volume}`, "--format", "{{.Names}}"]).split("\n").filter(Boolean);
 }
 
 export const SEED = `

@@ -11,8 +11,8 @@ import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { Deployed, duringRestore, initCvatStack, mediaSums, names, SEED, tryClean, VOLUMES_220 } from "./cvat-fixture";
-import { assertAllServing, buildStandins, dk, E2EStack, running } from "./harness";
+import { Deployed, duringMigration, initCvatStack, mediaSums, names, runningOn, SEED, tryClean, VOLUMES_220 } from "./cvat-fixture";
+import { assertAllServing, buildStandins, dk, E2EStack, running, waitAllServing } from "./harness";
 
 describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
     this.timeout(30 * 60 * 1000);
@@ -67,20 +67,20 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         const json = JSON.parse(pv.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] };
         const stepOrder = json.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(/^.*::cvat-2\.2\.0-to-2\.3\.0-/, ""));
         // Retention is on by default (keep 5): the prune comes right after the verify.
-        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-dump", "pg-restore", "start"]);
+        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start"]);
         const at = (suffix: string) => json.steps.findIndex((s) => s.urn.endsWith(suffix));
-        // The old DB container goes only after the dump; the app comes back only after the restore.
-        assert.ok(at("-pg-dump") < at("::cvat-cvat_db") && at("::cvat-cvat_db") < at("-pg-restore") && at("-pg-restore") < at("::cvat-cvat_server"));
+        // The old DB container goes only after the migration onto the new volume; the app comes back after the new DB.
+        assert.ok(at("-vol-cvat_cvat_db_pg15") < at("-pg-migrate") && at("-pg-migrate") < at("::cvat-cvat_db") && at("::cvat-cvat_db") < at("::cvat-cvat_server"));
         const words = (json.diagnostics ?? []).map((d) => d.message).join("\n");
-        assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 7 steps/);
-        assert.match(words, /\[pg-dump\]/);
+        assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 6 steps/);
+        assert.match(words, /\[pg-migrate\] .*on the new volume cvat_cvat_db_pg15: pg_upgrade with upshift-test\/pg-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/);
         // The README's worked example is this output (UPSHIFT_E2E_PREVIEW_OUT saves it).
         const text = (await stack.preview()).stdout;
-        assert.match(text, /cvat-2\.2\.0-to-2\.3\.0-pg-restore/);
+        assert.match(text, /cvat-2\.2\.0-to-2\.3\.0-pg-migrate/);
         if (process.env.UPSHIFT_E2E_PREVIEW_OUT) fs.writeFileSync(process.env.UPSHIFT_E2E_PREVIEW_OUT, text);
     });
 
-    it("a step that fails halfway (pg-restore, injected): `pulumi up` fails, `deployed` stays at 2.2.0, no app runs on the new database", async () => {
+    it("a step that fails halfway (pg-migrate, after pg_upgrade and the verify, injected): `pulumi up` fails, `deployed` stays at 2.2.0, 2.2.0 serves again on the old database", async () => {
         const faultDir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-fault-"));
         fs.copyFileSync(path.join(__dirname, "standins", "docker-fault"), path.join(faultDir, "docker"));
         fs.chmodSync(path.join(faultDir, "docker"), 0o755);
@@ -89,7 +89,8 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
             allowFail: true,
             env: {
                 PATH: `${faultDir}:${stack.env().PATH}`, UPSHIFT_E2E_REAL_DOCKER: realDocker,
-                UPSHIFT_E2E_FAULT_ARG: "pg_restore", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
+                // The last tool run of the pg_upgrade path: vacuumdb --analyze-in-stages on the new cluster.
+                UPSHIFT_E2E_FAULT_ARG: "vacuumdb", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
             },
         });
         assert.notStrictEqual(up.code, 0, "the update fails");
@@ -97,9 +98,11 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assert.match(up.stdout + up.stderr, /injected failure/);
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.2.0", "the failed update did not move the deployed record");
-        for (const app of names("2.3.0").filter((n) => n !== "cvat_db" && n !== "cvat_redis")) {
-            assert.notStrictEqual(running(app)?.status, "running", `${app} is not serving on a half-restored database`);
-        }
+        // pg-migrate started again what it stopped (the old server, the apps): the old version serves on its own volume.
+        await waitAllServing(names("2.2.0"));
+        assert.deepStrictEqual(runningOn("cvat_cvat_db_pg15"), [], "nothing runs on the half-made new volume");
+        assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
+        assert.deepStrictEqual(digest("cvat_db", "cvat"), before220, "the old database, as it was");
         fs.rmSync(faultDir, { recursive: true, force: true });
     });
 
@@ -142,19 +145,19 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         await stack.preview(["--expect-no-changes"]);
     });
 
-    it("a second upgrade killed with SIGKILL during the restore: deployed stays at 2.2.0; refresh clears the pending operation; the rerun completes", async () => {
+    it("a second upgrade killed with SIGKILL during pg_upgrade: deployed stays at 2.2.0; refresh clears the pending operation; the rerun starts the old server again and completes", async () => {
         await stack.config("cvat:version", "2.3.0");
         let killed = false;
         const up = await stack.up({
             allowFail: true,
-            onStart: duringRestore("SIGKILL", () => {
+            onStart: duringMigration("SIGKILL", () => {
                 killed = true;
                 // The machine "dies": the plugins and the steps they run go too (they are in process groups of their own).
                 // ("[/]" keeps pkill from matching its own command line.)
                 execFileSync("sh", ["-c", `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
             }),
         });
-        assert.ok(killed, "the update was killed during pg_restore");
+        assert.ok(killed, "the update was killed during pg_upgrade");
         assert.strictEqual(up.signal, "SIGKILL");
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.2.0");
@@ -204,20 +207,21 @@ describe("e2e: a CVAT upgrade interrupted by Ctrl-C, real Pulumi engine, real Do
         stack.cleanup();
     });
 
-    it("SIGINT during the restore: the update fails, deployed stays at 2.2.0, no app on the new database; the rerun completes with every row", async () => {
+    it("SIGINT during pg_upgrade: the update fails, deployed stays at 2.2.0, nothing on the new volume; the rerun completes with every row", async () => {
         await stack.config("cvat:version", "2.3.0");
         let interrupted = false;
         const up = await stack.up({
             allowFail: true,
             // What a terminal's Ctrl-C does: SIGINT to the foreground process group (the CLI's).
-            onStart: duringRestore("SIGINT", () => { interrupted = true; }),
+            onStart: duringMigration("SIGINT", () => { interrupted = true; }),
         });
-        assert.ok(interrupted, "the update was interrupted during pg_restore");
+        assert.ok(interrupted, "the update was interrupted during pg_upgrade");
         assert.notStrictEqual(up.code, 0, "an interrupted update does not succeed");
         assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.2.0");
-        for (const app of names("2.3.0").filter((n) => n !== "cvat_db" && n !== "cvat_redis")) {
-            assert.notStrictEqual(running(app)?.status, "running", `${app} is not serving on a half-restored database`);
-        }
+        assert.deepStrictEqual(runningOn("cvat_cvat_db_pg15"), [], "nothing runs on the half-made new volume");
+        // The interrupted hook started the old server again (hooks/interrupt.ts), on its own volume.
+        assert.strictEqual(running("cvat_db")?.status, "running");
+        assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
         await stack.up();
         assertAllServing(names("2.3.0"));
         assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);

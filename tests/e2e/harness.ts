@@ -226,3 +226,12 @@ export function assertAllServing(names: string[]): void {
         assert.ok(st.health === "" || st.health === "healthy", `${n} is healthy (${st.health})`);
     }
 }
+
+/** assertAllServing once every healthcheck has had its first run (a container started again reports `starting` until then). */
+export async function waitAllServing(names: string[], timeoutMs = 120000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until && !names.every((n) => running(n)?.status === "running" && ["", "healthy"].includes(running(n)!.health))) {
+        await new Promise((r) => setTimeout(r, 500));
+    }
+    assertAllServing(names);
+}

@@ -70,28 +70,34 @@ describe("CVAT component (Pulumi mocks)", () => {
         assert.deepStrictEqual(container("cvat_db").replaceOnChanges, ["healthcheck"]);
     });
 
-    it("2.2.0 -> 2.3.0: dump before the DB container is replaced, new DB on a new volume, restore after the new DB, apps after the restore", () => {
+    it("2.2.0 -> 2.3.0: pg-migrate before the DB container is replaced (after the verified restore point and its new volume), new DB on the new volume, apps after both", () => {
         const { capture, cmd, container, name } = build("2.3.0", installed("2.2.0"));
-        const dump = cmd("pg-dump").name;
-        const restore = cmd("pg-restore").name;
+        const migrate = cmd("pg-migrate");
         const verify = cmd("verify-restore-point").name;
         const db = container("cvat_db");
-        // The DB container (replaced: new image) depends on the dump, which depends on the verified restore point.
-        assert.ok(capture.dependsTransitively(db.name).has(dump));
-        assert.ok(capture.dependsTransitively(dump).has(verify));
+        // The DB container (replaced: new image) depends on the migration, which depends on the verified restore point.
+        assert.ok(capture.dependsTransitively(db.name).has(migrate.name));
+        assert.ok(capture.dependsTransitively(migrate.name).has(verify));
         assert.ok(capture.dependsTransitively(verify).has(cmd("restore-point").name));
+        // The migration writes the new volume: it waits for the engine to create it.
+        assert.ok(capture.dependsTransitively(migrate.name).has(`${name}-vol-cvat_cvat_db_pg15`));
+        assert.ok(!capture.dependsTransitively(migrate.name).has(`${name}-vol-cvat_cvat_db`), "the old volume is not a dependency (it exists)");
+        assert.match(migrate.props.create as string, / pg-migrate --container cvat_db --new-image postgres:15-alpine --new-volume cvat_cvat_db_pg15 --work \S+\/cvat\/2\.2\.0-to-2\.3\.0-a1-pg-migrate --user root --stop cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_ui,traefik --upgrade-image pgautoupgrade\/pgautoupgrade:15-alpine$/);
         // New DB on the new volume; the old volume stays declared, protected and retained.
         const dbVol = db.props.volumes as { volumeName: pulumi.Output<string> }[];
         assert.ok(dbVol.length === 1);
         const vols = capture.ofType("docker:index/volume:Volume");
         assert.deepStrictEqual(vols.map((v) => v.props.name).sort(), ["cvat_cvat_data", "cvat_cvat_db", "cvat_cvat_db_pg15", "cvat_cvat_keys", "cvat_cvat_logs"]);
-        assert.ok(db.dependsOn.length > 0);
-        // Restore follows the new DB; every app container follows the restore.
-        assert.ok(capture.dependsTransitively(restore).has(db.name));
         for (const app of ["cvat_server", "cvat_ui", "cvat_opa", "traefik", "cvat_worker_webhooks"]) {
-            assert.ok(capture.dependsTransitively(`${name}-${app}`).has(restore), `${app} must follow the restore`);
+            assert.ok(capture.dependsTransitively(`${name}-${app}`).has(migrate.name), `${app} must follow the migration`);
+            assert.ok(capture.dependsTransitively(`${name}-${app}`).has(db.name), `${app} must follow the new DB`);
         }
-        assert.ok(!capture.dependsTransitively(dump).has(db.name), "the dump must not wait for the new DB");
+        assert.ok(!capture.dependsTransitively(migrate.name).has(db.name), "the migration must not wait for the new DB");
+    });
+
+    it("upshift:pgUpgradeImage replaces the default pg_upgrade helper on the command line", () => {
+        const { cmd } = build("2.3.0", installed("2.2.0"), { pgUpgradeImage: "registry.local/pg-upgrade:10-to-15" });
+        assert.match(cmd("pg-migrate").props.create as string, / --upgrade-image registry\.local\/pg-upgrade:10-to-15$/);
     });
 
     it("the new DB container mounts the new volume", async () => {
@@ -132,8 +138,8 @@ describe("CVAT component (Pulumi mocks)", () => {
             const envs = capture.resources.find((r) => r.props.name === c)!.props.envs;
             assert.ok(await isSecret(envs), `${c} envs must be secret`);
         }
-        const dump = cmd("pg-dump");
-        const env = dump.props.environment as Record<string, unknown>;
+        const migrate = cmd("pg-migrate");
+        const env = migrate.props.environment as Record<string, unknown>;
         assert.ok(await isSecret(env.PGPASSWORD), "PGPASSWORD must be a secret input");
         assert.strictEqual(await value(env.PGPASSWORD as pulumi.Output<string>), SECRET);
         for (const c of capture.ofType("command:local:Command")) {
@@ -203,7 +209,7 @@ describe("what the real docker provider reads back (kreuzwerker resource_docker_
         assert.match(start.props.create as string, / start --container cvat_db,cvat_redis,cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_worker_webhooks,cvat_ui,traefik$/);
         const deps = capture.dependsTransitively(start.name);
         for (const c of capture.ofType("docker:index/container:Container")) assert.ok(deps.has(c.name), `start runs after ${c.name}`);
-        assert.ok(deps.has(`${name}-2.2.0-to-2.3.0-pg-restore`));
+        assert.ok(deps.has(`${name}-2.2.0-to-2.3.0-pg-migrate`));
     });
 });
 

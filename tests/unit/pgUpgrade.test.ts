@@ -41,3 +41,20 @@ describe("pg_upgrade in the plan text (pgUpgradePlan)", () => {
         assert.match(libc.text, /^dump and restore \(.*changes the C library/);
     });
 });
+
+describe("the Postgres major change as one plan step (pgMigrateStep)", () => {
+    it("pg_upgrade with the pair's helper, pulled like every image; dump and restore with the reason when none fits", async () => {
+        const { pgMigrateStep, pgUpgradePlan } = await import("../../catalog/pgUpgrade");
+        assert.strictEqual(pgUpgradePlan("postgres:10-alpine", "postgres:15-alpine", undefined, (r) => `m.local/${r}`).image, "m.local/pgautoupgrade/pgautoupgrade:15-alpine");
+        const base = { product: "P", service: "db", volumeKey: "db", user: "root", stop: ["app1", "app2"] };
+        const up = pgMigrateStep({ ...base, fromImage: "postgres:15", toImage: "postgres:17" });
+        assert.deepStrictEqual([up.id, up.kind, up.phase, up.reversible], ["pg-migrate", "pg-migrate", "before-stop", true]);
+        assert.deepStrictEqual(up.params, { container: "db", image: "postgres:17", volume: "${vol:db:to}", user: "root", stop: "app1,app2", upgradeImage: "tianon/postgres-upgrade:15-to-17" });
+        assert.match(up.description, /from Postgres 15 \(volume \$\{vol:db:from\}, only read\) to Postgres 17 on the new volume \$\{vol:db:to\}: pg_upgrade with tianon\/postgres-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/);
+        const dump = pgMigrateStep({ ...base, fromImage: "example/pg:15", toImage: "example/pg:17" });
+        assert.strictEqual(dump.params.method, "dump");
+        assert.strictEqual(dump.params.upgradeImage, undefined);
+        assert.match(dump.description, /from example\/pg:15 .*: dump and restore \(no default pg_upgrade helper .*set upshift:pgUpgradeImage\)/);
+        assert.strictEqual(pgMigrateStep({ ...base, fromImage: "example/pg:15", toImage: "example/pg:17", override: "h:1" }).params.upgradeImage, "h:1");
+    });
+});

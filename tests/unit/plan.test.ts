@@ -25,10 +25,19 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(p.steps, []);
     });
 
-    it("2.2.0 -> 2.3.0: restore point, dump from Postgres 10, restore into 15 on a new volume; the old volume is kept", () => {
+    it("2.2.0 -> 2.3.0: restore point, then Postgres 10 -> 15 by pg_upgrade onto a new volume before the DB container is replaced; the old volume is kept", () => {
         const p = plan("2.2.0", "2.3.0");
-        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-dump", "pg-restore", "start"]);
-        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-data-service", "after-app"]);
+        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-migrate", "start"]);
+        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-app"]);
+        const migrate = p.steps[3];
+        // Reversible: the old volume is only read; every step before it is the verified restore point.
+        assert.strictEqual(migrate.reversible, true);
+        assert.deepStrictEqual(p.steps.slice(0, 3).map((s) => s.kind), ["preflight", "backup", "verify-backup"]);
+        assert.deepStrictEqual(migrate.params, {
+            container: "cvat_db", image: "postgres:15-alpine", volume: "${vol:cvat_db:to}", user: "root",
+            stop: "cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_ui,traefik",
+            upgradeImage: "pgautoupgrade/pgautoupgrade:15-alpine",
+        });
         const db = p.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew, db.format], ["cvat_cvat_db", "cvat_cvat_db_pg15", true, "pg15"]);
         assert.deepStrictEqual(p.next.volumes["cvat_db@pg10"], { name: "cvat_cvat_db", lastVersion: "2.2.0" });
@@ -49,8 +58,8 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(ids(plan("2.46.0", "2.46.1")), [...RESTORE_POINT, "start"]);
     });
 
-    it("2.2.0 -> 2.40.0 composes the Postgres dump/restore, then both manage.py commands, in version order", () => {
-        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-dump", "pg-restore", "cleanuplegacyexportcache", "initcontentsize", "start"]);
+    it("2.2.0 -> 2.40.0 composes the Postgres migration, then both manage.py commands, in version order", () => {
+        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-migrate", "cleanuplegacyexportcache", "initcontentsize", "start"]);
     });
 
     it("crossing 2.47.0 warns about FFmpeg 8 instead of automating it", () => {
@@ -108,7 +117,8 @@ describe("plan (CVAT catalog)", () => {
         const db = again.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew], ["cvat_cvat_db", "cvat_cvat_db_pg15_2", true]);
         assert.deepStrictEqual(again.next.volumes["cvat_db@pg15~2.3.0"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
-        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-dump", "pg-restore", "start"]);
+        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-migrate", "start"]);
+        assert.strictEqual(again.steps.find((s) => s.id === "pg-migrate")!.params.volume, "${vol:cvat_db:to}");
     });
 
     it("three upgrade/rollback cycles keep every volume ever used on record (none may drop out and be deleted)", () => {
@@ -135,11 +145,27 @@ describe("plan (CVAT catalog)", () => {
         assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);
     });
 
+    it("the Postgres major change follows the stack's images: a mirror's helper, upshift:pgUpgradeImage, or dump and restore (said) where no helper fits", () => {
+        const deployed = installed("2.2.0");
+        const step = (extra: Partial<Parameters<typeof planChange>[0]>) =>
+            planChange({ catalog: cvatCatalog, to: "2.3.0", deployed, ...extra }).steps.find((s) => s.kind === "pg-migrate")!;
+        const mirror = step({ imageRef: (r) => `mirror.local:5000/${r}` });
+        assert.strictEqual(mirror.params.upgradeImage, "mirror.local:5000/pgautoupgrade/pgautoupgrade:15-alpine");
+        assert.strictEqual(mirror.params.image, "mirror.local:5000/postgres:15-alpine");
+        assert.strictEqual(step({ pgUpgradeImage: "registry.local/pg-up:10-15" }).params.upgradeImage, "registry.local/pg-up:10-15");
+        // Images mapped to glibc ones under an alpine old one: a C library change, so no pg_upgrade.
+        const libc = step({ imageRef: (r) => (r === "postgres:15-alpine" ? "postgres:15-bookworm" : r) });
+        assert.strictEqual(libc.params.upgradeImage, undefined);
+        assert.strictEqual(libc.params.method, "dump");
+        assert.match(libc.description, /: dump and restore \(postgres:10-alpine -> postgres:15-bookworm changes the C library \(musl -> glibc\)/);
+        assert.match(describePlan(planChange({ catalog: cvatCatalog, to: "2.3.0", deployed, imageRef: (r) => (r === "postgres:15-alpine" ? "postgres:15-bookworm" : r) })),
+            /\[pg-migrate\] .*dump and restore \(.*changes the C library/);
+    });
+
     it("the plan in words lists each step and the kept volume", () => {
         const text = describePlan(plan("2.2.0", "2.3.0"));
-        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 6 steps/);
-        assert.match(text, /4\. \[pg-dump\] .*\(Postgres 10, volume cvat_cvat_db\)/);
-        assert.match(text, /5\. \[pg-restore\] .*on volume cvat_cvat_db_pg15,/);
+        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 5 steps/);
+        assert.match(text, /4\. \[pg-migrate\] stop the CVAT app containers, then move cvat_db from Postgres 10 \(volume cvat_cvat_db, only read\) to Postgres 15 on the new volume cvat_cvat_db_pg15: pg_upgrade with pgautoupgrade\/pgautoupgrade:15-alpine \(--check first; dump and restore instead if it refuses\)/);
         assert.ok(!text.includes("${"), "no unresolved token in the words");
         assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);
     });
