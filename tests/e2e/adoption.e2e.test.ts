@@ -77,6 +77,23 @@ function ulimitCaps(): string | undefined {
 }
 
 /** Each container's bind mounts as `source:destination`, sorted. */
+/** A ClearML stack of `version` on `dataDir`, with the stand-in images (and the ulimit caps this engine needs, into `env`). */
+async function initClearmlStack(stack: E2EStack, catalog: ProductCatalog, version: string, names: string[], dataDir: string, env: NodeJS.ProcessEnv): Promise<void> {
+    removeContainers(names, "upshift_clearml");
+    buildStandins([`clearml-${version}`]);
+    const cap = ulimitCaps();
+    if (cap) env.UPSHIFT_STANDIN_ULIMIT_CAPS = cap;
+    await stack.init();
+    stack.writeConfig([
+        `upshift:backupDir: ${stack.backupDir}`,
+        `upshift:helperImage: ${TEST_IMAGES.tools}`,
+        `clearml:version: ${version}`,
+        `clearml:dataDir: ${dataDir}`,
+        "clearml:images:",
+        ...Object.entries(imagesFor(catalog, version)).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
+    ]);
+}
+
 function bindMounts(container: string): string[] {
     const mounts = JSON.parse(dk(["inspect", "-f", "{{json .Mounts}}", container])) as { Type: string; Source: string; Destination: string }[];
     return mounts.filter((m) => m.Type === "bind").map((m) => `${m.Source}:${m.Destination}`).sort();
@@ -97,21 +114,7 @@ describe("e2e: adopting ClearML Server 1.16.0's /opt/clearml tree with the real 
     const env: NodeJS.ProcessEnv = {};
     let sums: Record<string, string>;
 
-    before(async () => {
-        removeContainers(names, "upshift_clearml");
-        buildStandins([`clearml-${version}`]);
-        const cap = ulimitCaps();
-        if (cap) env.UPSHIFT_STANDIN_ULIMIT_CAPS = cap;
-        await stack.init();
-        stack.writeConfig([
-            `upshift:backupDir: ${stack.backupDir}`,
-            `upshift:helperImage: ${TEST_IMAGES.tools}`,
-            `clearml:version: ${version}`,
-            `clearml:dataDir: ${missing}`,
-            "clearml:images:",
-            ...Object.entries(imagesFor(catalog, version)).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
-        ]);
-    });
+    before(() => initClearmlStack(stack, catalog, version, names, missing, env));
     after(async () => {
         await stack.teardown();
         removeContainers(names, "upshift_clearml");
@@ -169,21 +172,7 @@ describe("e2e: adopting Trains Server 0.16.1's tree (data/mongo/db: Mongo 3.6) w
     const names = catalog.services(version).filter((s) => !s.optional).map((s) => s.name);
     const env: NodeJS.ProcessEnv = {};
 
-    before(async () => {
-        removeContainers(names, "upshift_clearml");
-        buildStandins([`clearml-${version}`]);
-        const cap = ulimitCaps();
-        if (cap) env.UPSHIFT_STANDIN_ULIMIT_CAPS = cap;
-        await stack.init();
-        stack.writeConfig([
-            `upshift:backupDir: ${stack.backupDir}`,
-            `upshift:helperImage: ${TEST_IMAGES.tools}`,
-            `clearml:version: ${version}`,
-            `clearml:dataDir: ${root}`,
-            "clearml:images:",
-            ...Object.entries(imagesFor(catalog, version)).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
-        ]);
-    });
+    before(() => initClearmlStack(stack, catalog, version, names, root, env));
     after(async () => {
         await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack], { allowFail: true });
         await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true, env });
