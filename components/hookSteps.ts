@@ -123,8 +123,17 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
     }
 }
 
+/**
+ * The shell line that runs the hooks CLI with ARGS. The shell's pid goes with it, so a hook whose
+ * shell was killed before it could look (Ctrl-C right at the step's start) knows it is an orphan
+ * and stops at once (hooks/interrupt.ts).
+ */
+export function hookLine(hooks: string, args: readonly string[]): string {
+    return `UPSHIFT_PARENT_PID=$$ ${hooks} ${shellQuote(args)}`;
+}
+
 /** The full shell line a Command runs. `warn` steps only print their message (to stderr). */
 export function stepShellLine(step: PlanStep, ctx: StepContext, extra?: StepCommandBuilder): string {
     if (step.kind === "warn") return `printf '%s\\n' ${shellQuote([`upshift: ${ctx.product} ${ctx.to}: ${resolveTokens(step.description, ctx)}`])} >&2`;
-    return `${ctx.hooks} ${shellQuote(stepCommand(step, ctx, extra))}`;
+    return hookLine(ctx.hooks, stepCommand(step, ctx, extra));
 }

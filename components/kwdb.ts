@@ -10,7 +10,7 @@ import {
 import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
 import { Plan, planChange, PlanRefused } from "../plan";
-import { backupPath, shellQuote, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
+import { backupPath, hookLine, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
 import { declareAdoptionCheck, defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, resolveImage } from "./product";
 
 export interface KwdbArgs extends ProductArgs {
@@ -99,7 +99,7 @@ export class Kwdb extends ProductComponent {
             const how = `${ref} comes from the vendor's KaiwuDB.tar, not a registry: load it on that host with \`docker load < KaiwuDB.tar\`, `
                 + `or drop the kwdb:images entry to pull kwdb/kwdb:${args.version}`;
             prerequisites.push(new command.local.Command(`${name}-image-present`, {
-                create: `${hooks} ${shellQuote(["image-present", "--image", ref, "--how", how])}`,
+                create: hookLine(hooks, ["image-present", "--image", ref, "--how", how]),
                 triggers: [ref],
                 environment: baseEnv,
                 addPreviousOutputInEnv: false,
@@ -121,8 +121,8 @@ export class Kwdb extends ProductComponent {
                 env.KWDB_CA_KEY = pulumi.secret(caKey);
             }
             prerequisites.push(new command.local.Command(`${name}-certs`, {
-                create: `${hooks} ${shellQuote(["kwdb-certs", "--volume", certs.name, "--image", ref, "--hosts", KWDB_CONTAINER,
-                    ...(args.helperImage ? ["--helper-image", args.helperImage] : [])])}`,
+                create: hookLine(hooks, ["kwdb-certs", "--volume", certs.name, "--image", ref, "--hosts", KWDB_CONTAINER,
+                    ...(args.helperImage ? ["--helper-image", args.helperImage] : [])]),
                 // Made once: a later image swap changes nothing; another certs volume makes them again.
                 update: "true",
                 triggers: [certs.name],

@@ -7,7 +7,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
 import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
-import { shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
+import { hookLine, shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 import { IDENTITY_LABELS } from "../catalog/deliberate";
 
 export interface ProductArgs {
@@ -116,7 +116,7 @@ export function declareAdoptionCheck(parent: pulumi.Resource, name: string, cata
     adoptedBy?: (key: string) => string | undefined): AdoptionStep {
     const argv = adoptionCheck(catalog, plan, args, adoptedBy);
     const record = plan.kind === "install"
-        ? (argv ? { create: `${args.hooksCommand ?? defaultHooksCommand()} ${shellQuote(argv)}`, version: plan.to } : undefined)
+        ? (argv ? { create: hookLine(args.hooksCommand ?? defaultHooksCommand(), argv), version: plan.to } : undefined)
         : args.deployed?.adoptCheck;
     if (!record) return {};
     const env: Record<string, string> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};

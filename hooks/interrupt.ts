@@ -54,7 +54,14 @@ export function installInterruptHandlers(operation: string, opts: { parentPollMs
         void Promise.race([Promise.all(all), budget]).then(() => process.exit(code));
     };
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => handle(sig, EXIT_CODES[sig]));
-    const parent = process.ppid;
+    // The step's shell passes its own pid (components/hookSteps.ts `hookLine`). A kill that lands
+    // between the exec and this line would leave this process an orphan that never saw its parent:
+    // it would run the whole operation on its own (the fault matrix's pg-migrate row found one
+    // stopping the product and migrating while the rerun started). A shell that exec'd us is us.
+    const given = Number(process.env.UPSHIFT_PARENT_PID) || undefined;
+    delete process.env.UPSHIFT_PARENT_PID; // never inherited by anything this process starts
+    const parent = given === undefined || given === process.pid ? process.ppid : given;
+    if (process.ppid !== parent) handle(`parent process ${parent} gone before the operation started`, EXIT_CODES.SIGHUP);
     const timer = setInterval(() => {
         if (process.ppid !== parent) handle(`parent process ${parent} gone`, EXIT_CODES.SIGHUP);
     }, opts.parentPollMs ?? 500);

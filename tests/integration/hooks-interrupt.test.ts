@@ -86,6 +86,23 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
         assert.deepStrictEqual(onLedger(), []);
     });
 
+    it("the `sh` that ran it was killed before the hook could look (a Ctrl-C right at the step's start): the hook, given the shell's pid, stops at once and touches nothing", async function () {
+        // A pid that is not this hook's parent: what the hook sees when its shell died between the
+        // exec and its first line (components/hookSteps.ts passes UPSHIFT_PARENT_PID=$$).
+        const gone = spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim();
+        assert.strictEqual(state(app), "running");
+        const r = await upshift(backupArgs("orphan-at-start"), { ...env, UPSHIFT_PARENT_PID: gone });
+        assert.strictEqual(r.code, 129, r.stderr);
+        assert.match(r.stderr, new RegExp(`parent process ${gone} gone before the operation started`));
+        assert.strictEqual(state(app), "running", "the writer was never stopped");
+        assert.ok(!fs.existsSync(path.join(dir, "cvat", "orphan-at-start")), "no backup");
+        assert.deepStrictEqual(onLedger(), []);
+        // The shell's own pid, as a step passes it: the hook runs as usual.
+        const sh = spawnSync("sh", ["-c", `UPSHIFT_PARENT_PID=$$ ${CLI} ${backupArgs("parent-alive").join(" ")}`], { encoding: "utf8", env: { ...process.env, ...env } });
+        assert.strictEqual(sh.status, 0, sh.stderr);
+        assert.ok(fs.existsSync(path.join(dir, "cvat", "parent-alive", "manifest.json")));
+    });
+
     it("SIGKILL of the hook itself: the writer stays stopped, on the ledger; the step's rerun takes it over and starts it after the backup", async function () {
         const child = startUpshift(backupArgs("killed"), env);
         const done = collect(child);
