@@ -39,7 +39,8 @@ const kwdb = (version: string, extra: Partial<KwdbArgs> = {}) =>
     build<Kwdb>((name, opts) => new Kwdb(name, { ...base, version, ...extra }, opts));
 
 /** The hooks argv of a check, split back into words (values with spaces are single-quoted by shellQuote). */
-const argv = (r: Registered) => [...(r.props.create as string).matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] ?? m[2]).replace(/'\\''/g, "'"));
+// The line starts with the shell's pid for the hook (components/hookSteps.ts hookLine), then the CLI.
+const argv = (r: Registered) => [...(r.props.create as string).replace(/^UPSHIFT_PARENT_PID=\$\$ /, "").matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g)].map((m) => (m[1] ?? m[2]).replace(/'\\''/g, "'"));
 const flag = (words: string[], f: string) => words.flatMap((w, i) => (words[i - 1] === f ? [w] : []));
 const how = (r: Registered) => flag(argv(r), "--how")[0];
 

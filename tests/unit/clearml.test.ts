@@ -85,12 +85,12 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
     it("1.1.1 -> 1.2.0: restore point, stop, copy data/mongo into data/mongo_4 (1000:1000), then FCV 4.0, 4.2, 4.4 in order on the copy, before the new mongo starts", () => {
         const { c, capture, cmd, container } = build("1.2.0", installed("1.1.1"));
         assert.deepStrictEqual(ids(c.plan), ["preflight", "restore-point", "verify-restore-point", "stop", "copy-mongo_db", "copy-mongo_configdb", "mongo-fcv-4.0", "mongo-fcv-4.2", "mongo-fcv-4.4", "start"]);
-        assert.strictEqual(cmd("copy-mongo_db").props.create, "upshift copy-dir --from /opt/clearml/data/mongo/db --to /opt/clearml/data/mongo_4/db --owner 1000:1000");
-        assert.strictEqual(cmd("copy-mongo_configdb").props.create, "upshift copy-dir --from /opt/clearml/data/mongo/configdb --to /opt/clearml/data/mongo_4/configdb --owner 1000:1000");
+        assert.strictEqual(cmd("copy-mongo_db").props.create, "UPSHIFT_PARENT_PID=$$ upshift copy-dir --from /opt/clearml/data/mongo/db --to /opt/clearml/data/mongo_4/db --owner 1000:1000");
+        assert.strictEqual(cmd("copy-mongo_configdb").props.create, "UPSHIFT_PARENT_PID=$$ upshift copy-dir --from /opt/clearml/data/mongo/configdb --to /opt/clearml/data/mongo_4/configdb --owner 1000:1000");
         assert.deepStrictEqual(["4.0", "4.2", "4.4"].map((f) => cmd(`mongo-fcv-${f}`).props.create), [
-            "upshift mongo-fcv --image mongo:4.0.27 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.0 --shell mongo",
-            "upshift mongo-fcv --image mongo:4.2.16 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.2 --shell mongo",
-            "upshift mongo-fcv --image mongo:4.4.9 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.4 --shell mongo",
+            "UPSHIFT_PARENT_PID=$$ upshift mongo-fcv --image mongo:4.0.27 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.0 --shell mongo",
+            "UPSHIFT_PARENT_PID=$$ upshift mongo-fcv --image mongo:4.2.16 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.2 --shell mongo",
+            "UPSHIFT_PARENT_PID=$$ upshift mongo-fcv --image mongo:4.4.9 --db-dir /opt/clearml/data/mongo_4/db --configdb-dir /opt/clearml/data/mongo_4/configdb --fcv 4.4 --shell mongo",
         ]);
         assert.ok(c.plan.steps.filter((s) => s.kind === "mongo-fcv").every((s) => !s.reversible), "each FCV raise is a point of no return");
         // Order: each step after the one before; the new mongo after the last hop; the apiserver after the new mongo.
@@ -99,7 +99,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         assert.ok(capture.dependsTransitively(container("clearml-mongo").name).has(cmd("mongo-fcv-4.4").name));
         assert.ok(capture.dependsTransitively(container("clearml-apiserver").name).has(container("clearml-mongo").name));
         assert.deepStrictEqual(binds(container("clearml-mongo")), ["/opt/clearml/data/mongo_4/db:/data/db", "/opt/clearml/data/mongo_4/configdb:/data/configdb"]);
-        assert.match(cmd("stop").props.create as string, /^upshift stop --container clearml-mongo,clearml-elastic,clearml-redis,clearml-fileserver,clearml-apiserver,clearml-webserver,clearml-agent-services$/, "every 1.1.1 container, the optional agent too (a missing one is fine)");
+        assert.match(cmd("stop").props.create as string, /^UPSHIFT_PARENT_PID=\$\$ upshift stop --container clearml-mongo,clearml-elastic,clearml-redis,clearml-fileserver,clearml-apiserver,clearml-webserver,clearml-agent-services$/, "every 1.1.1 container, the optional agent too (a missing one is fine)");
         // The restore point backs up the host dirs of 1.1.1 (the original stays untouched and is recorded as retained).
         assert.match(cmd("restore-point").props.create as string, /--dir \/opt\/clearml\/data\/mongo\/db --dir \/opt\/clearml\/data\/mongo\/configdb --dir \/opt\/clearml\/data\/elastic_7/);
         assert.strictEqual(c.plan.next.volumes["mongo_db@mongo36"].name, "/opt/clearml/data/mongo/db");
@@ -121,11 +121,11 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
             assert.deepStrictEqual(cmd(`verify-backup-before-${h}`).dependsOn, [cmd(`backup-before-${h}`).name]);
         }
         assert.ok(capture.dependsTransitively(cmd("intermediate-server-1.17.1").name).has(cmd("verify-restore-point").name));
-        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "upshift backup --product clearml --version 1.17.1 --id 1.16.0-to-2.3.0-a1-backup-before-2.0.0 --to /srv/backups "
+        assert.strictEqual(cmd("backup-before-2.0.0").props.create, "UPSHIFT_PARENT_PID=$$ upshift backup --product clearml --version 1.17.1 --id 1.16.0-to-2.3.0-a1-backup-before-2.0.0 --to /srv/backups "
             + "--label backup-before-2.0.0 --dir /opt/clearml/data/mongo_4/db_mongo70 --dir /opt/clearml/data/mongo_4/configdb_mongo70 --dir /opt/clearml/data/elastic_7_es8 --dir /opt/clearml/data/redis_rdb12");
-        assert.strictEqual(cmd("verify-backup-before-2.3.0").props.create, "upshift verify --backup /srv/backups/clearml/1.16.0-to-2.3.0-a1-backup-before-2.3.0 --test-restore");
+        assert.strictEqual(cmd("verify-backup-before-2.3.0").props.create, "UPSHIFT_PARENT_PID=$$ upshift verify --backup /srv/backups/clearml/1.16.0-to-2.3.0-a1-backup-before-2.3.0 --test-restore");
         // The copies: the 1.16 data stays as it was, retained for a rollback; the new containers use the copies after the last hop.
-        assert.strictEqual(cmd("copy-elastic").props.create, "upshift copy-dir --from /opt/clearml/data/elastic_7 --to /opt/clearml/data/elastic_7_es8 --owner 1000:1000");
+        assert.strictEqual(cmd("copy-elastic").props.create, "UPSHIFT_PARENT_PID=$$ upshift copy-dir --from /opt/clearml/data/elastic_7 --to /opt/clearml/data/elastic_7_es8 --owner 1000:1000");
         assert.ok(capture.dependsTransitively(container("clearml-mongo").name).has(cmd("intermediate-server-2.3.0").name));
         assert.deepStrictEqual(binds(container("clearml-elastic")), ["/opt/clearml/data/elastic_7_es8:/usr/share/elasticsearch/data"]);
         assert.match(describePlan(c.plan), /intermediate-server, point of no return\] run ClearML Server 2\.0\.0/);
@@ -209,7 +209,7 @@ describe("ClearML catalog and component (Pulumi mocks)", () => {
         const p = plan(upgraded("1.15.0", "1.16.0"), "1.15.0");
         assert.deepStrictEqual(ids(p), ["preflight", "stop-apps", "rollback-point", "verify-rollback-point", "restore-mongo_db", "restore-elastic", "start"]);
         const { cmd } = build("1.15.0", upgraded("1.15.0", "1.16.0"));
-        assert.strictEqual(cmd("restore-mongo_db").props.create, "upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-a1-restore-point "
+        assert.strictEqual(cmd("restore-mongo_db").props.create, "UPSHIFT_PARENT_PID=$$ upshift restore --backup /srv/backups/clearml/1.15.0-to-1.16.0-a1-restore-point "
             + "--dir /opt/clearml/data/mongo_4/db=/opt/clearml/data/mongo_4/db_rollback_1_15_0");
     });
 });

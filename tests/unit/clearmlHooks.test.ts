@@ -35,7 +35,7 @@ function runHook(argv: string[], env: Record<string, string> = {}): Run {
 
 /** The shell line a step Command registers, run with our CLI and the fake docker. */
 function runShellLine(line: string, env: Record<string, string> = {}): Run {
-    const m = /^node \S+ (.*)$/.exec(line);
+    const m = /^UPSHIFT_PARENT_PID=\$\$ node \S+ (.*)$/.exec(line);
     assert.ok(m, `unexpected step line ${line}`);
     const argv = spawnSync("sh", ["-c", `for a in ${m![1]}; do printf '%s\\0' "$a"; done`], { encoding: "utf8" }).stdout.split("\0").slice(0, -1);
     return runHook(argv, env);
@@ -74,7 +74,7 @@ describe("ClearML hooks: Mongo cannot run here, so the exact docker/mongo comman
         let fcv = "3.6";
         for (const [image, want] of [["mongo:4.0.27", "4.0"], ["mongo:4.2.16", "4.2"], ["mongo:4.4.9", "4.4"]]) {
             const line = capture.byName(`hooks-fcv-1.1.1-to-1.2.0-mongo-fcv-${want}`).props.create as string;
-            assert.strictEqual(line, `node ${CLI} mongo-fcv --image ${image} --db-dir ${DB} --configdb-dir ${CONFIGDB} --fcv ${want} --shell mongo`);
+            assert.strictEqual(line, `UPSHIFT_PARENT_PID=$$ node ${CLI} mongo-fcv --image ${image} --db-dir ${DB} --configdb-dir ${CONFIGDB} --fcv ${want} --shell mongo`);
             const r = runShellLine(line, { FAKE_FCV: fcv });
             assert.strictEqual(r.code, 0, r.stderr);
             assert.deepStrictEqual(normalise(r.calls), expectedFcvCalls(image, want));
@@ -125,7 +125,7 @@ describe("ClearML hooks: Mongo cannot run here, so the exact docker/mongo comman
         for (const [v, api, mongo, elastic, red] of hops) {
             const line = capture.byName(`hooks-hop-1.16.0-to-2.3.0-intermediate-server-${v}`).props.create as string;
             const shell = v === "1.17.1" ? "mongo" : "mongosh";
-            assert.strictEqual(line, `node ${CLI} intermediate-server --version ${v} --apiserver-image ${api} --mongo-image ${mongo} --elastic-image ${elastic} --redis-image ${red} `
+            assert.strictEqual(line, `UPSHIFT_PARENT_PID=$$ node ${CLI} intermediate-server --version ${v} --apiserver-image ${api} --mongo-image ${mongo} --elastic-image ${elastic} --redis-image ${red} `
                 + `--mongo-db ${db} --mongo-configdb ${cdb} --elastic ${es} --redis ${redis} --config /opt/clearml/config --fcv ${fcvs[v]} --shell ${shell}`);
             const r = runShellLine(line, { FAKE_PING_AFTER: "3", FAKE_HOP_FCV: fcvs[v] });
             assert.strictEqual(r.code, 0, r.stderr);

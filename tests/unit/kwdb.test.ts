@@ -86,7 +86,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         assert.match((c.props.healthcheck as { tests: string[] }).tests[1], /kwbase node status --certs-dir=\/kaiwudb\/certs/);
         assert.deepStrictEqual(volumeNames(capture), ["kwdb_certs", "kwdb_store"]);
         const certs = capture.byName(`${name}-certs`);
-        assert.strictEqual(certs.props.create, "node ./bin/upshift kwdb-certs --volume kwdb_certs --image kwdb/kwdb:3.2.1 --hosts kaiwudb-container");
+        assert.strictEqual(certs.props.create, "UPSHIFT_PARENT_PID=$$ node ./bin/upshift kwdb-certs --volume kwdb_certs --image kwdb/kwdb:3.2.1 --hosts kaiwudb-container");
         assert.strictEqual(certs.props.update, "true", "made once: an image swap does not redo them");
         assert.ok(capture.dependsTransitively(c.name).has(certs.name));
         assert.ok(capture.dependsTransitively(capture.ofType(IMAGE)[0].name).has(certs.name));
@@ -130,7 +130,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         // kwdb:images to the name `docker load < KaiwuDB.tar` gives: that is what is checked and used.
         const o = build("2.2.2", undefined, { images: { "kwdb/kwdb:2.2.2": "kaiwudb:2.2.2" } });
         const check = o.capture.byName(`${o.name}-image-present`);
-        assert.strictEqual(check.props.create, "node ./bin/upshift image-present --image kaiwudb:2.2.2 --how "
+        assert.strictEqual(check.props.create, "UPSHIFT_PARENT_PID=$$ node ./bin/upshift image-present --image kaiwudb:2.2.2 --how "
             + "'kaiwudb:2.2.2 comes from the vendor'\\''s KaiwuDB.tar, not a registry: load it on that host with `docker load < KaiwuDB.tar`, "
             + "or drop the kwdb:images entry to pull kwdb/kwdb:2.2.2'");
         assert.ok(o.capture.dependsTransitively(o.capture.ofType(IMAGE)[0].name).has(check.name));
@@ -164,7 +164,7 @@ describe("KWDB component (Pulumi mocks)", () => {
         assert.deepStrictEqual(capture.ofType(IMAGE).map((r) => r.props.name), ["kwdb/kwdb:3.2.1"]);
         assert.ok(capture.dependsTransitively(container().name).has(step("verify-restore-point").name), "the image swap waits for the verified restore point");
         assert.strictEqual(step("restore-point").props.create,
-            "node ./bin/upshift backup --product kwdb --version 3.1.0 --id 3.1.0-to-3.2.1-a1-restore-point --to /srv/backups --label restore-point --volume kwdb_store --stop kaiwudb-container");
+            "UPSHIFT_PARENT_PID=$$ node ./bin/upshift backup --product kwdb --version 3.1.0 --id 3.1.0-to-3.2.1-a1-restore-point --to /srv/backups --label restore-point --volume kwdb_store --stop kaiwudb-container");
         // Identical parameters apart from the image (db-upgrade.md).
         const before = build("3.1.0").container();
         assert.deepStrictEqual(container().props.command, before.props.command);
@@ -180,9 +180,9 @@ describe("KWDB component (Pulumi mocks)", () => {
         ]);
         const exp = step("kwdb-export");
         const imp = step("kwdb-import");
-        assert.strictEqual(exp.props.create, "node ./bin/upshift kwdb-export --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
+        assert.strictEqual(exp.props.create, "UPSHIFT_PARENT_PID=$$ node ./bin/upshift kwdb-export --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
             + "--dir upshift-2.2.2-to-3.2.1 --out /srv/backups/kwdb/2.2.2-to-3.2.1-a1-kwdb-export --insecure --stop-after");
-        assert.strictEqual(imp.props.create, "node ./bin/upshift kwdb-import --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
+        assert.strictEqual(imp.props.create, "UPSHIFT_PARENT_PID=$$ node ./bin/upshift kwdb-import --container kaiwudb-container --store /kaiwudb/deploy/kaiwudb-container "
             + "--from /srv/backups/kwdb/2.2.2-to-3.2.1-a1-kwdb-export --insecure --strip-partition-interval");
         const c = container();
         assert.ok(capture.dependsTransitively(c.name).has(exp.name), "the container is replaced only after the export");
