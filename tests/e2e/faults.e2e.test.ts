@@ -130,7 +130,7 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
             const removed = await recover();
             if (orphan) {
                 // The engine creates a change's app containers in parallel: a kill can leave several.
-                assert.ok(removed.includes(s.replaced), `upshift orphans removed the ${s.replaced} the killed create left (removed: ${removed.join(", ")})`);
+                assert.ok(removed.includes(s.replaced!), `upshift orphans removed the ${s.replaced} the killed create left (removed: ${removed.join(", ")})`);
                 assert.deepStrictEqual(removed.filter((n) => !names(to).includes(n)), [], "and only containers of the product");
                 assert.strictEqual(exists(orphan.id), false);
                 orphan.row.rerun = `upshift orphans removed ${removed.join(", ")} (created by the killed run, this stack's labels, not in the state; ${s.replaced} was ${orphan.id.slice(0, 12)}); `;
