@@ -18,12 +18,6 @@ const noCheckoutFiles: DeliberateDifference = {
     why: "files of the vendor's git checkout (./components/..., ./cvat/apps/iam/rules) are not mounted: upshift runs from images alone",
     apply: (_v, _n, f) => ({ ...f, mounts: f.mounts.filter((m) => !m.startsWith("./")) }),
 };
-/**
- * The labels the component adds to every container, naming the stack and the resource that made
- * it (hooks/orphans.ts reads them after a killed run). Not in the catalog: the catalog-level
- * comparison never sees them; the component-level one asserts their values and then sets them aside.
- */
-export const IDENTITY_LABELS = ["upshift.stack", "upshift.resource"] as const;
 const pinLatest = (image: string, tag: string): string => (/:[^/]+$/.test(image) ? image : `${image}:${tag}`);
 
 export const CVAT_DELIBERATE: readonly DeliberateDifference[] = [

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
 import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
 import { hookLine, shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
-import { IDENTITY_LABELS } from "../catalog/deliberate";
+import { IDENTITY_LABELS } from "../hooks/orphans";
 
 export interface ProductArgs {
     /** The configured version (the one-line upgrade gesture). */

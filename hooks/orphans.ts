@@ -19,9 +19,10 @@ import { HookCommand, UsageError } from "./command";
 import { docker } from "./docker";
 import { HookError, log, parseOptions, RefusedError, runOperation } from "./report";
 
-/** The labels components/product.ts puts on every container (catalog/deliberate.ts IDENTITY_LABELS). */
+/** The labels components/product.ts puts on every container: the stack and the resource that made it. */
 export const STACK_LABEL = "upshift.stack";
 export const RESOURCE_LABEL = "upshift.resource";
+export const IDENTITY_LABELS = [STACK_LABEL, RESOURCE_LABEL] as const;
 
 const USAGE = `usage: upshift orphans --stack PROJECT/STACK --state FILE|- [--remove] [--grace SECONDS]
   Lists the containers labelled as made by PROJECT/STACK that the stack's state (FILE: the output
