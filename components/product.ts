@@ -6,7 +6,8 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
-import { attemptDirs, attemptId, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
+import { attemptDirs, attemptId, AttemptVolumes, attemptVolumesFile, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
+import { publishJson } from "../hooks/atomicFile";
 import { hookLine, shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 import { IDENTITY_LABELS } from "../hooks/orphans";
 
@@ -165,12 +166,14 @@ const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
 
 export function deployProduct(parent: pulumi.ComponentResource, name: string, args: ProductArgs, internals: ProductInternals): ProductDeployment {
     const { catalog } = internals;
+    const productDir = path.join(args.backupDir, catalog.product);
     const plan = planChange({
         catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes,
         backupPolicy: { offsite: args.s3 !== undefined, keep: args.keepBackups },
-        attemptsFound: attemptDirs(listDir(path.join(args.backupDir, catalog.product))),
+        attemptsFound: attemptDirs(listDir(productDir)), attemptVolumes: readAttemptVolumes(productDir),
         imageRef: (ref) => resolveRef(args, ref), pgUpgradeImage: args.pgUpgradeImage,
     });
+    writeAttemptVolumes(productDir, plan);
     pulumi.log.info(describePlan(plan), parent);
     for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
 
@@ -281,6 +284,46 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
  * `create` runs; with only its command line changed it would run `update: "true"` and do nothing.
  */
 const stepTriggers = (from: string, to: string, attempt: number | undefined) => (attempt === undefined ? [from, to] : [from, to, `a${attempt}`]);
+
+const ATTEMPT_VOLUMES_FORMAT = "upshift-attempt-volumes/1";
+
+/**
+ * Before the engine creates a new volume of an upgrade or rollback, its name goes on disk (the stack
+ * outputs of a failed update are not saved): a later run keeps declaring the volumes of an attempt
+ * that did not finish (plan/index.ts `AttemptVolumes`). Not in a preview, which changes nothing.
+ */
+function writeAttemptVolumes(productDir: string, plan: Plan): void {
+    if (pulumi.runtime.isDryRun() || plan.attempt === undefined || (plan.kind !== "upgrade" && plan.kind !== "rollback")) return;
+    const volumes = plan.volumes.filter((v) => v.isNew && v.type === "volume").map((v) => ({ key: v.key, format: v.format, name: v.name }));
+    if (!volumes.length) return;
+    const file = path.join(productDir, attemptVolumesFile(plan.from!, plan.to, plan.attempt));
+    const ledger = { format: ATTEMPT_VOLUMES_FORMAT, stack: stackName(), from: plan.from, to: plan.to, n: plan.attempt, volumes };
+    try {
+        fs.mkdirSync(productDir, { recursive: true, mode: 0o700 });
+        publishJson(file, ledger);
+    } catch (e) {
+        throw new Error(`cannot record this attempt's new volumes in ${file}: ${(e as Error).message}; check upshift:backupDir and its permissions (nothing was changed)`);
+    }
+}
+
+/** The ledgers of this stack's earlier attempts (another stack may share the backup directory). */
+function readAttemptVolumes(productDir: string): AttemptVolumes[] {
+    const out: AttemptVolumes[] = [];
+    for (const name of listDir(productDir).filter((n) => /-a\d+-volumes\.json$/.test(n))) {
+        const file = path.join(productDir, name);
+        let l: AttemptVolumes & { format?: string; stack?: string };
+        try {
+            l = JSON.parse(fs.readFileSync(file, "utf8"));
+        } catch (e) {
+            throw new Error(`cannot read ${file} (${(e as Error).message}): it lists volumes an earlier attempt declared; restore it from a backup of that directory, or move it away if no such attempt ran`);
+        }
+        if (l.format !== ATTEMPT_VOLUMES_FORMAT || !Array.isArray(l.volumes)) throw new Error(`${file} is not an upshift attempt ledger (${ATTEMPT_VOLUMES_FORMAT}); move it away`);
+        if (l.stack === stackName()) out.push(l);
+    }
+    return out;
+}
+
+const stackName = () => `${pulumi.getProject()}/${pulumi.getStack()}`;
 
 /** Names in a directory; none when it does not exist (a first run) or cannot be read. */
 function listDir(dir: string): string[] {

@@ -110,6 +110,8 @@ export interface PlanInput {
     readonly backupPolicy?: BackupPolicy;
     /** Backups of earlier attempts found in the product's backup directory (see `attemptDirs`). */
     readonly attemptsFound?: readonly FoundAttempt[];
+    /** The new volumes each earlier attempt of this stack declared (its `attemptVolumesFile`). */
+    readonly attemptVolumes?: readonly AttemptVolumes[];
     /** A vendor image reference as the stack pulls it (config `images`, `registryMirror`). Default: as is. */
     readonly imageRef?: (ref: string) => string;
     /** The stack's `upshift:pgUpgradeImage`. Default: the helper per image pair (catalog/pgUpgrade.ts). */
@@ -152,6 +154,45 @@ function attemptsSeen(deployed: DeployedProduct | undefined, found: readonly Fou
     return Math.max(deployed?.attempts ?? 0, ...found.map((f) => f.n));
 }
 
+/**
+ * The new volumes an upgrade or rollback attempt declares, written by `pulumi up` before the engine
+ * creates any of them (components/product.ts). A failed update saves no stack output (the Node SDK
+ * sends the outputs only once all of them resolve, and `deployed` waits for every step), so the
+ * deployed record never learns of a volume the engine created for a failed attempt; this file is
+ * how a later run knows to keep declaring it (an undeclared protected volume fails the update).
+ */
+export interface AttemptVolumes {
+    readonly from: string;
+    readonly to: string;
+    readonly n: number;
+    readonly volumes: readonly { readonly key: string; readonly format: string; readonly name: string }[];
+}
+
+/** Its file, under `<backupDir>/<product>`: named like an attempt's backup, so it counts as the attempt's (`attemptDirs`). */
+export const attemptVolumesFile = (from: string, to: string, n: number) => attemptId(from, to, n, "volumes.json");
+
+/**
+ * Volumes of earlier attempts that the record does not list, as archived record entries
+ * (`key@format~a<n>`): an attempt abandoned by a change of version left them, possibly holding a
+ * half-made or unverified copy. They stay declared, protected and retained, and a later attempt
+ * never writes into one: as names on record, they are taken (resolveVolumes picks a fresh one).
+ */
+function abandonedVolumes(ledgers: readonly AttemptVolumes[], deployed: DeployedProduct, from: string, to: string, attempt: number | undefined): Record<string, KnownVolume> {
+    const onRecord = new Set(Object.values(deployed.volumes).map((v) => v.name));
+    const out: Record<string, KnownVolume> = {};
+    for (const l of ledgers) {
+        if (l.from === from && l.to === to && l.n === attempt) continue; // this very attempt, rerun
+        for (const v of l.volumes) {
+            if (onRecord.has(v.name)) continue;
+            onRecord.add(v.name);
+            let key = `${v.key}@${v.format}~a${l.n}`;
+            for (let i = 2; deployed.volumes[key] || out[key]; i++) key = `${v.key}@${v.format}~a${l.n}~${i}`;
+            out[key] = { name: v.name, lastVersion: l.to };
+        }
+    }
+    return out;
+}
+
 /** The id of an attempt's backup or dump: `<from>-to-<to>-a<n>-<label>`. */
 export const attemptId = (from: string, to: string, attempt: number, label: string) => `${from}-to-${to}-a${attempt}-${label}`;
 
@@ -164,21 +205,36 @@ export interface BackupPolicy {
 
 const volKey = (v: { key: string; format: string }) => `${v.key}@${v.format}`;
 
-export function planChange(input: PlanInput): Plan {
-    const { catalog, to, deployed } = input;
+export function planChange(original: PlanInput): Plan {
+    const { catalog, to } = original;
     const product = catalog.product;
     if (!catalog.versions.includes(to)) {
         throw new PlanRefused(`${product}:version ${to} is not in the ${product} catalog; known: ${catalog.versions[0]} to ${catalog.versions[catalog.versions.length - 1]}`);
     }
-    const from = deployed?.version;
+    const from = original.deployed?.version;
     if (from !== undefined && from !== to) {
         for (const r of catalog.refusals) {
             if (r.from(from) && r.to(to)) throw new PlanRefused(r.message(from, to));
         }
     }
+    // Earlier attempts' volumes that the record does not know join it (archived entries).
+    const attempt = from !== undefined && from !== to ? attemptNumber(original.deployed, original.attemptsFound ?? [], from, to) : undefined;
+    const abandoned = original.deployed ? abandonedVolumes(original.attemptVolumes ?? [], original.deployed, from!, to, attempt) : {};
+    const input: PlanInput = Object.keys(abandoned).length
+        ? { ...original, deployed: { ...original.deployed!, volumes: { ...original.deployed!.volumes, ...abandoned } } }
+        : original;
     const volumes = resolveVolumes(input);
     const next = nextRecord(input, volumes);
 
+    const plan = planFor(input, from, volumes, next, Object.keys(abandoned).length > 0);
+    const kept = Object.entries(abandoned).map(([k, v]) => `${v.name} (${k.split("~")[0]}) was made by attempt ${k.split("~")[1]}, which did not finish: `
+        + "it stays declared, protected and retained, and is never written again; remove it by hand once you know it holds nothing you need (docs/reliability.md)");
+    return kept.length ? { ...plan, notes: [...plan.notes, ...kept] } : plan;
+}
+
+function planFor(input: PlanInput, from: string | undefined, volumes: PlannedVolume[], next: DeployedProduct, recordChanged: boolean): Plan {
+    const { catalog, to, deployed } = input;
+    const product = catalog.product;
     // A run that changes nothing still records the attempts whose backups are on disk: an attempt
     // abandoned by setting the version back is never continued later by a change of the same versions.
     const seen = attemptsSeen(deployed, input.attemptsFound ?? []);
@@ -186,7 +242,7 @@ export function planChange(input: PlanInput): Plan {
         return { product, kind: "install", to, steps: [], volumes, notes: [], next: seen ? { ...next, attempts: seen } : next };
     }
     if (from === to) {
-        const same = seen === (deployed!.attempts ?? 0);
+        const same = seen === (deployed!.attempts ?? 0) && !recordChanged;
         return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: same ? deployed! : { ...deployed!, attempts: seen } };
     }
     return cmp(from, to) < 0

@@ -1,6 +1,9 @@
 // The CVAT stack the e2e suites share: its config, its seed data and the test's own means of
 // comparing (row digests, media checksums), and clean-up of CVAT's fixed container names.
 import { ChildProcess, execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { cvatCatalog } from "../../catalog/cvat";
 import { TEST_IMAGES } from "../integration/setup";
 import { CVAT_IMAGES, dk, dkQuiet, E2EStack } from "./harness";
@@ -72,3 +75,23 @@ export const SEED = `
     INSERT INTO engine_job (task_id, status, score) SELECT 1 + g % 20000, (ARRAY['new','annotation','completed'])[1 + g % 3], g / 7.0 FROM generate_series(1, 60000) g;
     INSERT INTO engine_labeledshape (job_id, points, label) SELECT 1 + g % 60000, ARRAY[g, g + 0.5, g * 2]::real[], 'car' FROM generate_series(1, 80000) g;`;
 
+
+/**
+ * `pulumi up` with the e2e suite's fault injection (standins/docker-fault): the first docker call
+ * with `arg` among its arguments runs, then reports a failure. Returns the run and whether it fired.
+ */
+export async function upWithFault(stack: E2EStack, arg: string): Promise<{ code: number; output: string; fired: boolean }> {
+    const faultDir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-fault-"));
+    try {
+        fs.copyFileSync(path.join(__dirname, "standins", "docker-fault"), path.join(faultDir, "docker"));
+        fs.chmodSync(path.join(faultDir, "docker"), 0o755);
+        const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+        const up = await stack.up({
+            allowFail: true,
+            env: { PATH: `${faultDir}:${stack.env().PATH}`, UPSHIFT_E2E_REAL_DOCKER: realDocker, UPSHIFT_E2E_FAULT_ARG: arg, UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired") },
+        });
+        return { code: up.code ?? -1, output: up.stdout + up.stderr, fired: fs.existsSync(path.join(faultDir, "fired")) };
+    } finally {
+        fs.rmSync(faultDir, { recursive: true, force: true });
+    }
+}

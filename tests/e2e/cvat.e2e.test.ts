@@ -7,11 +7,10 @@
 import * as assert from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { Deployed, duringMigration, initCvatStack, mediaSums, names, runningOn, SEED, tryClean, VOLUMES_220 } from "./cvat-fixture";
+import { Deployed, duringMigration, initCvatStack, mediaSums, names, runningOn, SEED, tryClean, upWithFault, VOLUMES_220 } from "./cvat-fixture";
 import { assertAllServing, buildStandins, dk, E2EStack, running, waitAllServing } from "./harness";
 
 describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
@@ -81,21 +80,11 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
     });
 
     it("a step that fails halfway (pg-migrate, after pg_upgrade and the verify, injected): `pulumi up` fails, `deployed` stays at 2.2.0, 2.2.0 serves again on the old database", async () => {
-        const faultDir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-fault-"));
-        fs.copyFileSync(path.join(__dirname, "standins", "docker-fault"), path.join(faultDir, "docker"));
-        fs.chmodSync(path.join(faultDir, "docker"), 0o755);
-        const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
-        const up = await stack.up({
-            allowFail: true,
-            env: {
-                PATH: `${faultDir}:${stack.env().PATH}`, UPSHIFT_E2E_REAL_DOCKER: realDocker,
-                // The last tool run of the pg_upgrade path: vacuumdb --analyze-in-stages on the new cluster.
-                UPSHIFT_E2E_FAULT_ARG: "vacuumdb", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
-            },
-        });
+        // The last tool run of the pg_upgrade path: vacuumdb --analyze-in-stages on the new cluster.
+        const up = await upWithFault(stack, "vacuumdb");
         assert.notStrictEqual(up.code, 0, "the update fails");
-        assert.ok(fs.existsSync(path.join(faultDir, "fired")), "the fault fired");
-        assert.match(up.stdout + up.stderr, /injected failure/);
+        assert.ok(up.fired, "the fault fired");
+        assert.match(up.output, /injected failure/);
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.2.0", "the failed update did not move the deployed record");
         // pg-migrate started again what it stopped (the old server, the apps): the old version serves on its own volume.
@@ -103,7 +92,6 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assert.deepStrictEqual(runningOn("cvat_cvat_db_pg15"), [], "nothing runs on the half-made new volume");
         assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
         assert.deepStrictEqual(digest("cvat_db", "cvat"), before220, "the old database, as it was");
-        fs.rmSync(faultDir, { recursive: true, force: true });
     });
 
     it("the rerun completes: every row and file on Postgres 17 (new volume), the old volume untouched, nothing left stopped, no diff after", async () => {

@@ -15,13 +15,17 @@ import { DeployedProduct, planChange } from "../../plan";
 const SECRET = "correct-horse-battery-staple";
 const installed = (v: string): DeployedProduct => planChange({ catalog: cvatCatalog, to: v }).next;
 
+// An update (not a preview) writes each attempt's volume ledger there (components/product.ts).
+const BACKUPS = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-cvat-test-"));
+after(() => fs.rmSync(BACKUPS, { recursive: true, force: true }));
+
 let n = 0;
 /** Builds a CVAT component under mocks and captures every child with its options. */
 function build(version: string, deployed?: DeployedProduct, extra: Partial<CvatArgs> = {}) {
     const capture = new Capture();
     const name = `cvat${n++}`;
     const cvat = new Cvat(name, {
-        version, deployed, backupDir: "/srv/backups", secrets: { dbPassword: pulumi.secret(SECRET) }, ...extra,
+        version, deployed, backupDir: BACKUPS, secrets: { dbPassword: pulumi.secret(SECRET) }, ...extra,
     }, { transformations: [capture.transformation] });
     const cmd = (suffix: string) => capture.byName(`${name}-${cvat.plan.from}-to-${cvat.plan.to}-${suffix}`);
     return { cvat, capture, name, cmd, container: (c: string) => capture.byName(`${name}-${c}`) };
@@ -255,6 +259,52 @@ describe("the audit record when a finished restore point was updated (stdout of 
             const entry = (await value(cvat.deployed))!.history!.at(-1)!;
             assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", sha256: "cd".repeat(32), bytes: 42 }]);
             assert.strictEqual(entry.at, "2026-11-30T08:00:00.000Z");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("an attempt's new volumes are written down before the engine makes them (its ledger; issue 12)", () => {
+    afterEach(() => setMocks());
+    const ledgerFile = (dir: string) => path.join(dir, "cvat", "2.2.0-to-2.3.0-a1-volumes.json");
+    const volumeNames = (c: Capture) => c.ofType("docker:index/volume:Volume").map((r) => r.props.name).sort();
+
+    it("`pulumi up` writes it (0600, this stack's name); a preview writes nothing", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-ledger-"));
+        try {
+            build("2.3.0", installed("2.2.0"), { backupDir: dir });
+            assert.ok(!fs.existsSync(ledgerFile(dir)), "a preview changes nothing on disk");
+            setMocks({}, false);
+            build("2.3.0", installed("2.2.0"), { backupDir: dir });
+            const ledger = JSON.parse(fs.readFileSync(ledgerFile(dir), "utf8"));
+            assert.deepStrictEqual(ledger, { format: "upshift-attempt-volumes/1", stack: "upshift/dev", from: "2.2.0", to: "2.3.0", n: 1,
+                volumes: [{ key: "cvat_db", format: "pg15", name: "cvat_cvat_db_pg15" }] });
+            assert.strictEqual(fs.statSync(ledgerFile(dir)).mode & 0o777, 0o600);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the version set back: the next run still declares the failed attempt's volume; another stack's ledger is not read; a damaged one stops the run", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-ledger-"));
+        try {
+            setMocks({}, false);
+            build("2.3.0", installed("2.2.0"), { backupDir: dir }); // the attempt that fails: deployed stays at 2.2.0
+            setMocks();
+            const back = build("2.2.0", installed("2.2.0"), { backupDir: dir });
+            assert.strictEqual(back.cvat.plan.kind, "unchanged");
+            assert.ok(volumeNames(back.capture).includes("cvat_cvat_db_pg15"), "still declared: the engine would otherwise delete it (refused: protected)");
+            const vol = back.capture.ofType("docker:index/volume:Volume").find((r) => r.props.name === "cvat_cvat_db_pg15")!;
+            assert.strictEqual(vol.protect, true);
+            assert.strictEqual(vol.retainOnDelete, true);
+
+            const ledger = JSON.parse(fs.readFileSync(ledgerFile(dir), "utf8"));
+            fs.writeFileSync(ledgerFile(dir), JSON.stringify({ ...ledger, stack: "upshift/prod" }));
+            assert.ok(!volumeNames(build("2.2.0", installed("2.2.0"), { backupDir: dir }).capture).includes("cvat_cvat_db_pg15"), "another stack's attempt");
+
+            fs.writeFileSync(ledgerFile(dir), "{ not json");
+            assert.throws(() => build("2.2.0", installed("2.2.0"), { backupDir: dir }), /cannot read .*2\.2\.0-to-2\.3\.0-a1-volumes\.json .*lists volumes an earlier attempt declared/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import { cvatCatalog } from "../../catalog/cvat";
-import { attemptDirs, DeployedProduct, describePlan, planChange, PlanRefused } from "../../plan";
+import { attemptDirs, attemptVolumesFile, DeployedProduct, describePlan, planChange, PlanRefused } from "../../plan";
 
 /** The record a stack holds after installing (or adopting) `version`. */
 const installed = (version: string): DeployedProduct => planChange({ catalog: cvatCatalog, to: version }).next;
@@ -206,6 +206,60 @@ describe("plan (CVAT catalog)", () => {
             const fresh = planChange({ catalog: cvatCatalog, to: "2.25.0", attemptsFound: attemptDirs(["2.25.0-to-2.26.0-a7-restore-point"]) });
             assert.strictEqual(fresh.next.attempts, 7, "a new stack over an old backup dir starts above what it finds");
             assert.strictEqual(point(at(fresh.next, "2.26.0", ["2.25.0-to-2.26.0-a7-restore-point"])), "2.25.0-to-2.26.0-a8-restore-point");
+        });
+
+        describe("the new volumes of an attempt that did not finish (its ledger, attemptVolumesFile)", () => {
+            // 2.2.0 -> 2.3.0 is Postgres 10 -> 15 onto a new volume (the engine creates it at the start of `up`).
+            const before = installed("2.2.0");
+            const first = planChange({ catalog: cvatCatalog, to: "2.3.0", deployed: before });
+            const made = first.volumes.filter((v) => v.isNew).map((v) => ({ key: v.key, format: v.format, name: v.name }));
+            const ledger = [{ from: "2.2.0", to: "2.3.0", n: first.attempt!, volumes: made }];
+            const files = [attemptVolumesFile("2.2.0", "2.3.0", first.attempt!)];
+            const names = (r: DeployedProduct) => Object.values(r.volumes).map((v) => v.name).sort();
+
+            it("the ledger's file name counts as the attempt's, so a failure before any backup reruns the same attempt", () => {
+                assert.deepStrictEqual(made.map((v) => v.name), ["cvat_cvat_db_pg15"]);
+                assert.deepStrictEqual(attemptDirs(files), [{ from: "2.2.0", to: "2.3.0", n: 1 }]);
+                const rerun = planChange({ catalog: cvatCatalog, to: "2.3.0", deployed: before, attemptsFound: attemptDirs(files), attemptVolumes: ledger });
+                assert.strictEqual(rerun.attempt, 1);
+                assert.strictEqual(rerun.volumes.find((v) => v.key === "cvat_db")!.name, "cvat_cvat_db_pg15", "the rerun continues on its own new volume");
+                assert.deepStrictEqual(rerun.notes, []);
+            });
+
+            it("set back: the run that changes nothing keeps declaring it (on record, archived), with a note", () => {
+                const reverted = planChange({ catalog: cvatCatalog, to: "2.2.0", deployed: before, attemptsFound: attemptDirs(files), attemptVolumes: ledger });
+                assert.strictEqual(reverted.kind, "unchanged");
+                assert.deepStrictEqual(names(before).includes("cvat_cvat_db_pg15"), false);
+                assert.deepStrictEqual(reverted.next.volumes["cvat_db@pg15~a1"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
+                assert.match(reverted.notes.join("\n"), /cvat_cvat_db_pg15 \(cvat_db@pg15\) was made by attempt a1, which did not finish/);
+                // Once on record, the ledger adds nothing more.
+                const again = planChange({ catalog: cvatCatalog, to: "2.2.0", deployed: reverted.next, attemptsFound: attemptDirs(files), attemptVolumes: ledger });
+                assert.deepStrictEqual(again.next, reverted.next);
+                assert.deepStrictEqual(again.notes, []);
+            });
+
+            it("a later attempt never writes into it: a fresh volume, and the abandoned one stays on record", () => {
+                const reverted = planChange({ catalog: cvatCatalog, to: "2.2.0", deployed: before, attemptsFound: attemptDirs(files), attemptVolumes: ledger });
+                // Set back first, or straight on to another version (no run in between: the ledger says what a1 made).
+                for (const [via, to] of [[reverted.next, "2.3.0"], [before, "2.4.0"]] as const) {
+                    const second = planChange({ catalog: cvatCatalog, to, deployed: via, attemptsFound: attemptDirs([...files, point(first)]), attemptVolumes: ledger });
+                    assert.strictEqual(second.attempt, 2, to);
+                    const db = second.volumes.find((v) => v.key === "cvat_db")!;
+                    assert.notStrictEqual(db.name, "cvat_cvat_db_pg15");
+                    assert.ok(db.isNew);
+                    assert.ok(names(second.next).includes("cvat_cvat_db_pg15"), "still declared");
+                }
+            });
+
+            it("an abandoned rollback's restore volume is kept the same way", () => {
+                const up = upgraded("2.25.0", "2.26.0");
+                const back = planChange({ catalog: cvatCatalog, to: "2.25.0", deployed: up });
+                const restoredVols = back.volumes.filter((v) => v.isNew && v.type === "volume").map((v) => ({ key: v.key, format: v.format, name: v.name }));
+                assert.ok(restoredVols.length > 0, "the rollback restores into a new volume");
+                const abandonedBack = [{ from: "2.26.0", to: "2.25.0", n: back.attempt!, volumes: restoredVols }];
+                const stay = planChange({ catalog: cvatCatalog, to: "2.26.0", deployed: up, attemptVolumes: abandonedBack });
+                for (const v of restoredVols) assert.ok(names(stay.next).includes(v.name), `${v.name} stays declared`);
+            });
         });
 
         it("names that are not an attempt's (copied, renamed, other tools') are ignored", () => {

@@ -9,11 +9,15 @@ setMocks();
 import { program } from "../../program";
 import { ConfigError } from "../../config/schema";
 
+// An update (not a preview) writes each attempt's volume ledger into the backup directory: never the user's own.
+const BACKUPS = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-program-test-"));
+after(() => fs.rmSync(BACKUPS, { recursive: true, force: true }));
+
 /** Runs the whole program with this config and this stack's previous outputs. */
 async function run(config: Record<string, string>, secretKeys: string[], previous: Record<string, unknown> = {}) {
     // Not a preview: the audit entry waits for the backup step's report, which a preview cannot know.
     setMocks(previous, false);
-    pulumi.runtime.setAllConfig(config, secretKeys);
+    pulumi.runtime.setAllConfig({ "upshift:backupDir": BACKUPS, ...config }, secretKeys);
     const out = await program();
     return value(out.deployed);
 }
