@@ -82,7 +82,7 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
             return ["backup", "--product", ctx.product, "--version", p("version"), "--id", stepId(ctx, step.id),
                 "--to", ctx.backupDir, "--label", p("label"),
                 ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
-                ...opt("stop", "--stop"), ...helper];
+                ...opt("stop", "--stop"), ...opt("pgCensus", "--pg-census"), ...helper];
         case "verify-backup":
             return ["verify", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--test-restore",
                 ...opt("pgImage", "--pg-image"), ...helper];

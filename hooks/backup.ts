@@ -7,16 +7,21 @@ import { fsyncDir } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
 import { archiveSource, Source } from "./archive";
 import { Writers } from "./containers";
-import { helperImage, volumeExists } from "./docker";
+import { containerState, docker, helperImage, volumeExists } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
+import { DATABASES_SQL, dataMount, psqlJson, TABLE_COUNTS_SQL } from "./postgres-common";
 import { formatBytes } from "./progress";
+import type { PgCounts } from "./verify-postgres";
 import { HookError, log, parseOptions, runOperation, splitList } from "./report";
 
 const USAGE = `usage: upshift backup --product P --version V --id ID --to DIR (--volume NAME | --dir PATH)...
-                      [--stop C1,C2] [--label L] [--helper-image IMG]
+                      [--stop C1,C2] [--pg-census C] [--label L] [--helper-image IMG]
   Archives each volume/directory (tar in a helper container, zstd -T0, sha256) into DIR/P/ID/.
-  --stop: containers stopped first and always started again, also when the backup fails.`;
+  --stop: containers stopped first and always started again, also when the backup fails.
+  --pg-census C: a Postgres container among --stop whose data directory is one of the volumes: it
+      stops last, after its rows are counted per table with the others stopped; the counts go into
+      the manifest, and verify --test-restore must find them in the restored copy.`;
 
 const OPTIONS = {
     product: { type: "string" },
@@ -26,6 +31,7 @@ const OPTIONS = {
     volume: { type: "string", multiple: true },
     dir: { type: "string", multiple: true },
     stop: { type: "string", multiple: true },
+    "pg-census": { type: "string", multiple: true },
     label: { type: "string" },
     "helper-image": { type: "string" },
 } as const;
@@ -51,9 +57,13 @@ export const backup: HookCommand = {
         const names = sources.map((s) => archiveName(s.type, s.name));
         const dup = names.find((n, i) => names.indexOf(n) !== i);
         if (dup) throw new UsageError(`two sources would both be archived as ${dup}; back them up separately`);
+        const stop = splitList(values.stop);
+        const census = splitList(values["pg-census"]);
+        const unstopped = census.filter((c) => !stop.includes(c));
+        if (unstopped.length) throw new UsageError(`--pg-census ${unstopped.join(",")}: also give it in --stop (its data is archived only once it is stopped)`);
         return runOperation("backup", () => runBackup({
             product: values.product!, version: values.version!, id: values.id!, to: path.resolve(values.to!),
-            sources, stop: splitList(values.stop), label: values.label, image: helperImage(values["helper-image"]),
+            sources, stop, census, label: values.label, image: helperImage(values["helper-image"]),
         }));
     },
 };
@@ -65,6 +75,7 @@ interface BackupArgs {
     to: string;
     sources: Source[];
     stop: string[];
+    census: string[];
     label?: string;
     image: string;
 }
@@ -109,7 +120,10 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
     let manifest: Manifest | undefined;
     const started = Date.now();
     try {
-        await writers.stop();
+        // The databases stop last: their rows are counted once nothing else writes (verify compares).
+        await writers.stop(a.stop.filter((c) => !a.census.includes(c)));
+        const counted = a.census.length ? await countRows(a.census, a.sources, writers.stopped) : undefined;
+        await writers.stop(a.census);
         const archives: ArchiveEntry[] = [];
         for (const s of a.sources) {
             const name = archiveName(s.type, s.name);
@@ -122,6 +136,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         manifest = {
             format: MANIFEST_FORMAT, id: a.id, product: a.product, version: a.version,
             ...(a.label ? { label: a.label } : {}), createdAt: new Date().toISOString(), archives,
+            ...(counted ? { checks: { postgres: { archives: counted } } } : {}),
         };
         writeManifest(partial, manifest);
         fs.renameSync(partial, final);
@@ -140,6 +155,61 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
     }
     if (failure) throw failure;
     return summary(final, manifest!, { seconds: Math.round((Date.now() - started) / 100) / 10, stopped: writers.stopped });
+}
+
+/**
+ * The rows of every table of every database of each census container, keyed by the archive that
+ * holds its data directory (the manifest's `checks.postgres`, hooks/verify-postgres.ts). One that a
+ * killed earlier run of this step left stopped is started for the count (nothing else runs).
+ */
+async function countRows(containers: readonly string[], sources: readonly Source[], takenOver: readonly string[]): Promise<Record<string, { databases: PgCounts }>> {
+    const out: Record<string, { databases: PgCounts }> = {};
+    for (const c of containers) {
+        assertNotInterrupted(`counting the rows of ${c}`);
+        const st = await containerState(c);
+        if (!st) throw new HookError(`--pg-census ${c}: no such container; check --pg-census`);
+        if (st.status !== "running") {
+            if (!takenOver.includes(c)) throw new HookError(`--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`);
+            log("backup", `starting ${c} to count its rows (an interrupted run left it stopped; nothing else runs)`);
+            await docker(["start", c]);
+        }
+        const user = await postgresUser(c);
+        const who = `the Postgres in ${c}`;
+        const datadir = await waitFor(() => psqlJson<string>(c, user, "postgres", "SELECT to_json(current_setting('data_directory'))", who, "report its data directory"));
+        const mount = await dataMount(c, datadir);
+        const archive = archiveName(mount.type === "volume" ? "volume" : "dir", mount.source);
+        if (mount.sub || !sources.some((s) => archiveName(s.type, s.name) === archive)) {
+            throw new HookError(`--pg-census ${c}: its data directory ${datadir} is ${mount.sub ? `under ${mount.sub} of` : "on"} ${mount.source}, which this backup does not archive as a whole; `
+                + "give that volume with --volume, or leave --pg-census out; nothing was archived");
+        }
+        const databases: PgCounts = {};
+        for (const db of await psqlJson<string[]>(c, user, "template1", DATABASES_SQL, who, "list its databases")) {
+            databases[db] = { tables: await psqlJson<Record<string, number>>(c, user, db, TABLE_COUNTS_SQL, who, `count the rows of database ${JSON.stringify(db)}`) };
+        }
+        const rows = Object.values(databases).reduce((n, d) => n + Object.values(d.tables).reduce((x, y) => x + y, 0), 0);
+        log("backup", `${c}: ${Object.keys(databases).length} databases, ${rows} rows counted (recorded for the verify of ${archive})`);
+        out[archive] = { databases };
+    }
+    return out;
+}
+
+/** The role the image made at initdb: the container's POSTGRES_USER, else the official images' default. */
+async function postgresUser(container: string): Promise<string> {
+    const r = await docker(["container", "inspect", "--format", "{{json .Config.Env}}", container]);
+    const env = (JSON.parse(r.stdout) as string[] | null) ?? [];
+    return env.find((e) => e.startsWith("POSTGRES_USER="))?.slice("POSTGRES_USER=".length) || "postgres";
+}
+
+/** Retries `f` while the server is still starting (at most a minute). */
+async function waitFor<T>(f: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+        try {
+            return await f();
+        } catch (e) {
+            if (i >= 120) throw e;
+            await new Promise((res) => setTimeout(res, 500));
+        }
+    }
 }
 
 function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Record<string, unknown> {

@@ -100,12 +100,13 @@ export class Writers {
     }
 
     /**
-     * Every writer is recorded first, then all are stopped at once: the product is down for the
+     * Every writer (of `only`, when given) is recorded first, then all are stopped at once: the product is down for the
      * longest single stop, not their sum (the archive or dump starts only once all have stopped).
      */
-    async stop(): Promise<void> {
+    async stop(only?: readonly string[]): Promise<void> {
         const toStop: { c: string; status: string }[] = [];
-        for (const c of this.names) {
+        // `only`: some of the writers now, the others by a later call (e.g. a database after the apps).
+        for (const c of only ? this.names.filter((n) => only.includes(n)) : this.names) {
             assertNotInterrupted(`stopping ${c}`);
             const st = await containerState(c);
             if (!st) continue;

@@ -512,3 +512,43 @@ export function readManifest(dir: string): DumpManifest {
 export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
     publishJson(file, value, mode);
 }
+
+/** The rows of every user table of one database, as JSON `{ "schema.table": rows }` (extensions' tables left out). */
+export const TABLE_COUNTS_SQL = `SELECT coalesce(json_object_agg(k, n ORDER BY k), '{}') FROM (
+  SELECT n.nspname || '.' || c.relname AS k,
+    (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint AS n
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+) t`;
+
+/** The databases that accept connections (templates left out), as a JSON array. */
+export const DATABASES_SQL = "SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate";
+
+/**
+ * One query by `docker exec` of the server container's own psql over 127.0.0.1 (PGPASSWORD copied
+ * from our environment when set, never on a command line); the answer is one JSON value. `who`
+ * names the server in errors.
+ */
+export async function psqlJson<T>(container: string, user: string, db: string, sql: string, who: string, what: string): Promise<T> {
+    const r = await docker(["exec", "-e", "PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0", ...(process.env.PGPASSWORD !== undefined ? ["-e", "PGPASSWORD"] : []), container,
+        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "5432", "-U", user, "-d", conninfo(db), "-c", sql], { check: false });
+    if (r.code !== 0) throw new HookError(`${who} could not ${what}: ${scrubSecrets(r.stderr).trim().split("\n").slice(-6).join(" | ")}`);
+    try {
+        return JSON.parse(r.stdout.trim()) as T;
+    } catch {
+        throw new HookError(`${who} gave an unreadable answer to ${what}: ${r.stdout.slice(0, 200)}`);
+    }
+}
+
+/** Where a container keeps `datadir`: the volume name (or host path) and the path under it. */
+export async function dataMount(container: string, datadir: string): Promise<{ type: string; source: string; sub: string }> {
+    const r = await docker(["container", "inspect", "--format", "{{json .Mounts}}", container]);
+    const mounts = (JSON.parse(r.stdout) as { Type: string; Name?: string; Source: string; Destination: string }[] | null) ?? [];
+    const m = mounts.filter((x) => datadir === x.Destination || datadir.startsWith(x.Destination.replace(/\/?$/, "/")))
+        .sort((a, b) => b.Destination.length - a.Destination.length)[0];
+    if (!m) fail(`the data directory ${datadir} of ${container} is not on a volume or bind mount`);
+    const source = m.Type === "volume" && m.Name ? m.Name : m.Source;
+    return { type: m.Type, source, sub: datadir.slice(m.Destination.replace(/\/$/, "").length) };
+}

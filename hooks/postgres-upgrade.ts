@@ -28,7 +28,7 @@ import { containerState, docker, ownerLabels } from "./docker";
 import { onInterrupt } from "./interrupt";
 import { stopWriters } from "./postgres-dump";
 import {
-    CheckLevel, collectChecksParallel, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
+    CheckLevel, collectChecksParallel, dataMount, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
     requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo, MigrationTarget,
 } from "./postgres-common";
 
@@ -196,17 +196,6 @@ async function oldFacts(t: PgTarget): Promise<OldFacts> {
   'provider', ${provider}, 'icu', ${icu}, 'checksums', current_setting('data_checksums'),
   'walseg', pg_size_bytes(current_setting('wal_segment_size')) / 1048576)
 FROM pg_database d WHERE d.datname = 'template0'`);
-}
-
-/** The old cluster's data directory as a `-v` source and the path under it. */
-async function dataMount(container: string, datadir: string): Promise<{ source: string; sub: string }> {
-    const r = await docker(["container", "inspect", "--format", "{{json .Mounts}}", container]);
-    const mounts = (JSON.parse(r.stdout) as { Type: string; Name?: string; Source: string; Destination: string }[] | null) ?? [];
-    const m = mounts.filter((x) => datadir === x.Destination || datadir.startsWith(x.Destination.replace(/\/?$/, "/")))
-        .sort((a, b) => b.Destination.length - a.Destination.length)[0];
-    if (!m) fail(`the data directory ${datadir} of ${container} is not on a volume or bind mount: pg_upgrade needs its files`);
-    const source = m.Type === "volume" && m.Name ? m.Name : m.Source;
-    return { source, sub: datadir.slice(m.Destination.replace(/\/$/, "").length) };
 }
 
 async function waitReady(name: string, user: string, timeoutS = 300): Promise<void> {

@@ -12,7 +12,7 @@
 // off (archive_mode, ssl) or made small (shared_buffers).
 import * as crypto from "crypto";
 import { containerState, docker, ownerLabels } from "./docker";
-import { conninfo } from "./postgres-common";
+import { DATABASES_SQL, psqlJson, TABLE_COUNTS_SQL } from "./postgres-common";
 import { HookError } from "./report";
 import { registerVerifyCheck, TestRestoreContext } from "./verify-checks";
 
@@ -20,6 +20,7 @@ import { registerVerifyCheck, TestRestoreContext } from "./verify-checks";
 const PGDATA = "/upshift/pgdata";
 const HBA_FILE = "upshift-verify-hba.conf";
 export const NOT_STARTED = "not test-started (no --pg-image)";
+const WHO = "the test-started Postgres";
 
 /** Server settings of the throwaway cluster: nothing leaves it, nothing big is allocated. */
 const SERVER_SETTINGS = [
@@ -43,17 +44,6 @@ export interface PgArchiveResult {
     databases?: PgCounts;
     seconds?: number;
 }
-
-const TABLE_COUNTS_SQL = `SELECT coalesce(json_object_agg(k, n ORDER BY k), '{}') FROM (
-  SELECT n.nspname || '.' || c.relname AS k,
-    (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM ONLY %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint AS n
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-    AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-) t`;
-
-const DATABASES_SQL = "SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate";
 
 // Hex, so that any role name survives single-user mode's output format.
 const SUPERUSER_SQL = "SELECT encode(convert_to(rolname, 'UTF8'), 'hex') AS upshift_role FROM pg_authid WHERE rolsuper AND rolcanlogin ORDER BY (oid = 10) DESC, oid LIMIT 1;";
@@ -124,17 +114,6 @@ async function waitReady(container: string, archive: string, image: string): Pro
     }
 }
 
-async function psqlJson<T>(container: string, user: string, db: string, sql: string, what: string): Promise<T> {
-    const r = await docker(["exec", "-e", "PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0", container,
-        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "5432", "-U", user, "-d", conninfo(db), "-c", sql], { check: false });
-    if (r.code !== 0) throw new HookError(`the test-started Postgres could not ${what}: ${tail(r.stderr, 6)}`);
-    try {
-        return JSON.parse(r.stdout.trim()) as T;
-    } catch {
-        throw new HookError(`the test-started Postgres gave an unreadable answer to ${what}: ${r.stdout.slice(0, 200)}`);
-    }
-}
-
 /** Starts IMG on the restored data directory and counts every table's rows. */
 export async function testStart(archive: string, volume: string, pgVersion: string, image: string, log: (m: string) => void): Promise<PgArchiveResult> {
     const started = Date.now();
@@ -146,12 +125,12 @@ export async function testStart(archive: string, volume: string, pgVersion: stri
             "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
             image, "postgres", ...SERVER_SETTINGS.flatMap((s) => ["-c", s])]);
         await waitReady(name, archive, image);
-        const server = await psqlJson<string>(name, superuser, "postgres", "SELECT to_json(current_setting('server_version'))", "report its version")
-            .catch(() => psqlJson<string>(name, superuser, "template1", "SELECT to_json(current_setting('server_version'))", "report its version"));
-        const dbs = await psqlJson<string[]>(name, superuser, "template1", DATABASES_SQL, "list its databases");
+        const server = await psqlJson<string>(name, superuser, "postgres", "SELECT to_json(current_setting('server_version'))", WHO, "report its version")
+            .catch(() => psqlJson<string>(name, superuser, "template1", "SELECT to_json(current_setting('server_version'))", WHO, "report its version"));
+        const dbs = await psqlJson<string[]>(name, superuser, "template1", DATABASES_SQL, WHO, "list its databases");
         const databases: PgCounts = {};
         for (const db of dbs) {
-            databases[db] = { tables: await psqlJson<Record<string, number>>(name, superuser, db, TABLE_COUNTS_SQL, `count the rows of database ${JSON.stringify(db)}`) };
+            databases[db] = { tables: await psqlJson<Record<string, number>>(name, superuser, db, TABLE_COUNTS_SQL, WHO, `count the rows of database ${JSON.stringify(db)}`) };
         }
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         const t = totals(databases);

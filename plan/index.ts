@@ -337,7 +337,8 @@ export function restorePointSteps(catalog: ProductCatalog, from: string, label: 
         {
             id: label, kind: "backup", phase: "before-stop", reversible: true, moves,
             description: `back up ${moves.join(", ")} of ${catalog.product} ${from} (containers stopped meanwhile, started again after)`,
-            params: { volumes: volumeTokens, version: from, label, stop: writers },
+            // The database's rows are counted before it stops, for the verify to compare.
+            params: { volumes: volumeTokens, version: from, label, stop: writers, ...(pg ? { pgCensus: pg.owner } : {}) },
         },
         {
             id: `verify-${label}`, kind: "verify-backup", phase: "before-stop", reversible: true, moves,

@@ -145,4 +145,55 @@ describe("verify --test-restore --pg-image: a restored Postgres data directory m
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /did not start on the restored .*incompatible with server/);
     });
+
+    describe("backup --pg-census: the rows of every table are counted with the apps stopped, the database last, and verify compares them (issue 12)", function () {
+        const writer = `${prefix}-writer`;
+        const net = `${prefix}-net`;
+        const census = (id: string, extra: string[] = []) => upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", backups,
+            "--volume", cvatDb, "--volume", files, "--stop", `${writer},${prefix}-c1`, "--pg-census", `${prefix}-c1`, ...extra], { PGPASSWORD: "pw-vpg-1" });
+
+        before(function () {
+            // An app that writes all the time, over the network with the password, as CVAT's server does.
+            dockerSync(["network", "create", net]);
+            dockerSync(["network", "connect", "--alias", "db", net, `${prefix}-c1`]);
+            dockerSync(["run", "-d", "--name", writer, "--network", net, "-e", "PGPASSWORD=pw-vpg-1", "--entrypoint", "sh", TEST_IMAGES.pg15, "-c",
+                "while :; do psql -X -q -h db -U root -d cvat -c \"INSERT INTO engine_job (task_id, status) VALUES (1, 'written')\" || sleep 0.2; done"]);
+        });
+        after(function () {
+            dockerSync(["rm", "-f", writer]);
+            dockerSync(["network", "disconnect", "-f", net, `${prefix}-c1`]);
+            dockerSync(["network", "rm", net]);
+        });
+
+        it("the counts recorded are the archived data's: the writer stopped first, then the count, then the database; verify passes them", async function () {
+            const written = () => Number(psqlAs(`${prefix}-c1`, "root", "cvat", "SELECT count(*) FROM engine_job WHERE status = 'written'"));
+            const t0 = Date.now();
+            while (written() < 20 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 200));
+            assert.ok(written() >= 20, "the writer writes");
+            const j = okJson(await census("census"));
+            assert.deepStrictEqual(j.stopped, [writer, `${prefix}-c1`], "the writer first, the database last");
+            const m = JSON.parse(fs.readFileSync(path.join(backups, "cvat", "census", "manifest.json"), "utf8"));
+            const recorded = m.checks.postgres.archives[cvatDb].databases as Record<string, { tables: Record<string, number> }>;
+            assert.ok(recorded.cvat.tables["public.engine_job"] > 120000, "the writer's rows are in");
+            // The source server, with the writer stopped at the same point, agrees.
+            dockerSync(["stop", writer]);
+            await new Promise((r) => setTimeout(r, 500));
+            const now = sourceCounts(`${prefix}-c1`, "root");
+            assert.ok(now.cvat["public.engine_job"] >= recorded.cvat.tables["public.engine_job"]);
+            const v = okJson(await upshift(["verify", "--backup", path.join(backups, "cvat", "census"), "--test-restore", "--pg-image", TEST_IMAGES.pg15]));
+            const pg = (v.checks as Record<string, { archives: Record<string, { databases: Record<string, { rows: number }> }> }>).postgres;
+            assert.strictEqual(pg.archives[cvatDb].databases.cvat.rows, Object.values(recorded.cvat.tables).reduce((a, b) => a + b, 0),
+                "the restored copy holds exactly the rows counted");
+            dockerSync(["start", writer]);
+        });
+
+        it("refuses a census whose data directory is not archived, before anything is archived, and starts everything again", async function () {
+            const r = await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", "census-other", "--to", backups,
+                "--volume", files, "--stop", `${writer},${prefix}-c1`, "--pg-census", `${prefix}-c1`], { PGPASSWORD: "pw-vpg-1" });
+            assert.strictEqual(r.code, 1, r.stderr);
+            assert.match(r.stderr, new RegExp(`--pg-census ${prefix}-c1: its data directory /var/lib/postgresql/data is on ${cvatDb}, which this backup does not archive`));
+            assert.ok(!fs.existsSync(path.join(backups, "cvat", "census-other")));
+            for (const c of [writer, `${prefix}-c1`]) assert.strictEqual(dockerSync(["inspect", "-f", "{{.State.Running}}", c]).trim(), "true", `${c} runs again`);
+        });
+    });
 });

@@ -35,6 +35,7 @@ const CASES: Case[] = [
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--to", "/tmp/x", "--volume", "v"], says: /--id is required/ },
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "x", "--to", "/tmp/x"], says: /give at least one --volume NAME or --dir PATH/ },
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "a b", "--to", "/tmp/x", "--volume", "v"], says: /--id "a b" must be letters, digits/ },
+    { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "x", "--to", "/tmp/x", "--volume", "v", "--stop", "app", "--pg-census", "db"], says: /--pg-census db: also give it in --stop/ },
     { argv: ["backup", "--product", "cv'at", "--version", "2.2.0", "--id", "x", "--to", "/tmp/x", "--volume", "v"], says: /--product "cv'at" must be letters, digits/ },
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "../../etc", "--to", "/tmp/x", "--volume", "v"], says: /--id "\.\.\/\.\.\/etc" must be letters/ },
     { argv: ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "x", "--to", "/tmp/x", "--volume", "v", "--volume", "v"], says: /would both be archived as/ },
