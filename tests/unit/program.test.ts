@@ -9,9 +9,11 @@ setMocks();
 import { program } from "../../program";
 import { ConfigError } from "../../config/schema";
 
-// An update (not a preview) writes each attempt's volume ledger into the backup directory: never the user's own.
-const BACKUPS = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-program-test-"));
-after(() => fs.rmSync(BACKUPS, { recursive: true, force: true }));
+// An update (not a preview) writes each attempt's volume ledger into the backup directory: never
+// the user's own, and a fresh one per test (each test is a stack of its own).
+let BACKUPS = "";
+beforeEach(() => { BACKUPS = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-program-test-")); });
+afterEach(() => fs.rmSync(BACKUPS, { recursive: true, force: true }));
 
 /** Runs the whole program with this config and this stack's previous outputs. */
 async function run(config: Record<string, string>, secretKeys: string[], previous: Record<string, unknown> = {}) {
