@@ -175,7 +175,8 @@ async function countRows(containers: readonly string[], sources: readonly Source
         }
         const user = await postgresUser(c);
         const who = `the Postgres in ${c}`;
-        const datadir = await waitFor(() => psqlJson<string>(c, user, "postgres", "SELECT to_json(current_setting('data_directory'))", who, "report its data directory"));
+        const q = <T>(db: string, sql: string, what: string) => psqlJson<T>(c, user, db, sql, who, what, { socket: true });
+        const datadir = await whileStarting(() => q<string>("postgres", "SELECT to_json(current_setting('data_directory'))", "report its data directory"));
         const mount = await dataMount(c, datadir);
         const archive = archiveName(mount.type === "volume" ? "volume" : "dir", mount.source);
         if (mount.sub || !sources.some((s) => archiveName(s.type, s.name) === archive)) {
@@ -183,8 +184,8 @@ async function countRows(containers: readonly string[], sources: readonly Source
                 + "give that volume with --volume, or leave --pg-census out; nothing was archived");
         }
         const databases: PgCounts = {};
-        for (const db of await psqlJson<string[]>(c, user, "template1", DATABASES_SQL, who, "list its databases")) {
-            databases[db] = { tables: await psqlJson<Record<string, number>>(c, user, db, TABLE_COUNTS_SQL, who, `count the rows of database ${JSON.stringify(db)}`) };
+        for (const db of await q<string[]>("template1", DATABASES_SQL, "list its databases")) {
+            databases[db] = { tables: await q<Record<string, number>>(db, TABLE_COUNTS_SQL, `count the rows of database ${JSON.stringify(db)}`) };
         }
         const rows = Object.values(databases).reduce((n, d) => n + Object.values(d.tables).reduce((x, y) => x + y, 0), 0);
         log("backup", `${c}: ${Object.keys(databases).length} databases, ${rows} rows counted (recorded for the verify of ${archive})`);
@@ -200,13 +201,13 @@ async function postgresUser(container: string): Promise<string> {
     return env.find((e) => e.startsWith("POSTGRES_USER="))?.slice("POSTGRES_USER=".length) || "postgres";
 }
 
-/** Retries `f` while the server is still starting (at most a minute). */
-async function waitFor<T>(f: () => Promise<T>): Promise<T> {
+/** Retries `f` while the server is still starting (at most a minute); any other error at once. */
+async function whileStarting<T>(f: () => Promise<T>): Promise<T> {
     for (let i = 0; ; i++) {
         try {
             return await f();
         } catch (e) {
-            if (i >= 120) throw e;
+            if (i >= 120 || !/starting up|shutting down|Connection refused|No such file or directory|is not running/i.test((e as Error).message)) throw e;
             await new Promise((res) => setTimeout(res, 500));
         }
     }

@@ -527,13 +527,15 @@ export const TABLE_COUNTS_SQL = `SELECT coalesce(json_object_agg(k, n ORDER BY k
 export const DATABASES_SQL = "SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate";
 
 /**
- * One query by `docker exec` of the server container's own psql over 127.0.0.1 (PGPASSWORD copied
- * from our environment when set, never on a command line); the answer is one JSON value. `who`
- * names the server in errors.
+ * One query by `docker exec` of the server container's own psql, over 127.0.0.1 or, with
+ * `socket`, its local socket (trusted by the official images' pg_hba.conf, and by initdb's
+ * default); PGPASSWORD is copied from our environment when set, never on a command line. The
+ * answer is one JSON value. `who` names the server in errors.
  */
-export async function psqlJson<T>(container: string, user: string, db: string, sql: string, who: string, what: string): Promise<T> {
+export async function psqlJson<T>(container: string, user: string, db: string, sql: string, who: string, what: string, opts: { socket?: boolean } = {}): Promise<T> {
+    const host = opts.socket ? [] : ["-h", "127.0.0.1", "-p", "5432"];
     const r = await docker(["exec", "-e", "PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0", ...(process.env.PGPASSWORD !== undefined ? ["-e", "PGPASSWORD"] : []), container,
-        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", "5432", "-U", user, "-d", conninfo(db), "-c", sql], { check: false });
+        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", ...host, "-U", user, "-d", conninfo(db), "-c", sql], { check: false });
     if (r.code !== 0) throw new HookError(`${who} could not ${what}: ${scrubSecrets(r.stderr).trim().split("\n").slice(-6).join(" | ")}`);
     try {
         return JSON.parse(r.stdout.trim()) as T;
