@@ -6,7 +6,7 @@ import * as path from "path";
 import { fsyncDir } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
 import { archiveSource, Source } from "./archive";
-import { Writers } from "./containers";
+import { stoppedByUpshift, Writers } from "./containers";
 import { containerState, docker, helperImage, volumeExists } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
@@ -122,7 +122,7 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
     try {
         // The databases stop last: their rows are counted once nothing else writes (verify compares).
         await writers.stop(a.stop.filter((c) => !a.census.includes(c)));
-        const counted = a.census.length ? await countRows(a.census, a.sources, writers.stopped) : undefined;
+        const counted = a.census.length ? await countRows(a.census, a.sources) : undefined;
         await writers.stop(a.census);
         const archives: ArchiveEntry[] = [];
         for (const s of a.sources) {
@@ -162,14 +162,15 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
  * holds its data directory (the manifest's `checks.postgres`, hooks/verify-postgres.ts). One that a
  * killed earlier run of this step left stopped is started for the count (nothing else runs).
  */
-async function countRows(containers: readonly string[], sources: readonly Source[], takenOver: readonly string[]): Promise<Record<string, { databases: PgCounts }>> {
+async function countRows(containers: readonly string[], sources: readonly Source[]): Promise<Record<string, { databases: PgCounts }>> {
     const out: Record<string, { databases: PgCounts }> = {};
     for (const c of containers) {
         assertNotInterrupted(`counting the rows of ${c}`);
         const st = await containerState(c);
         if (!st) throw new HookError(`--pg-census ${c}: no such container; check --pg-census`);
         if (st.status !== "running") {
-            if (!takenOver.includes(c)) throw new HookError(`--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`);
+            // Taken over by the stop that follows (Writers resume): this step's own earlier run stopped it.
+            if (stoppedByUpshift(c)?.by !== "backup") throw new HookError(`--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`);
             log("backup", `starting ${c} to count its rows (an interrupted run left it stopped; nothing else runs)`);
             await docker(["start", c]);
         }

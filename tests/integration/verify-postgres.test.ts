@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
 import { cleanupDocker, dockerSync, inTools, makeData, okJson, runPrefix, tmpDir, upshift } from "./hooks-util";
-import { startPg } from "./pg-helpers";
+import { cliKilledWhen, startPg } from "./pg-helpers";
 
 const psqlAs = (c: string, user: string, db: string, sql: string) =>
     dockerSync(["exec", "-i", c, "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-U", user, "-d", db], sql).trim();
@@ -185,6 +185,20 @@ describe("verify --test-restore --pg-image: a restored Postgres data directory m
             assert.strictEqual(pg.archives[cvatDb].databases.cvat.rows, Object.values(recorded.cvat.tables).reduce((a, b) => a + b, 0),
                 "the restored copy holds exactly the rows counted");
             dockerSync(["start", writer]);
+        });
+
+        it("killed with SIGKILL once the database is stopped: the rerun starts it for the count (nothing else runs), archives, and leaves both running", async function () {
+            const args = ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "census-killed", "--to", backups,
+                "--volume", cvatDb, "--volume", files, "--stop", `${writer},${prefix}-c1`, "--pg-census", `${prefix}-c1`];
+            await cliKilledWhen(args, { PGPASSWORD: "pw-vpg-1" }, new RegExp(`stopping ${prefix}-c1`));
+            await new Promise((r) => setTimeout(r, 3000)); // the killed run's docker stop goes on
+            assert.notStrictEqual(dockerSync(["inspect", "-f", "{{.State.Running}}", `${prefix}-c1`]).trim(), "true", "the kill left the database stopped");
+            const j = okJson(await upshift(args, { PGPASSWORD: "pw-vpg-1" }));
+            assert.match(JSON.stringify(j.stopped), new RegExp(`${prefix}-c1`));
+            for (const c of [writer, `${prefix}-c1`]) assert.strictEqual(dockerSync(["inspect", "-f", "{{.State.Running}}", c]).trim(), "true", `${c} runs again`);
+            const m = JSON.parse(fs.readFileSync(path.join(backups, "cvat", "census-killed", "manifest.json"), "utf8"));
+            assert.ok(m.checks.postgres.archives[cvatDb].databases.cvat.tables["public.engine_job"] > 120000);
+            okJson(await upshift(["verify", "--backup", path.join(backups, "cvat", "census-killed"), "--test-restore", "--pg-image", TEST_IMAGES.pg15]));
         });
 
         it("refuses a census whose data directory is not archived, before anything is archived, and starts everything again", async function () {
