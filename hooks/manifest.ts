@@ -2,6 +2,7 @@
 // every archive, read by restore and verify before they touch anything.
 import * as fs from "fs";
 import * as path from "path";
+import { UsageError } from "./command";
 
 export const MANIFEST_FORMAT = "upshift-backup/1";
 export const MANIFEST_FILE = "manifest.json";
@@ -79,4 +80,37 @@ export function writeManifest(dir: string, m: Manifest): void {
 export function archiveName(type: SourceType, name: string): string {
     if (type === "volume") return name;
     return name.replace(/^\/+|\/+$/g, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
+}
+
+/**
+ * The backup an operation was given with `--backup DIR/P/ID`, refused as a bad argument (exit 2,
+ * nothing touched) when it is not whole and its own: no readable manifest; a manifest of another
+ * product or id than the directory it is in (a copied or moved manifest); a restore point whose
+ * manifest gives another version than its id (`<from>-to-<to>-a<n>-...` is taken at `<from>`); an
+ * archive missing, or of another size than the manifest records (truncated, or a manifest that
+ * lies). The sha256 of each archive is checked by the operation itself as it reads it.
+ */
+export function readBackupArg(dir: string, flag = "--backup"): Manifest {
+    let m: Manifest;
+    try {
+        m = readManifest(dir);
+    } catch (e) {
+        throw new UsageError(`${flag} ${dir}: ${(e as Error).message}`);
+    }
+    const abs = path.resolve(dir);
+    const [product, id] = [path.basename(path.dirname(abs)), path.basename(abs)];
+    const bad = (what: string) => new UsageError(`${flag} ${dir}: ${what}; give the directory a backup was written to (DIR/PRODUCT/ID), as it was written`);
+    if (m.product !== product || m.id !== id) throw bad(`its manifest is of ${m.product} backup ${m.id}, not of ${product} backup ${id}`);
+    const taken = /^(.+?)-to-.+?-a\d+-/.exec(m.id)?.[1];
+    if (taken !== undefined && taken !== m.version) throw bad(`${m.id} is taken at ${taken}, but its manifest says version ${m.version}`);
+    for (const a of m.archives) {
+        let size: number;
+        try {
+            size = fs.statSync(path.join(abs, a.file)).size;
+        } catch (e) {
+            throw bad(`archive ${a.file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        }
+        if (size !== a.bytes) throw bad(`archive ${a.file} is ${size} bytes, the manifest records ${a.bytes} (truncated, or not the archive the manifest describes)`);
+    }
+    return m;
 }

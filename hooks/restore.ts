@@ -13,7 +13,7 @@ import {
 } from "./archive";
 import { readState, writeState } from "./containers";
 import { docker, helperImage } from "./docker";
-import { ArchiveEntry, Manifest, readManifest } from "./manifest";
+import { ArchiveEntry, Manifest, readBackupArg } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
 import { backupKeyPrefix, pullBackup, s3TargetFrom } from "./s3";
 
@@ -88,7 +88,7 @@ export const restore: HookCommand = {
 };
 
 async function runRestore(dir: string, pairs: { src: string; target: Source }[], force: boolean, image: string): Promise<Record<string, unknown>> {
-    const m = readManifest(dir);
+    const m = readBackupArg(dir);
     const jobs: Job[] = pairs.map(({ src, target }) => {
         const archive = m.archives.find((a) => a.name === src) ?? m.archives.find((a) => a.source.name === src);
         if (!archive) throw new HookError(`backup ${dir} has no archive ${src}; it has: ${m.archives.map((a) => a.name).join(", ")}`);

@@ -9,7 +9,7 @@ import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import { checkArchives, countFiles, extractArchive, imageHasZstd } from "./archive";
 import { docker, helperImage, ownerLabels, removeLeftovers } from "./docker";
-import { readManifest } from "./manifest";
+import { readBackupArg } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
 import { autoVerifyChecks, verifyCheck } from "./verify-checks";
 import { writeJsonAtomic } from "./postgres-common";
@@ -57,7 +57,7 @@ async function runVerify(dir: string, testRestore: boolean, image: string, pgIma
 }
 
 async function verifyBackup(dir: string, testRestore: boolean, image: string, pgImage?: string): Promise<Record<string, unknown>> {
-    const m = readManifest(dir);
+    const m = readBackupArg(dir);
     const problems = await checkArchives(dir, m.archives);
     if (problems.length) throw new HookError(`backup ${dir} is not good: ${problems.join("; ")}`);
     const result: Record<string, unknown> = { backup: dir, id: m.id, archives: m.archives.length, checksums: "ok" };

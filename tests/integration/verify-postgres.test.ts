@@ -116,6 +116,7 @@ describe("verify --test-restore --pg-image: a restored Postgres data directory m
         const copy = path.join(backups, "cvat", "recorded");
         fs.cpSync(path.join(backups, "cvat", "good"), copy, { recursive: true });
         const m = JSON.parse(fs.readFileSync(path.join(copy, "manifest.json"), "utf8"));
+        m.id = "recorded"; // a backup's manifest names its own directory
         m.checks = { postgres: { archives: { [cvatDb]: { databases: { cvat: { tables: { "public.engine_job": 120001 } } } } } } };
         fs.writeFileSync(path.join(copy, "manifest.json"), JSON.stringify(m));
         const r = await upshift(["verify", "--backup", copy, "--test-restore", "--pg-image", TEST_IMAGES.pg15]);

@@ -17,6 +17,22 @@ interface Case { argv: string[]; says: RegExp; files?: (dir: string) => void }
 function layout(dir: string): void {
     fs.mkdirSync(path.join(dir, "cvat", "b1"), { recursive: true });
     fs.writeFileSync(path.join(dir, "plain-file"), "x");
+    // Backups that are not what they claim (issue 12): each has a manifest that parses.
+    const backup = (where: string, m: Record<string, unknown>, archive = "x".repeat(10)) => {
+        fs.mkdirSync(path.join(dir, where), { recursive: true });
+        fs.writeFileSync(path.join(dir, where, "v.tar.zst"), archive);
+        fs.writeFileSync(path.join(dir, where, "manifest.json"), JSON.stringify({
+            format: "upshift-backup/1", createdAt: "2026-12-01T00:00:00.000Z",
+            archives: [{ name: "v", source: { type: "volume", name: "v" }, file: "v.tar.zst", bytes: 10, sourceBytes: 5, files: 1, sha256: "ab".repeat(32) }], ...m,
+        }));
+    };
+    const point = "2.2.0-to-2.3.0-a1-restore-point";
+    backup(`clearml/${point}`, { product: "cvat", id: point, version: "2.2.0" }); // a CVAT manifest in ClearML's place
+    backup(`cvat/${point}`, { product: "cvat", id: point, version: "2.3.0" }); // taken at 2.2.0, says 2.3.0
+    backup("cvat/short", { product: "cvat", id: "short", version: "2.2.0" }, "x".repeat(7)); // the manifest lies about the size
+    backup("cvat/renamed", { product: "cvat", id: "original", version: "2.2.0" });
+    backup("cvat/gone", { product: "cvat", id: "gone", version: "2.2.0" });
+    fs.rmSync(path.join(dir, "cvat", "gone", "v.tar.zst"));
 }
 
 const CASES: Case[] = [
@@ -47,6 +63,14 @@ const CASES: Case[] = [
     { argv: ["restore", "--backup", "DIR/cvat/b1", "--volume", "no-equals-sign"], says: /--volume no-equals-sign/ },
     { argv: ["restore", "--backup", "DIR/cvat/b1", "--volume", "=target"], says: /--volume =target/ },
     // verify
+    { argv: ["restore", "--backup", "DIR/clearml/2.2.0-to-2.3.0-a1-restore-point", "--volume", "v=t"], says: /its manifest is of cvat backup .*, not of clearml backup/ },
+    { argv: ["restore", "--backup", "DIR/cvat/2.2.0-to-2.3.0-a1-restore-point", "--volume", "v=t"], says: /is taken at 2\.2\.0, but its manifest says version 2\.3\.0/ },
+    { argv: ["restore", "--backup", "DIR/cvat/short", "--volume", "v=t"], says: /archive v\.tar\.zst is 7 bytes, the manifest records 10/ },
+    { argv: ["restore", "--backup", "DIR/cvat/gone", "--volume", "v=t"], says: /archive v\.tar\.zst is missing \(ENOENT\)/ },
+    { argv: ["restore", "--backup", "DIR/cvat/b1", "--volume", "v=t"], says: /--backup .*cvat\/b1: no backup at .*cannot read manifest\.json/ },
+    { argv: ["verify", "--backup", "DIR/cvat/renamed"], says: /its manifest is of cvat backup original, not of cvat backup renamed/ },
+    { argv: ["verify", "--backup", "DIR/cvat/short"], says: /archive v\.tar\.zst is 7 bytes, the manifest records 10/ },
+    { argv: ["verify", "--backup", "DIR/cvat/2.2.0-to-2.3.0-a1-restore-point"], says: /is taken at 2\.2\.0, but its manifest says version 2\.3\.0/ },
     { argv: ["verify"], says: /--backup DIR\/P\/ID is required/ },
     { argv: ["verify", "--backup"], says: /--backup/ },
     // stop / start / exec
