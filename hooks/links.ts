@@ -12,8 +12,9 @@ import { docker, helperName, helperRunArgs } from "./docker";
 /** True when a link at `link` (relative to the root) with target `to` resolves outside the root. */
 export function pointsOut(link: string, to: string): boolean {
     if (path.posix.isAbsolute(to)) return true;
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(path.posix.normalize(`/${link}`)), to));
-    return resolved === "/.." || resolved.startsWith("/../");
+    // Relative throughout: an absolute normalize would clamp "/../x" to "/x".
+    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(path.posix.normalize(link)), to));
+    return resolved === ".." || resolved.startsWith("../");
 }
 
 /** The links in `target` that point out of it, as `path -> target` (at most `limit`). */
