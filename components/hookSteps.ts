@@ -1,7 +1,7 @@
 // Turns a plan step into the hooks CLI command line its Command runs (docs/hooks-cli.md).
 // Pure: no Pulumi here, so the exact command lines are unit-tested on their own.
 import { PlanStep, Product } from "../catalog/types";
-import { attemptId, PlannedVolume } from "../plan";
+import { attemptId, Plan, PlannedVolume } from "../plan";
 
 export interface StepContext {
     readonly product: Product;
@@ -19,6 +19,8 @@ export interface StepContext {
     readonly image: (service: string, version: string) => string;
     /** Off-site copies (config upshift:s3). */
     readonly s3?: { readonly bucket: string; readonly prefix?: string };
+    /** The deployed version's data volumes (plan/index.ts `Plan.fromVolumes`). */
+    readonly fromVolumes?: Plan["fromVolumes"];
 }
 
 /** Product-specific kinds (Mongo FCV, KWDB export...) plug in here; undefined = not handled. */
@@ -33,6 +35,9 @@ export function shellQuote(args: readonly string[]): string {
 export function resolveTokens(value: string, ctx: StepContext): string {
     return value
         .replace(/\$\{vol:([^:}]+):(from|to)\}/g, (_, key: string, when: string) => {
+            // A rollback past the version that added a volume still backs it up: it is only in the from set.
+            const before = when === "from" ? ctx.fromVolumes?.find((x) => x.key === key) : undefined;
+            if (before) return before.name;
             const v = ctx.volumes.find((x) => x.key === key);
             if (!v) throw new Error(`catalog bug: step refers to unknown volume key ${key}`);
             const name = when === "from" ? v.fromName ?? v.name : v.name;
@@ -50,8 +55,8 @@ export const stepId = (ctx: StepContext, suffix: string) =>
 function sourceArgs(list: string, ctx: StepContext, flagFor: (type: "volume" | "dir") => string): string[] {
     const out: string[] = [];
     for (const token of list.split(",").filter(Boolean)) {
-        const key = /\$\{vol:([^:}]+):/.exec(token)?.[1];
-        const v = ctx.volumes.find((x) => x.key === key);
+        const [, key, when] = /\$\{vol:([^:}]+):(from|to)\}/.exec(token) ?? [];
+        const v = (when === "from" ? ctx.fromVolumes?.find((x) => x.key === key) : undefined) ?? ctx.volumes.find((x) => x.key === key);
         const type = v?.type ?? "volume";
         out.push(flagFor(type), resolveTokens(token, ctx));
     }

@@ -216,7 +216,7 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const ctx: StepContext = {
         product: catalog.product, from: plan.from ?? plan.to, to: plan.to, attempt: plan.attempt,
         hooks: args.hooksCommand ?? defaultHooksCommand(),
-        backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes,
+        backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes, fromVolumes: plan.fromVolumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
         s3: args.s3,
     };

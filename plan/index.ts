@@ -91,6 +91,11 @@ export interface Plan {
     readonly attempt?: number;
     readonly steps: readonly PlanStep[];
     readonly volumes: readonly PlannedVolume[];
+    /**
+     * The deployed version's data volumes by the names they have now (what `${vol:KEY:from}` names):
+     * also those the target no longer has (a rollback past the version that added one).
+     */
+    readonly fromVolumes?: readonly { readonly key: string; readonly type: DataVolume["type"]; readonly name: string }[];
     /** What the operator must know (data not carried back on rollback, manual checks...). */
     readonly notes: readonly string[];
     /** The deployed record after this plan is applied. */
@@ -226,7 +231,10 @@ export function planChange(original: PlanInput): Plan {
     const volumes = resolveVolumes(input);
     const next = nextRecord(input, volumes);
 
-    const plan = planFor(input, from, volumes, next, Object.keys(abandoned).length > 0);
+    const fromVolumes = original.deployed ? catalog.dataVolumes(original.deployed.version).map((v) => ({
+        key: v.key, type: v.type, name: original.deployed!.volumes[volKey(v)]?.name ?? original.volumeNames?.[v.key] ?? v.defaultName,
+    })) : undefined;
+    const plan = { ...planFor(input, from, volumes, next, Object.keys(abandoned).length > 0), ...(fromVolumes ? { fromVolumes } : {}) };
     const kept = Object.entries(abandoned).map(([k, v]) => `${v.name} (${k.split("~")[0]}) was made by attempt ${k.split("~")[1]}, which did not finish: `
         + "it stays declared, protected and retained, and is never written again; remove it by hand once you know it holds nothing you need (docs/reliability.md)");
     return kept.length ? { ...plan, notes: [...plan.notes, ...kept] } : plan;

@@ -310,3 +310,15 @@ describe("an attempt's new volumes are written down before the engine makes them
         }
     });
 });
+
+describe("a rollback past the version that added a volume (2.4.0 -> 2.3.0: ClickHouse's cvat_events_db)", () => {
+    before(() => setMocks());
+    it("builds, and its rollback point backs up every 2.4.0 volume, the events volume too, which stays declared", () => {
+        const at240 = planChange({ catalog: cvatCatalog, to: "2.4.0", deployed: installed("2.3.0") }).next;
+        const { cvat, cmd, capture } = build("2.3.0", at240);
+        assert.strictEqual(cvat.plan.kind, "rollback");
+        const backup = String(cmd("rollback-point").props.create);
+        for (const v of ["cvat_cvat_db", "cvat_cvat_data", "cvat_cvat_keys", "cvat_cvat_logs", "cvat_cvat_events_db"]) assert.match(backup, new RegExp(`--volume ${v}( |$)`));
+        assert.ok(capture.ofType("docker:index/volume:Volume").some((r) => r.props.name === "cvat_cvat_events_db"), "never deleted");
+    });
+});
