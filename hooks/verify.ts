@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
-import { checkArchives, countFiles, extractArchive, imageHasZstd } from "./archive";
+import { checkArchives, extractArchive, imageHasZstd } from "./archive";
 import { docker, helperImage, ownerLabels, removeLeftovers } from "./docker";
 import { readManifest } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
@@ -81,10 +81,9 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
             const vol = `upshift-verify-${run}-${a.name}`.slice(0, 120);
             await docker(["volume", "create", ...ownerLabels("throwaway"), vol]);
             volumes.set(a.name, vol);
-            await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
-                clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`,
+            const got = await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
+                clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`, compression: a.compression,
             });
-            const got = await countFiles({ type: "volume", name: vol }, image);
             if (got.files !== a.files || got.bytes !== a.sourceBytes) {
                 throw new HookError(`test restore of ${a.name} gave ${got.files} files / ${got.bytes} bytes, the manifest recorded ${a.files} / ${a.sourceBytes}`);
             }
