@@ -443,8 +443,9 @@ export async function extractArchive(file: string, sha256: string, target: Sourc
     } catch (e) {
         await abort(children, name);
         if (e instanceof DamagedArchiveError) throw e;
-        // zstd or tar stopped early: a damaged archive, or a failure of the restore itself?
-        if (!streamed && (await sha256File(file, `checksum ${path.basename(file)}`).catch(() => "")) !== sha256) {
+        // zstd or tar failed: on a damaged archive, or a failure of the restore itself?
+        const got = streamed ? hash.digest("hex") : await sha256File(file, `checksum ${path.basename(file)}`).catch(() => "");
+        if (got !== sha256) {
             await emptyTarget(target, image);
             throw new DamagedArchiveError(`${opts.label}: ${file} does not match its manifest's sha256: the archive is corrupted (${(e as Error).message.split("\n")[0]}). `
                 + "The target was emptied and keeps its restore marker; nothing was restored");
