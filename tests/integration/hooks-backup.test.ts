@@ -188,7 +188,8 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
             let err = "";
             child.stderr!.on("data", (b) => {
                 err += b;
-                const m = /restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/.exec(err);
+                // The latest progress line: the first ones may come before the helper reads anything.
+                const m = [...err.matchAll(/restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/g)].pop();
                 if (m && Number(m[1]) > 1) { child.kill("SIGKILL"); resolve(); }
             });
             child.on("close", () => reject(new Error(`restore finished before it could be killed: ${err}`)));
