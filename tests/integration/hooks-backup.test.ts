@@ -145,6 +145,11 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
             const v = await upshift(["verify", "--backup", copy]);
             assert.strictEqual(v.code, 1);
             assert.match(v.stderr, /corrupted/);
+            // A test restore reads each archive once, hashing it while it extracts: the same verdict.
+            const t = await upshift(["verify", "--backup", copy, "--test-restore"]);
+            assert.strictEqual(t.code, 1);
+            assert.match(t.stderr, /is not good: .*corrupted/);
+            assert.ok(!fs.existsSync(path.join(copy, "verified.json")));
         }
     });
 
