@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { fsyncDir } from "./atomicFile";
 import { HookCommand, UsageError } from "./command";
-import { archiveSource, Source } from "./archive";
+import { archiveFile, archiveSource, compression, Source } from "./archive";
 import { stoppedByUpshift, Writers } from "./containers";
 import { containerState, docker, helperImage, volumeExists } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
@@ -125,12 +125,18 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         const counted = a.census.length ? await countRows(a.census, a.sources) : undefined;
         await writers.stop(a.census);
         const archives: ArchiveEntry[] = [];
+        const c = compression();
         for (const s of a.sources) {
             const name = archiveName(s.type, s.name);
-            const file = `${name}.tar.zst`;
-            const r = await archiveSource(s, path.join(partial, file), a.image, `backup ${name}`);
-            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (zstd in ${r.compressedIn}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`);
-            archives.push({ name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256 });
+            const file = archiveFile(name, c);
+            const r = await archiveSource(s, path.join(partial, file), a.image, `backup ${name}`, c);
+            const how = r.compression === "zstd" ? `zstd in ${r.compressedIn}` : "not compressed";
+            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (${how}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`);
+            archives.push({
+                name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256,
+                // Omitted for zstd, the default: such a manifest stays what older versions wrote and read.
+                ...(r.compression === "zstd" ? {} : { compression: r.compression }),
+            });
         }
         assertNotInterrupted("publishing the backup");
         manifest = {

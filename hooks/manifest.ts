@@ -15,14 +15,16 @@ export interface ArchiveEntry {
     readonly source: { readonly type: SourceType; readonly name: string };
     /** File name of the archive inside the backup directory (never a path). */
     readonly file: string;
-    /** Size of the .tar.zst. */
+    /** Size of the archive file. */
     readonly bytes: number;
     /** Bytes of the regular files in the source. */
     readonly sourceBytes: number;
     /** Number of regular files in the source. */
     readonly files: number;
-    /** Hex sha256 of the .tar.zst. */
+    /** Hex sha256 of the archive file. */
     readonly sha256: string;
+    /** "zstd" (a .tar.zst) or "none" (a plain .tar); absent in manifests written before it: zstd. */
+    readonly compression?: "zstd" | "none";
 }
 
 export interface Manifest {
@@ -60,6 +62,7 @@ export function readManifest(dir: string): Manifest {
         if (typeof a.file !== "string" || a.file !== path.basename(a.file) || a.file.startsWith(".")) throw bad(`archive file ${JSON.stringify(a.file)} is not a plain file name`);
         if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256)) throw bad(`archive ${a.name} has no valid sha256`);
         if (typeof a.bytes !== "number") throw bad(`archive ${a.name} has no byte count`);
+        if (a.compression !== undefined && a.compression !== "zstd" && a.compression !== "none") throw bad(`archive ${a.name} has an unknown compression ${JSON.stringify(a.compression)}`);
     }
     return m;
 }

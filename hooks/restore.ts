@@ -1,5 +1,7 @@
-// `upshift restore`: archives of a backup into new or empty volumes/directories. Every checksum is
-// verified and every target inspected before the first write; the backup itself is only read.
+// `upshift restore`: archives of a backup into new or empty volumes/directories. Every archive's
+// size is checked and every target inspected before the first write; each archive is read once,
+// its sha256 compared as it is extracted (before the first write where --force replaces data).
+// The backup itself is only read.
 // A restore that is killed leaves a marker in its targets: a rerun clears and redoes only those.
 // A finished restore is recorded in the state directory: its rerun (a step whose report was lost)
 // checks that the target still holds what was restored and does not redo it (issue 12).
@@ -9,9 +11,10 @@
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
 import {
-    checkArchives, clearMarkers, countFiles, extractArchive, inspectTarget, removeLeftoverHelper, restoreHelperName, Source, TargetState,
+    checkArchives, clearMarkers, countFiles, DamagedArchiveError, extractArchive, inspectTarget, removeLeftoverHelper, restoreHelperName, Source, TargetState,
 } from "./archive";
 import { readState, writeState } from "./containers";
+import { linksPointingOut } from "./links";
 import { docker, helperImage } from "./docker";
 import { ArchiveEntry, Manifest, readBackupArg } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
@@ -20,8 +23,11 @@ import { backupKeyPrefix, pullBackup, s3TargetFrom } from "./s3";
 const USAGE = `usage: upshift restore --backup DIR/P/ID (--volume SRC=TARGET | --dir SRC=PATH)... [--force] [--helper-image IMG]
                        [--from-s3 BUCKET [--prefix X] [--s3-endpoint URL] [--region R] [--quiet]]
   SRC is an archive name (or its source's name) from the backup's manifest.
-  Verifies every checksum first; restores into a new or empty volume/directory.
-  --force: replace the contents of a non-empty target (they are deleted first).
+  Checks every archive's size first and its sha256 as it is extracted; restores into a new or
+  empty volume/directory. A damaged archive fails the restore and leaves its target emptied, with
+  the restore marker that a rerun clears.
+  --force: replace the contents of a non-empty target (they are deleted first, after every
+  checksum of the archives that replace data was verified).
   --from-s3: first pull s3://BUCKET/[X/]P/ID into DIR/P/ID (every sha256 checked; an identical
   local copy is used as is, a different one is never overwritten), then restore from it.`;
 
@@ -95,8 +101,9 @@ async function runRestore(dir: string, pairs: { src: string; target: Source }[],
         return { archive, target };
     });
 
-    // 1. Every checksum, before any volume is looked at or written.
-    const problems = await checkArchives(dir, jobs.map((j) => j.archive));
+    // 1. Every archive's size, before any volume is looked at or written (a truncated or missing
+    // archive is refused here; the sha256s are compared in step 3, or before it, see there).
+    const problems = await checkArchives(dir, jobs.map((j) => j.archive), { hash: false });
     if (problems.length) throw new HookError(`refusing to restore: ${problems.join("; ")}. No volume was touched`);
 
     // 2. Every target, read-only: refuse before the first write if any one is not ours to fill.
@@ -133,21 +140,36 @@ async function runRestore(dir: string, pairs: { src: string; target: Source }[],
     }
     if (refusals.length) throw new HookError(`refusing to restore: ${refusals.join("; ")}. Restore into a new or empty target, or pass --force to replace its contents. No volume was touched`);
 
-    // 3. Extract. Markers stay in every target until all are done, so a rerun redoes all of them.
+    // 3. Extract, each archive read once and hashed as it streams in. A new or empty target (or one
+    // holding our own unfinished restore) holds nothing to lose: a damaged archive only leaves it
+    // emptied with its marker. --force deletes someone's data first, so those archives' checksums
+    // are all compared before the first write. Markers stay in every target until all are done,
+    // so a rerun redoes all of them.
+    const clears = jobs.map((_, i) => !states[i].missing && (states[i].entries > 0 || !!states[i].marker));
+    const replacing = jobs.filter((j, i) => clears[i] && states[i].marker !== markerFor(m, j.archive));
+    const bad = await checkArchives(dir, replacing.map((j) => j.archive));
+    if (bad.length) throw new HookError(`refusing to restore: ${bad.join("; ")}. No volume was touched`);
     const results: Record<string, unknown>[] = [];
     for (const [i, j] of jobs.entries()) {
         const st = states[i];
         if (st.missing && j.target.type === "volume") {
             await docker(["volume", "create", "--label", `upshift.restored-from=${m.product}/${m.id}`, j.target.name]);
         }
-        const clear = !st.missing && (st.entries > 0 || !!st.marker);
+        const clear = clears[i];
         if (clear) log("restore", `clearing ${j.target.type} ${j.target.name} (${st.marker === markerFor(m, j.archive) ? "an unfinished restore of this backup" : "--force"})`);
-        await extractArchive(path.join(dir, j.archive.file), j.archive.sha256, j.target, image, {
-            clear, marker: markerFor(m, j.archive), helperZstd: st.helperZstd, label: `restore ${j.archive.name} -> ${j.target.name}`,
-        });
+        let got: { files: number; bytes: number };
+        try {
+            got = await extractArchive(path.join(dir, j.archive.file), j.archive.sha256, j.target, image, {
+                clear, marker: markerFor(m, j.archive), helperZstd: st.helperZstd, label: `restore ${j.archive.name} -> ${j.target.name}`, compression: j.archive.compression,
+            });
+        } catch (e) {
+            if (e instanceof DamagedArchiveError) throw new HookError(`restore failed: ${e.message}`);
+            await refuseLinksOut(dir, j.archive.name, j.target, image);
+            throw e;
+        }
         // The archive matched its checksum; this catches a tar that silently skipped files.
-        const got = await countFiles(j.target, image);
         if (got.files !== j.archive.files || got.bytes !== j.archive.sourceBytes) {
+            await refuseLinksOut(dir, j.archive.name, j.target, image);
             throw new HookError(`${j.target.type} ${j.target.name} has ${got.files} files / ${got.bytes} bytes after the restore, the backup recorded ${j.archive.files} / ${j.archive.sourceBytes}; run restore again`);
         }
         results.push({ archive: j.archive.name, target: j.target.name, type: j.target.type, files: got.files, bytes: got.bytes, created: st.missing, cleared: clear });
@@ -156,6 +178,17 @@ async function runRestore(dir: string, pairs: { src: string; target: Source }[],
     for (const j of jobs) done[restoredKey(j.target)] = markerFor(m, j.archive);
     writeState(RESTORED_FILE, done);
     return { backup: dir, id: m.id, product: m.product, version: m.version, restored: [...already, ...results] };
+}
+
+/**
+ * After a failed extraction: an archive whose entries went through links that point out of the
+ * target (hooks/links.ts) is a bad --backup (exit 2), named as such. Its target keeps its marker.
+ */
+async function refuseLinksOut(dir: string, archive: string, target: Source, image: string): Promise<void> {
+    const out = await linksPointingOut(target, image);
+    if (!out.length) return;
+    throw new UsageError(`--backup ${dir}: archive ${archive} holds links that point out of the target (${out.join(", ")}) and entries under them: `
+        + `not a backup of a volume. Refused: nothing outside ${target.type} ${target.name} was written (the restore helper mounts only it), and it keeps its restore marker`);
 }
 
 /** Finished restores, by target (the state directory, hooks/containers.ts). */

@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "./command";
-import { checkArchives, countFiles, extractArchive, imageHasZstd } from "./archive";
+import { checkArchives, DamagedArchiveError, extractArchive, imageHasZstd } from "./archive";
 import { docker, helperImage, ownerLabels, removeLeftovers } from "./docker";
 import { readBackupArg } from "./manifest";
 import { HookError, log, parseOptions, runOperation } from "./report";
@@ -22,8 +22,9 @@ export const VERIFIED_FORMAT = "upshift-verified/1";
 
 const USAGE = `usage: upshift verify --backup DIR/P/ID [--test-restore] [--pg-image IMG] [--helper-image IMG]
   Checks the size and sha256 of every archive. --test-restore also restores each archive into a
-  throwaway volume, compares files and bytes with the manifest and runs the manifest's checks
-  (a Postgres archive in a throwaway container of --pg-image). Throwaway volumes are removed.
+  throwaway volume (the sha256 then compared as it is extracted, each archive read once),
+  compares files and bytes with the manifest and runs the manifest's checks (a Postgres
+  archive in a throwaway container of --pg-image). Throwaway volumes are removed.
   An archive holding a Postgres data directory (PG_VERSION at its top) is always checked: with
   --pg-image it must start and answer row counts of every table; without, it is flagged
   "not test-started (no --pg-image)". A passed test restore is recorded in DIR/P/ID/verified.json.`;
@@ -58,7 +59,8 @@ async function runVerify(dir: string, testRestore: boolean, image: string, pgIma
 
 async function verifyBackup(dir: string, testRestore: boolean, image: string, pgImage?: string): Promise<Record<string, unknown>> {
     const m = readBackupArg(dir);
-    const problems = await checkArchives(dir, m.archives);
+    // A test restore hashes each archive as it extracts it: then the sizes come first, the sha256s there.
+    const problems = await checkArchives(dir, m.archives, { hash: !testRestore });
     if (problems.length) throw new HookError(`backup ${dir} is not good: ${problems.join("; ")}`);
     const result: Record<string, unknown> = { backup: dir, id: m.id, archives: m.archives.length, checksums: "ok" };
     if (!testRestore) return result;
@@ -81,10 +83,15 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
             const vol = `upshift-verify-${run}-${a.name}`.slice(0, 120);
             await docker(["volume", "create", ...ownerLabels("throwaway"), vol]);
             volumes.set(a.name, vol);
-            await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
-                clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`,
-            });
-            const got = await countFiles({ type: "volume", name: vol }, image);
+            let got: { files: number; bytes: number };
+            try {
+                got = await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
+                    clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`, compression: a.compression,
+                });
+            } catch (e) {
+                if (e instanceof DamagedArchiveError) throw new HookError(`backup ${dir} is not good: ${e.message}`);
+                throw e;
+            }
             if (got.files !== a.files || got.bytes !== a.sourceBytes) {
                 throw new HookError(`test restore of ${a.name} gave ${got.files} files / ${got.bytes} bytes, the manifest recorded ${a.files} / ${a.sourceBytes}`);
             }

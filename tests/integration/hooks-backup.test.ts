@@ -1,5 +1,6 @@
 // backup / restore / verify against the real engine, through the CLI as an operator runs it.
 import * as assert from "assert";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
@@ -25,6 +26,15 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         makeData(source, SMALL_FILES, LARGE_MB);
         original = fingerprint(source);
     });
+
+    /** A copy of the first backup, to damage. */
+    function copyBackup(what: string): string {
+        // Where a backup is written, DIR/PRODUCT/ID: restore and verify refuse one moved elsewhere.
+        const copy = path.join(dir, `damaged-${what}`, path.basename(path.dirname(backupDir)), path.basename(backupDir));
+        fs.mkdirSync(copy, { recursive: true });
+        for (const f of fs.readdirSync(backupDir)) fs.copyFileSync(path.join(backupDir, f), path.join(copy, f));
+        return copy;
+    }
 
     after(function () {
         cleanupDocker(prefix);
@@ -64,6 +74,8 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
             assert.strictEqual(a.bytes, st.size);
             assert.strictEqual(st.uid, process.getuid!(), "the archive belongs to the invoking user");
             assert.strictEqual(hashTree(bdir)[a.file], a.sha256, "the manifest's sha256 is the file's");
+            assert.strictEqual(execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0], a.sha256, "and sha256sum's");
+            assert.ok(!("compression" in a), "a zstd archive's entry is what older versions wrote");
             assert.strictEqual(a.files, SMALL_FILES + LARGE_MB.length + 1);
             entries[mode] = { sha256: a.sha256, bytes: a.bytes, files: a.files, sourceBytes: a.sourceBytes };
             const target = `${prefix}-path-${mode}`;
@@ -74,37 +86,90 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         assert.strictEqual(entries.direct.sourceBytes, entries.stream.sourceBytes);
     });
 
-    it("rejects a corrupted and a truncated archive before any volume is touched (a truncated one is a bad --backup: exit 2)", async function () {
-        for (const damage of ["corrupted", "truncated"] as const) {
-            // Where a backup is written: DIR/PRODUCT/ID (restore and verify refuse a moved one).
-            const copy = path.join(dir, `damaged-${damage}`, path.basename(path.dirname(backupDir)), path.basename(backupDir));
-            fs.mkdirSync(copy, { recursive: true });
-            for (const f of fs.readdirSync(backupDir)) fs.copyFileSync(path.join(backupDir, f), path.join(copy, f));
+    it("rejects a truncated archive before any volume is touched (a bad --backup: exit 2)", async function () {
+        const copy = copyBackup("truncated");
+        const file = path.join(copy, path.basename(archive));
+        fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
+        // An existing empty target and a new one: neither may be written or created.
+        const existing = `${prefix}-truncated-existing`;
+        const fresh = `${prefix}-truncated-new`;
+        dockerSync(["volume", "create", existing]);
+        const r = await upshift(["restore", "--backup", copy, "--volume", `${source}=${existing}`]);
+        assert.strictEqual(r.code, 2, r.stderr);
+        assert.match(r.stderr, /bytes, the manifest records \d+ \(truncated, or not the archive the manifest describes\)/);
+        assert.strictEqual(r.stdout, "");
+        assert.strictEqual(inTools([`${existing}:/d:ro`], "ls -A /d | wc -l").trim(), "0");
+        const r2 = await upshift(["restore", "--backup", copy, "--volume", `${source}=${fresh}`]);
+        assert.strictEqual(r2.code, 2);
+        assert.ok(!volumeExists(fresh), "no volume is created for a truncated backup");
+        const v = await upshift(["verify", "--backup", copy]);
+        assert.strictEqual(v.code, 2);
+        assert.match(v.stderr, /truncated/);
+    });
+
+    it("a corrupted archive (one flipped byte, or 8 bytes overwritten) fails the restore; the target is left emptied with its marker, never looking restored", async function () {
+        for (const damage of ["flipped", "overwritten"] as const) {
+            const copy = copyBackup(damage);
             const file = path.join(copy, path.basename(archive));
-            if (damage === "corrupted") {
-                const fd = fs.openSync(file, "r+");
-                fs.writeSync(fd, Buffer.from("garbage!"), 0, 8, Math.floor(fs.statSync(file).size / 2));
-                fs.closeSync(fd);
-            } else {
-                fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2));
-            }
-            // An existing empty target and a new one: neither may be written or created.
+            const at = Math.floor(fs.statSync(file).size * (damage === "flipped" ? 0.9 : 0.5));
+            const fd = fs.openSync(file, "r+");
+            const b = Buffer.alloc(8);
+            fs.readSync(fd, b, 0, 8, at);
+            if (damage === "flipped") b[0] ^= 0x01;
+            else b.write("garbage!");
+            fs.writeSync(fd, b, 0, 8, at);
+            fs.closeSync(fd);
+            // The archive is read once, while it is extracted: new or empty targets may be written,
+            // and must not look restored afterwards.
             const existing = `${prefix}-${damage}-existing`;
             const fresh = `${prefix}-${damage}-new`;
             dockerSync(["volume", "create", existing]);
-            const r = await upshift(["restore", "--backup", copy, "--volume", `${source}=${existing}`]);
-            const code = damage === "truncated" ? 2 : 1;
-            const says = damage === "truncated" ? /bytes, the manifest records \d+ \(truncated, or not the archive the manifest describes\)/ : /is corrupted.*No volume was touched/;
-            assert.strictEqual(r.code, code, r.stderr);
-            assert.match(r.stderr, says);
-            assert.strictEqual(r.stdout, "");
-            assert.strictEqual(inTools([`${existing}:/d:ro`], "ls -A /d | wc -l").trim(), "0");
-            const r2 = await upshift(["restore", "--backup", copy, "--volume", `${source}=${fresh}`]);
-            assert.strictEqual(r2.code, code);
-            assert.ok(!volumeExists(fresh), "no volume is created for a damaged backup");
+            for (const target of [existing, fresh]) {
+                const r = await upshift(["restore", "--backup", copy, "--volume", `${source}=${target}`]);
+                assert.strictEqual(r.code, 1, r.stderr);
+                assert.match(r.stderr, /corrupted/);
+                assert.strictEqual(r.stdout, "", "no success report");
+                assert.strictEqual(inTools([`${target}:/d:ro`], "ls -A /d").trim(), ".upshift-restore-in-progress", "emptied, its marker kept");
+            }
+            // A rerun from the good copy of the same backup clears the marker's target and restores it.
+            const good = okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${existing}`]));
+            assert.strictEqual((good.restored as { cleared: boolean }[])[0].cleared, true);
+            assert.strictEqual(fingerprint(existing), original);
+            // --force replaces someone's data: there every checksum comes first, nothing is touched.
+            const busy = `${prefix}-${damage}-busy`;
+            dockerSync(["volume", "create", busy]);
+            inTools([`${busy}:/d`], "echo keep > /d/other-data");
+            const f = await upshift(["restore", "--backup", copy, "--volume", `${source}=${busy}`, "--force"]);
+            assert.strictEqual(f.code, 1);
+            assert.match(f.stderr, /is corrupted.*No volume was touched/);
+            assert.strictEqual(inTools([`${busy}:/d:ro`], "ls -A /d").trim(), "other-data");
             const v = await upshift(["verify", "--backup", copy]);
-            assert.strictEqual(v.code, code);
-            assert.match(v.stderr, damage === "truncated" ? says : /corrupted/);
+            assert.strictEqual(v.code, 1);
+            assert.match(v.stderr, /corrupted/);
+            // A test restore reads each archive once, hashing it while it extracts: the same verdict.
+            const t = await upshift(["verify", "--backup", copy, "--test-restore"]);
+            assert.strictEqual(t.code, 1);
+            assert.match(t.stderr, /is not good: .*corrupted/);
+            assert.ok(!fs.existsSync(path.join(copy, "verified.json")));
+        }
+    });
+
+    it("an uncompressed archive (UPSHIFT_COMPRESSION=none, direct and streamed) is a plain .tar that the manifest names, restores byte for byte and verifies", async function () {
+        for (const [mode, env] of [["direct", {}], ["stream", { UPSHIFT_BACKUP_STREAM: "1" }]] as const) {
+            const id = `plain-${mode}`;
+            okJson(await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source], { ...env, UPSHIFT_COMPRESSION: "none" }));
+            const bdir = path.join(dir, "cvat", id);
+            const a = JSON.parse(fs.readFileSync(path.join(bdir, "manifest.json"), "utf8")).archives[0];
+            assert.strictEqual(a.compression, "none");
+            assert.strictEqual(a.file, `${source}.tar`);
+            const file = path.join(bdir, a.file);
+            assert.strictEqual(execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0], a.sha256);
+            assert.ok(a.bytes >= a.sourceBytes, "not compressed");
+            assert.match(execFileSync("tar", ["-tf", file], { encoding: "utf8", maxBuffer: 64 << 20 }), /large0\.bin/);
+            const target = `${prefix}-plain-${mode}`;
+            okJson(await upshift(["restore", "--backup", bdir, "--volume", `${source}=${target}`]));
+            assert.strictEqual(fingerprint(target), original, `the ${mode} plain archive restores byte for byte`);
+            okJson(await upshift(["verify", "--backup", bdir, "--test-restore"]));
         }
     });
 
@@ -129,7 +194,8 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
             let err = "";
             child.stderr!.on("data", (b) => {
                 err += b;
-                const m = /restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/.exec(err);
+                // The latest progress line: the first ones may come before the helper reads anything.
+                const m = [...err.matchAll(/restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/g)].pop();
                 if (m && Number(m[1]) > 1) { child.kill("SIGKILL"); resolve(); }
             });
             child.on("close", () => reject(new Error(`restore finished before it could be killed: ${err}`)));
