@@ -38,6 +38,8 @@ export interface UpgradeOptions extends MigrationTarget {
     verify: CheckLevel;
     /** pg_amcheck on the new cluster: "indexes" (default: every B-tree), "all" (and the heaps), "off". */
     amcheck: AmcheckMode;
+    /** False: leave vacuumdb --analyze-in-stages to `upshift pg-analyze` once the app serves (default true). */
+    analyze?: boolean;
     jobs?: number;
     op: string;
 }
@@ -387,9 +389,14 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             lap("amcheck", t0);
             info(op, `pg_amcheck: no problems in any ${o.amcheck === "all" ? "index or table" : "index"}`);
         }
-        t0 = Date.now();
-        await runTool(tt, "vacuumdb", ["--all", "--analyze-in-stages", "--jobs", String(jobs), "--quiet"]);
-        lap("analyze", t0);
+        const analyzed = o.analyze !== false;
+        if (analyzed) {
+            t0 = Date.now();
+            await runTool(tt, "vacuumdb", ["--all", "--analyze-in-stages", "--jobs", String(jobs), "--quiet"]);
+            lap("analyze", t0);
+        } else {
+            info(op, "statistics deferred: `upshift pg-analyze` gathers them on the new server once the app serves");
+        }
         t0 = Date.now();
         await docker(["stop", "--signal", "SIGINT", "--time", "600", temp]);
         const tc = (await docker(["container", "inspect", "--format", "{{.State.ExitCode}}", temp])).stdout.trim();
@@ -401,7 +408,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         const result = {
             container: o.container, newVolume: o.newVolume, newImage: o.newImage, method: "pg_upgrade", upgradeImage: o.upgradeImage,
             from: String(facts.num), to: server.text, databases: dbs.length, tables, rows, verify: want[dbs[0]?.name]?.level ?? o.verify,
-            amcheck: o.amcheck, times, oldContainerStopped: true,
+            amcheck: o.amcheck, analyzed, times, oldContainerStopped: true,
             seconds: Math.round((Date.now() - started) / 100) / 10, verified: true,
         };
         st.state = "done";
