@@ -53,7 +53,8 @@ export async function analyzePostgres(o: AnalyzeOptions): Promise<Record<string,
         return { container: o.container, analyzed: false, skipped: skip };
     }
     const c = await requireRunning(o.container);
-    const t: PgTarget = { container: o.container, image: o.image ?? c.imageId, user: o.user };
+    // The server's own vacuumdb by `docker exec`, unless another image's is asked for.
+    const t: PgTarget = { container: o.container, image: o.image ?? c.imageId, user: o.user, exec: o.image === undefined };
     const jobs = o.jobs ?? (await hostCpus());
     const dbs = await listDatabases(t);
     info(OP, `vacuumdb --all --analyze-in-stages on ${o.container} (${dbs.length} databases, ${jobs} jobs), the app serving`);

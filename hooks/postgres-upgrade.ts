@@ -289,7 +289,8 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     if (exists && !ours && !(await volumeEmpty(o.newVolume, o.newImage))) {
         fail(`volume ${o.newVolume} is not empty and was not filled by upshift (${sf}): refusing to write into it`);
     }
-    const t: PgTarget = { container: o.container, image: o.newImage, user: o.user };
+    // The checks run by `docker exec` in the old server's own container (read-only queries).
+    const t: PgTarget = { container: o.container, image: o.newImage, user: o.user, exec: true };
     const facts = await oldFacts(t);
     const mount = await dataMount(o.container, facts.datadir);
     const major = await newMajor(o.newImage);
@@ -371,7 +372,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             "-v", `${o.newVolume}:${pgdata}`, o.newImage, "postgres", "-c", "max_wal_size=4GB"]);
         tempStarted = true;
         await waitReady(temp, o.user);
-        const tt: PgTarget = { container: temp, image: o.newImage, user: o.user };
+        const tt: PgTarget = { container: temp, image: o.newImage, user: o.user, exec: true };
         st.systemIdentifier = await queryJson<string>(tt, "postgres", "SELECT to_json(system_identifier::text) FROM pg_control_system()");
         st.state = "verifying";
         writeJsonAtomic(sf, st);
