@@ -89,8 +89,9 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
             allowFail: true,
             env: {
                 PATH: `${faultDir}:${stack.env().PATH}`, UPSHIFT_E2E_REAL_DOCKER: realDocker,
-                // The last tool run of the pg_upgrade path: vacuumdb --analyze-in-stages on the new cluster.
-                UPSHIFT_E2E_FAULT_ARG: "vacuumdb", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
+                // The last tool run of the pg_upgrade path: pg_amcheck on the new cluster, after the counts and
+                // hashes (the statistics are the pg-analyze step's, after start).
+                UPSHIFT_E2E_FAULT_ARG: "pg_amcheck", UPSHIFT_E2E_FAULT_MARK: path.join(faultDir, "fired"),
             },
         });
         assert.notStrictEqual(up.code, 0, "the update fails");
