@@ -233,9 +233,11 @@ async function upshiftSide(): Promise<SideResult> {
         const state = await stack.exported();
         const migrate = state.deployment.resources?.find((r) => r.urn.endsWith("-pg-migrate"));
         const report = JSON.parse(String(migrate?.outputs?.stdout ?? "{}").trim().split("\n").pop() || "{}") as Record<string, unknown>;
+        const analyze = state.deployment.resources?.find((r) => r.urn.endsWith("-pg-analyze"));
+        const analyzed = JSON.parse(String(analyze?.outputs?.stdout ?? "{}").trim().split("\n").pop() || "{}") as Record<string, unknown>;
         const o = outages(samples);
         assertEqual(names("2.3.0").filter((n) => run("docker", ["inspect", "-f", "{{.State.Running}}", n], { check: false }).trim() !== "true"), []);
-        return { downtime: o.reduce((n, x) => n + x.seconds, 0), outages: o, total: up.seconds, sampleMs: sampleMs(samples), extra: { dbBytes, pgMigrate: report } };
+        return { downtime: o.reduce((n, x) => n + x.seconds, 0), outages: o, total: up.seconds, sampleMs: sampleMs(samples), extra: { dbBytes, pgMigrate: report, pgAnalyze: analyzed } };
     } finally {
         await stack.teardown().catch(() => undefined);
         tryClean();
@@ -271,7 +273,8 @@ function section(v: SideResult[], u: SideResult[], load: string[], started: Date
         + "`docker exec -i cvat_db psql -q -d postgres < cvat.db.dump`; `docker compose up -d` (played by `docker run` of the same catalog services, in parallel). "
         + "No backup of the volumes and no verification: the guide recommends a backup first and leaves it to the operator.",
         "- upshift: `pulumi config set cvat:version 2.3.0 && pulumi up` (preflight, restore point of every volume with the containers stopped, "
-        + "its verification with the app serving again, prune, pg-migrate by pg_upgrade with its verification, the engine's container replacements, start).",
+        + "its verification with the app serving again, prune, pg-migrate by pg_upgrade with its verification, the engine's container replacements, start, "
+        + "then pg-analyze: vacuumdb --analyze-in-stages on the new cvat_db while the app serves).",
         `- serving: cvat_server, cvat_ui and traefik run, cvat_server's health check passes and cvat_db answers a query on the app's data over TCP with its password; sampled every ${Math.round(median([...v, ...u].map((x) => x.sampleMs)))} ms (median).`,
         "",
         "| | runs: downtime (s) | median downtime | whole procedure (median) |",
@@ -285,7 +288,8 @@ function section(v: SideResult[], u: SideResult[], load: string[], started: Date
         "",
         `- vendor: ${Object.entries(v[0].extra.steps as Record<string, number>).map(([k, x]) => `${k} ${secs(x)}`).join(", ")}; outages: ${v[0].outages.map((o) => `${secs(o.seconds)}`).join(" + ")}.`,
         `- upshift: ${u[0].outages.length} outage(s): ${u[0].outages.map((o) => `${secs(o.seconds)} (${fmt(o.byOp)})`).join("; ")}.`,
-        `- upshift's pg-migrate, by its own report (seconds): ${JSON.stringify(u[0].extra.pgMigrate ? { method: (u[0].extra.pgMigrate as Record<string, unknown>).method, seconds: (u[0].extra.pgMigrate as Record<string, unknown>).seconds, times: (u[0].extra.pgMigrate as Record<string, unknown>).times } : {})}.`,
+        `- upshift's pg-migrate, by its own report (seconds): ${JSON.stringify(u[0].extra.pgMigrate ? { method: (u[0].extra.pgMigrate as Record<string, unknown>).method, seconds: (u[0].extra.pgMigrate as Record<string, unknown>).seconds, times: (u[0].extra.pgMigrate as Record<string, unknown>).times } : {})}; `
+        + `then, the app serving, pg-analyze ${u[0].extra.pgAnalyze && (u[0].extra.pgAnalyze as Record<string, unknown>).seconds !== undefined ? `${(u[0].extra.pgAnalyze as Record<string, unknown>).seconds} s` : "(no report)"}.`,
         "",
         "What is left, and what would close the gap (the vendor's procedure takes no restore point and verifies nothing, so its downtime is its dump's restore alone):",
         "",
@@ -293,11 +297,13 @@ function section(v: SideResult[], u: SideResult[], load: string[], started: Date
         + "A shorter window needs a backup in two passes (the big file volumes while the app serves, then a short incremental pass while it is stopped), which changes "
         + "the archive format (two streams per volume) and its verification: not done.",
         "- pg-migrate's own share of the second outage is mostly its proof: the counts and content hashes of every table on both sides and pg_amcheck of every index "
-        + "(`checksOld`, `checksNew`, `amcheck` above); without them the pg_upgrade itself is `pgUpgrade`. The statistics (`analyze`) could be gathered after the app "
-        + "serves again (vacuumdb --analyze-in-stages exists for that), not done yet.",
+        + "(`checksOld`, `checksNew`, `amcheck` above); without them the pg_upgrade itself is `pgUpgrade` (the copy with initdb meanwhile, and one pg_upgrade run whose "
+        + "consistency checks come first). The statistics are gathered after `start`, while the app serves (the `pg-analyze` step), so they are no longer downtime.",
         "- The engine's share (no hook running): the old cvat_db is deleted, the new one created, and the provider waits for its first health check, which Docker runs only "
         + "after the 5 s interval (Docker 20.10 has no start interval); then the app containers are replaced. A shorter interval would change cvat_db's healthcheck, which "
-        + "replaces the container on every existing stack (replaceOnChanges), so it is not changed here.",
+        + "replaces the container on every existing stack (replaceOnChanges), so it is not changed here. Not waiting for cvat_db's health at all (`wait`, updated in place) "
+        + "would let the app containers be created at once, but the fault matrix (tests/e2e/faults.e2e.test.ts) relies on that wait, and the `start` step then would be "
+        + "the only wait for the database: not changed either.",
         "- Writers are stopped all at once (hooks/containers.ts), so each stop costs the longest single `docker stop`, not the sum.",
         "<!-- downtime:end -->",
     ];

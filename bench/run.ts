@@ -15,6 +15,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
+import { BenchKey, mergeReport } from "./merge";
 import { ddWrite, linearFit, loadavg, machine, Machine, median, mib, run, secs, seedSql, sh, timed, Timed } from "./lib";
 
 const ROOT = path.join(__dirname, "..");
@@ -388,6 +389,8 @@ interface PgResults {
     dumpFileBytes: number;
     upshift: number[];
     upshiftParts: { dump: number; restore: number; total: number }[];
+    /** `upshift pg-analyze` on the upgraded cluster, served again (the plan's step after start; not in the migration's time). */
+    analyzeAfter: number[];
     upshiftDumpBytes: number;
     /** pg-migrate by pg_upgrade (the default path): wall seconds and the hook's own stage times. */
     upgrade: number[];
@@ -399,7 +402,7 @@ interface PgResults {
 
 async function benchPg(src: PgSource): Promise<PgResults> {
     const res: PgResults = {
-        src, vendor: [], vendorParts: [], vendorErrors: [], vendorCheck: "", dumpFileBytes: 0, upshift: [], upshiftParts: [], upshiftDumpBytes: 0, upgrade: [], upgradeTimes: [], profile: {},
+        src, vendor: [], vendorParts: [], vendorErrors: [], vendorCheck: "", dumpFileBytes: 0, upshift: [], upshiftParts: [], upshiftDumpBytes: 0, upgrade: [], upgradeTimes: [], profile: {}, analyzeAfter: [],
         loadBefore: loadavg(), loadAfter: "",
     };
     const countSql = "SELECT (SELECT count(*) FROM engine_job) || ' ' || (SELECT count(*) FROM engine_labeledshape) || ' ' || (SELECT count(*) FROM engine_labeledshapeattributeval)";
@@ -443,13 +446,21 @@ async function benchPg(src: PgSource): Promise<PgResults> {
         const gVol = vol(`${PFX}-pg17-upgrade-${i}`);
         const gwork = path.join(WORK, `pg-upgrade-${i}`);
         settle();
+        // As the plan runs it: the statistics are left to `pg-analyze` once the new server serves (timed apart).
         const g = await hook("pg-migrate", mib(src.dbBytes), ["--container", src.container, "--new-image", PG17, "--new-volume", gVol, "--work", gwork, "--user", "root",
-            "--upgrade-image", PG_UPGRADE], { PGPASSWORD: PG_PASSWORD });
+            "--upgrade-image", PG_UPGRADE, "--defer-analyze"], { PGPASSWORD: PG_PASSWORD });
         if (g.json.verified !== true || g.json.method !== "pg_upgrade") throw new Error(`pg-migrate by pg_upgrade did not verify: ${JSON.stringify(g.json)}`);
         res.upgrade.push(g.seconds);
         res.upgradeTimes.push(g.json.times as Record<string, number>);
         run("docker", ["start", src.container]);
+        const served = ctr(`${PFX}-cvat-db17-upgraded-${i}`);
+        run("docker", ["run", "-d", "--name", served, "-v", `${gVol}:/var/lib/postgresql/data`, PG17]);
         await waitReady(src.container);
+        await waitReady(served);
+        const a = await hook("pg-analyze", mib(src.dbBytes), ["--container", served, "--user", "root", "--work", gwork], { PGPASSWORD: PG_PASSWORD });
+        if (a.json.analyzed !== true) throw new Error(`pg-analyze did not analyze: ${JSON.stringify(a.json)}`);
+        res.analyzeAfter.push(a.seconds);
+        rmContainer(served);
         rmVolume(gVol);
         fs.rmSync(gwork, { recursive: true, force: true });
         say(`pg run ${i}/${RUNS}: vendor ${secs(total)} (dump ${secs(d.seconds)}, start ${secs(st.seconds)}, load ${secs(l.seconds)}), ` +
@@ -521,7 +532,9 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
         `${SMOKE ? " — **SMOKE MODE: tiny sizes, not the real benchmark**" : ""}. Each pair ran alternately (vendor, then upshift), ${RUNS} time(s) each; ` +
         "the tables give every run in seconds and the median. A ratio is vendor median / upshift median (above 1: upshift is faster).", "");
     L.push("Sizes: `BENCH_VOLUME_MB` (default 1024), `BENCH_PG_MB` (default 1024), `BENCH_RUNS` (3), `BENCH_EVAL_SIZES` (1,3,10,30); " +
-        `this run: ${VOLUME_MB} MB volume, ${PG_MB} MB Postgres target, ${RUNS} runs. \`BENCH_SMOKE=1\` is a quick check with tiny sizes.`, "");
+        `this run: ${VOLUME_MB} MB volume, ${PG_MB} MB Postgres target, ${RUNS} runs. \`BENCH_SMOKE=1\` is a quick check with tiny sizes.` +
+        (["backup", "pg", "eval"].every((k) => ONLY.has(k)) ? "" : ` This run measured only \`BENCH_ONLY=${[...ONLY].join(",")}\` (and the CLI start); ` +
+            "the other sections are those of an earlier run, each with its own *Measured* line (bench/merge.ts)."), "");
     L.push("## Machine", "");
     L.push(`- CPU: ${m.cores} cores (${m.cpuModel}); memory ${m.memoryGiB} GiB; ${m.kernel}; Node ${m.node}; Docker engine ${m.docker}`);
     L.push(`- Disk (work dir and Docker data root): ${m.disk}; sequential write 1 GiB with fdatasync: ${m.ddWriteMBs ?? "?"} MB/s`);
@@ -630,8 +643,10 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
             "`docker exec -i cvat_db psql -q -d postgres < cvat.db.dump`");
         L.push(`- upshift, pg_upgrade (the default): \`upshift pg-migrate --container <old> --new-image ${PG17} --new-volume <fresh> --work DIR --user root --upgrade-image ${PG_UPGRADE}\` ` +
             "(row counts and 64-bit content hashes of every table on the old server, in parallel sessions; clean stop; in the helper: copy of the data directory into the new volume " +
-            "(the old one mounted read-only), initdb, pg_upgrade --check, pg_upgrade --link on the copy; the new cluster started in a temporary container, the same counts and " +
-            "hashes compared, pg_amcheck of every index (B-tree checks), vacuumdb --analyze-in-stages, clean stop, sync)");
+            "(the old one mounted read-only) with initdb of the new cluster meanwhile, pg_upgrade --link on the copy (its first phase is the consistency checks of --check); " +
+            "the new cluster started in a temporary container, the same counts and hashes compared, pg_amcheck of every index (B-tree checks), clean stop, sync; " +
+            "`--defer-analyze` as the plan runs it: vacuumdb --analyze-in-stages is the plan's `pg-analyze` step once the app serves again, timed apart below, " +
+            "as the vendor's procedure gathers no statistics either)");
         L.push(`- upshift, dump/restore (the fallback when --check refuses): the same with \`--method dump\` (pg_dump -Fd -j N with lz4 in the new major's tools, ` +
             "the counts and hashes in the dump's snapshot, initdb, pg_restore -j N into a bulk-load-tuned temporary server, ANALYZE, the counts and hashes compared, clean stop, sync)", "");
         const gt = (k: string) => median(pg.upgradeTimes.map((t) => Number(t[k] ?? 0)));
@@ -641,8 +656,9 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
         L.push(`| vendor pg_dumpall \\| psql | ${list(pg.vendor)} | ${secs(vp)} | dump ${secs(median(pg.vendorParts.map((x) => x.dump)))}, ` +
             `new container ${secs(median(pg.vendorParts.map((x) => x.start)))}, psql load ${secs(median(pg.vendorParts.map((x) => x.load)))}; dump file ${mib(pg.dumpFileBytes)} |`);
         L.push(`| upshift pg-migrate, pg_upgrade | ${list(pg.upgrade)} | ${secs(gp)} | checks of the old cluster ${secs(gt("checksOld"))}, stop + copy + initdb + ` +
-            `pg_upgrade --check + --link ${secs(gt("pgUpgrade"))}, start + checks of the new cluster ${secs(gt("checksNew"))}, pg_amcheck ${secs(gt("amcheck"))}, ` +
-            `vacuumdb --analyze-in-stages ${secs(gt("analyze"))}, stop + sync ${secs(gt("stop"))}, rest (CLI start, inspections) ${secs(Math.max(0, gp - gsum))} |`);
+            `pg_upgrade ${secs(gt("pgUpgrade"))}, start + checks of the new cluster ${secs(gt("checksNew"))}, pg_amcheck ${secs(gt("amcheck"))}, ` +
+            `stop + sync ${secs(gt("stop"))}, rest (CLI start, inspections) ${secs(Math.max(0, gp - gsum))}; then, not in this time, \`pg-analyze\` on the served cluster ` +
+            `${pg.analyzeAfter.length ? secs(median(pg.analyzeAfter)) : "not run"} (runs ${list(pg.analyzeAfter)}) |`);
         L.push(`| upshift pg-migrate --method dump | ${list(pg.upshift)} | ${secs(up)} | dump+checks ${secs(median(pg.upshiftParts.map((x) => x.dump)))}, ` +
             `restore+verify ${secs(median(pg.upshiftParts.map((x) => x.restore)))}, rest (CLI start, initdb, stop, sync) ` +
             `${secs(median(pg.upshift) - median(pg.upshiftParts.map((x) => x.dump)) - median(pg.upshiftParts.map((x) => x.restore)))}; dump ${mib(pg.upshiftDumpBytes)} |`, "");
@@ -658,16 +674,16 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
         targets.push(`| Postgres 15 → 17 by pg_upgrade ≤ 0.5x the vendor's time, verification included | ${secs(gp)} vs ${secs(vp)}: ${fmtRatio(gp / vp)} | ${met(gp <= vp / 2)} |`);
         targets.push(`| Postgres 15 → 17 by dump/restore (fallback) ≤ 1.0x the vendor's time, verification included | ${secs(up)} vs ${secs(vp)}: ${fmtRatio(up / vp)} | ${met(up <= vp)} |`);
         if (gp > vp / 2) {
-            const verify = gt("checksOld") + gt("checksNew") + gt("amcheck") + gt("analyze");
+            const verify = gt("checksOld") + gt("checksNew") + gt("amcheck");
             analysis.push(`- **Postgres by pg_upgrade (${fmtRatio(gp / vp)} of the vendor's time, target 0.5x).** upshift's ${secs(gp)}, by the hook's own stage times: ` +
-                `${secs(gt("pgUpgrade"))} for the clean stop of the old server, the copy of its data directory into the new volume, initdb, pg_upgrade --check and ` +
-                `pg_upgrade --link (each pg_upgrade run starts and stops both servers and dumps and restores the schema); the verification and the statistics, ` +
-                `${secs(verify)} in all (counts and hashes on each side ${secs(gt("checksOld"))} + ${secs(gt("checksNew"))}, the second including the temporary server's start; ` +
-                `pg_amcheck ${secs(gt("amcheck"))}; vacuumdb --analyze-in-stages ${secs(gt("analyze"))}); the clean stop and sync ${secs(gt("stop"))}. ` +
-                `Without the verification and the statistics it would take ${secs(gp - verify)} (${fmtRatio((gp - verify) / vp)}). ` +
-                "What is left to gain: the copy took the old cluster's whole pg_wal (up to max_wal_size of recycled segments), where only the last checkpoint's " +
-                "segment is needed after a clean stop; the analyze can run after the new server serves (the PostgreSQL docs' --analyze-in-stages exists for that); " +
-                "on 2 cores the checks of 1 GiB on each side are bound by the CPU, and the vendor's own time varies by 1.8x between runs on this shared engine.");
+                `${secs(gt("pgUpgrade"))} for the clean stop of the old server, the copy of its data directory into the new volume (only the last checkpoint's WAL segment) ` +
+                `with initdb meanwhile, and one pg_upgrade --link run (its consistency checks first; it starts and stops both servers and dumps and restores the schema); ` +
+                `the verification, ${secs(verify)} in all (counts and hashes on each side ${secs(gt("checksOld"))} + ${secs(gt("checksNew"))}, the second including the ` +
+                `temporary server's start; pg_amcheck of every index ${secs(gt("amcheck"))}); the clean stop and sync ${secs(gt("stop"))}. ` +
+                `Without the verification it would take ${secs(gp - verify)} (${fmtRatio((gp - verify) / vp)}). The statistics are gathered after the app serves again ` +
+                `(\`pg-analyze\`, ${pg.analyzeAfter.length ? secs(median(pg.analyzeAfter)) : "?"}, not counted; the vendor gathers none). What is left: the counts and ` +
+                "content hashes read every row of 1 GiB on each side, bound by the CPU on 2 cores (the `count` level would skip the hashes, and prove less; not the default), " +
+                "and the vendor's own time varies between runs on this shared engine.");
         }
         if (up > vp) {
             analysis.push(`- **Postgres by dump/restore (${fmtRatio(up / vp)} of the vendor's time, target 1.0x).** dump with checks ${secs(median(pg.upshiftParts.map((x) => x.dump)))}, ` +
@@ -755,63 +771,15 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
     if (analysis.length) head.push("### What limits the missed targets (profiled) and what would close the gap", "", ...analysis, "");
     const i = L.indexOf("## Machine");
     L.splice(i, 0, ...head);
+    // Each measured section says when: a run of some sections (BENCH_ONLY) keeps the others' (bench/merge.ts).
+    const stamp = `*Measured ${started.toISOString().slice(0, 16).replace("T", " ")} UTC (bench/run.ts).*`;
+    for (let k = L.length - 1; k >= 0; k--) {
+        if (/^## ([1-4]\. |Peak memory|Hooks CLI start)/.test(L[k])) L.splice(k + 1, 0, "", stamp);
+    }
     return L.join("\n") + "\n";
 }
 
-/** The `## ` sections of a report, by heading; a section ends at the next heading or marker comment. */
-function sections(text: string): Map<string, string[]> {
-    const out = new Map<string, string[]>();
-    let cur: string[] | undefined;
-    for (const line of text.split("\n")) {
-        if (line.startsWith("## ")) out.set(line, (cur = [line]));
-        else if (line.startsWith("<!-- ")) cur = undefined;
-        else cur?.push(line);
-    }
-    return out;
-}
 
-/**
- * `old` with what `fresh` measured put in: its numbered sections replace the same headings, its target rows the rows of the same target, its analysis bullets those about
- * the same pairs; everything else of `old` is kept, with a line saying what was regenerated.
- */
-function splice(old: string, fresh: string, started: Date): string {
-    const f = sections(fresh);
-    // The CLI start is measured on every run but belongs to the full one: it stays as it was.
-    const mine = [...f.keys()].filter((h) => /^## \d+\. /.test(h));
-    const rows = new Map(fresh.split("\n").filter((l) => /^\| .* \| \*\*(met|missed)\*\* \|$/.test(l) && !l.startsWith("| hooks CLI start"))
-        .map((l) => [l.split(" | ")[0], l]));
-    const bullet = (l: string) => /^- \*\*(\S+)/.exec(l)?.[1];
-    const pairs = new Set(fresh.split("\n").map(bullet).filter((k): k is string => !!k));
-    if (ONLY.has("backup")) pairs.add("Backup").add("Restore");
-    const freshBullets = fresh.split("\n").filter((l) => bullet(l) !== undefined);
-    const out: string[] = [];
-    let skip = false;
-    let bulletsPut = false;
-    let skipBlank = false;
-    for (const line of old.split("\n")) {
-        if (line.startsWith("## ") || line.startsWith("<!-- ")) {
-            skip = mine.includes(line);
-            if (skip) out.push(...f.get(line)!);
-        }
-        if (skip) continue;
-        const key = line.startsWith("| ") ? line.split(" | ")[0] : undefined;
-        if (key !== undefined && rows.has(key)) { out.push(rows.get(key)!); rows.delete(key); continue; }
-        const b = bullet(line);
-        if (b !== undefined && pairs.has(b)) {
-            if (!bulletsPut) { out.push(...freshBullets); bulletsPut = true; }
-            continue;
-        }
-        if (line.startsWith(`Regenerated by \`BENCH_ONLY=${[...ONLY].join(",")} `)) { skipBlank = true; continue; } // replaced below
-        if (skipBlank && line === "") { skipBlank = false; continue; }
-        skipBlank = false;
-        out.push(line);
-        if (line.startsWith("Generated by `npm run bench`")) {
-            out.push("", `Regenerated by \`BENCH_ONLY=${[...ONLY].join(",")} npm run bench\` on ${started.toISOString().slice(0, 16).replace("T", " ")} UTC: ` +
-                `${mine.map((h) => h.slice(3)).join(", ")}, their rows of the targets and their bullets below; the rest is from the run above.`);
-        }
-    }
-    return out.join("\n");
-}
 
 let helpRss = 0;
 const startup: Record<string, number[]> = {};
@@ -843,11 +811,11 @@ async function main(): Promise<void> {
     let b: BackupResults | undefined, small: DataSet | undefined, pg: PgResults | undefined, pgSmall: PgSource | undefined, ev: EvalPoint[][] | undefined;
     const write = () => {
         fs.mkdirSync(path.dirname(OUT), { recursive: true });
-        let text = report(m, started, Date.now() - t0, b, small, pg, pgSmall, ev);
-        // A subset (BENCH_ONLY) replaces only what it measured in an existing report: the other
-        // sections, bench/downtime.ts's among them, stay as they are.
-        if (!SMOKE && ALL_SECTIONS.some((x) => !ONLY.has(x)) && fs.existsSync(OUT)) text = splice(fs.readFileSync(OUT, "utf8"), text, started);
-        fs.writeFileSync(OUT, text);
+        // Only what has been measured replaces the report's parts; the rest (and bench/downtime.ts's section) stays.
+        const ran = new Set<BenchKey>(["machine", "startup", ...(b ? ["backup" as const] : []), ...(pg ? ["pg" as const] : []), ...(ev ? ["eval" as const] : []),
+            ...(b && pg ? ["memory" as const] : [])]);
+        const previous = fs.existsSync(OUT) ? fs.readFileSync(OUT, "utf8") : undefined;
+        fs.writeFileSync(OUT, mergeReport(previous, report(m, started, Date.now() - t0, b, small, pg, pgSmall, ev), ran));
         fs.writeFileSync(path.join(WORK, "results.json"), JSON.stringify({ machine: m, backup: b, small, pg, pgSmall, eval: ev, hooks: hookRuns }, null, 2));
     };
     try {

@@ -2,7 +2,7 @@
 // Source: the vendor's docker-compose.yml at every tag (reference/upstream/cvat/<version>.yml; the
 // comparison test checks every release against facts extracted from them by tools/compose-facts)
 // and its upgrade guide at v2.73.0 (reference/upstream/docs/cvat-upgrade-guide-v2.73.0.md).
-import { pgMigrateStep } from "./pgUpgrade";
+import { pgAnalyzeStep, pgMigrateStep } from "./pgUpgrade";
 import { DataVolume, PlanStep, ProductCatalog, ServiceSpec } from "./types";
 import { byRange, lt } from "./versions";
 
@@ -371,11 +371,14 @@ export const cvatCatalog: ProductCatalog = {
             // old server, fresh data dir for the new major, restore). upshift runs pg_upgrade where a
             // helper exists for the pair, dump and restore otherwise; unlike the guide, the old volume is kept.
             id: "postgres-15", at: "2.3.0",
-            steps: ({ from, to, imageRef, pgUpgradeImage }): PlanStep[] => [pgMigrateStep({
-                product: "CVAT", service: "cvat_db", volumeKey: "cvat_db", user: "root",
-                fromImage: imageRef(byRange(from, POSTGRES).image), toImage: imageRef(byRange(to, POSTGRES).image),
-                stop: services(from).filter((s) => s.role === "app").map((s) => s.name), override: pgUpgradeImage, imageRef,
-            })],
+            steps: ({ from, to, imageRef, pgUpgradeImage }): PlanStep[] => {
+                const pg = {
+                    product: "CVAT", service: "cvat_db", volumeKey: "cvat_db", user: "root",
+                    fromImage: imageRef(byRange(from, POSTGRES).image), toImage: imageRef(byRange(to, POSTGRES).image),
+                    stop: services(from).filter((s) => s.role === "app").map((s) => s.name), override: pgUpgradeImage, imageRef,
+                };
+                return [pgMigrateStep(pg), ...pgAnalyzeStep(pg)];
+            },
         },
         {
             // Upgrade guide, "Upgrade CVAT after v2.26.0".

@@ -87,7 +87,24 @@ export function pgMigrateStep(a: PgMigrateStepArgs): PlanStep {
             + `to ${label(a.toImage)} on the new volume \${vol:${a.volumeKey}:to}: ${how.text}; ${a.service} is then replaced on the new volume`,
         params: {
             container: a.service, image: a.toImage, volume: `\${vol:${a.volumeKey}:to}`, user: a.user, stop: a.stop.join(","),
-            ...(how.image ? { upgradeImage: how.image } : { method: "dump" }),
+            // The statistics come after the app serves again (pgAnalyzeStep), not in the downtime.
+            ...(how.image ? { upgradeImage: how.image, deferAnalyze: "true" } : { method: "dump" }),
         },
     };
+}
+
+/**
+ * The statistics of a cluster made by pg_upgrade (it carries none over), gathered by
+ * `upshift pg-analyze` on the new server once the app serves again: the PostgreSQL docs'
+ * `vacuumdb --analyze-in-stages` exists so that the cluster "can be used sooner" (pg_upgrade,
+ * step "Statistics"). The planner puts it after `start` (plan/index.ts); it does nothing after
+ * pg-migrate's dump/restore fallback, which analyzed already. None when the plan is dump/restore.
+ */
+export function pgAnalyzeStep(a: PgMigrateStepArgs): PlanStep[] {
+    if (!pgUpgradePlan(a.fromImage, a.toImage, a.override, a.imageRef).image) return [];
+    return [{
+        id: "pg-analyze", kind: "pg-analyze", phase: "after-app", reversible: true, moves: [a.volumeKey],
+        description: `gather the planner statistics of the upgraded ${a.service} (vacuumdb --analyze-in-stages) while the ${a.product} app serves again`,
+        params: { container: a.service, user: a.user },
+    }];
 }

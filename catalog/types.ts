@@ -11,6 +11,7 @@ export type StepKind =
     | "pg-dump"             // roles + every database from the running old Postgres
     | "pg-restore"          // into the new Postgres (new volume), then compare with the dump's counts
     | "pg-migrate"          // a Postgres major change onto the new volume: pg_upgrade, else dump/restore; verified; old volume only read
+    | "pg-analyze"          // after `start`: vacuumdb --analyze-in-stages on the new server (pg_upgrade carries no statistics), the app serving
     | "manage"              // a command run inside the app container once it is healthy
     | "warn"                // nothing runs; the preview and the log say what the operator must check
     | "copy-dir"            // copy a data directory to a new location and fix ownership (original untouched)

@@ -112,7 +112,9 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
         case "pg-migrate":
             return ["pg-migrate", "--container", p("container"), "--new-image", p("image"), "--new-volume", p("volume"),
                 "--work", backupPath(ctx, stepId(ctx, "pg-migrate")), ...opt("user", "--user"), ...opt("stop", "--stop"),
-                ...opt("upgradeImage", "--upgrade-image"), ...opt("method", "--method")];
+                ...opt("upgradeImage", "--upgrade-image"), ...opt("method", "--method"), ...(step.params.deferAnalyze === "true" ? ["--defer-analyze"] : [])];
+        case "pg-analyze":
+            return ["pg-analyze", "--container", p("container"), ...opt("user", "--user"), "--work", backupPath(ctx, stepId(ctx, "pg-migrate"))];
         case "manage":
             return ["exec", "--container", p("container"), "--wait-healthy", "1800", "--", ...p("command").split(" ")];
         case "reattach":

@@ -14,6 +14,7 @@ const OPERATIONS: Readonly<Record<string, string>> = {
     "pg-dump": "./postgres-dump",
     "pg-restore": "./postgres-restore",
     "pg-migrate": "./postgres-migrate",
+    "pg-analyze": "./postgres-analyze",
     "push": "./push",
     "pull": "./pull",
     "list": "./list",

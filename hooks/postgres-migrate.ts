@@ -32,6 +32,8 @@ export interface MigrateOptions extends MigrationTarget {
     verify?: CheckLevel;
     /** pg_amcheck on the new cluster after pg_upgrade (default "indexes"). */
     amcheck?: AmcheckMode;
+    /** pg_upgrade: leave the statistics to `upshift pg-analyze` after the app serves again. */
+    deferAnalyze?: boolean;
 }
 
 interface MigrateState {
@@ -108,7 +110,7 @@ export async function migratePostgres(o: MigrateOptions): Promise<Record<string,
         } else {
             const r = await upgradePostgres({
                 container: o.container, newImage: o.newImage, newVolume: o.newVolume, work: o.work, user: o.user, stop: o.stop,
-                upgradeImage: o.upgradeImage, verify: o.verify ?? "hash", amcheck: o.amcheck ?? "indexes", jobs: o.jobs, op: OP,
+                upgradeImage: o.upgradeImage, verify: o.verify ?? "hash", amcheck: o.amcheck ?? "indexes", analyze: !o.deferAnalyze, jobs: o.jobs, op: OP,
             });
             if ("result" in r) return r.result;
             if (method === "upgrade") fail(`pg_upgrade cannot be used (--method upgrade): ${r.refused}`);
@@ -219,12 +221,15 @@ export const pgMigrate: HookCommand = {
     name: OP,
     summary: "move a running Postgres onto a new volume of the new major: pg_upgrade (--check first), else dump/restore; verified; old volume untouched",
     usage: "usage: upshift pg-migrate --container OLD --new-image IMG --new-volume VOL --work DIR [--user U] [--stop C1,C2] [--jobs N]\n" +
-        "                          [--upgrade-image IMG] [--method auto|upgrade|dump] [--verify L] [--amcheck indexes|all|off] [--init-env K=V]... [--plain]\n" +
+        "                          [--upgrade-image IMG] [--method auto|upgrade|dump] [--verify L] [--amcheck indexes|all|off] [--defer-analyze]\n" +
+        "                          [--init-env K=V]... [--plain]\n" +
         "  --upgrade-image  helper with both majors' binaries (same C library as IMG): pg_upgrade --check, then --link on a copy\n" +
         "                in the new volume, verify, pg_amcheck, vacuumdb --analyze-in-stages; dump/restore when --check refuses\n" +
         "  --method      auto (default: pg_upgrade if it can, else dump/restore), upgrade (fail instead of falling back), dump\n" +
         VERIFY_USAGE + "\n" +
         "  --amcheck     pg_amcheck of the upgraded cluster: indexes (default: every B-tree), all (and the heaps), off\n" +
+        "  --defer-analyze  pg_upgrade: no vacuumdb --analyze-in-stages here (JSON analyzed: false); `upshift pg-analyze --work DIR`\n" +
+        "                runs it on the new server once the app serves again. Dump/restore analyzes anyway\n" +
         "  --plain       dump/restore: the vendor's procedure (pg_dumpall | psql) instead of pg_dump -Fd / pg_restore -j\n" +
         "  --init-env    dump/restore: non-secret env for the new container's initdb (as the product's compose sets it)\n" +
         "  Env: PGPASSWORD (superuser password; also the new cluster's initial one).",
@@ -233,7 +238,7 @@ export const pgMigrate: HookCommand = {
             container: { type: "string" }, "new-image": { type: "string" }, "new-volume": { type: "string" }, work: { type: "string" },
             user: { type: "string" }, stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
             "init-env": { type: "string", multiple: true }, "upgrade-image": { type: "string" }, method: { type: "string" },
-            verify: { type: "string" }, amcheck: { type: "string" },
+            verify: { type: "string" }, amcheck: { type: "string" }, "defer-analyze": { type: "boolean" },
         });
         const method = values.method ?? "auto";
         if (!["auto", "upgrade", "dump"].includes(method)) throw new UsageError(`--method ${method}: expected auto, upgrade or dump`);
@@ -253,7 +258,7 @@ export const pgMigrate: HookCommand = {
             container: values.container!, newImage: values["new-image"]!, newVolume: values["new-volume"]!, work: values.work!,
             user: values.user ?? "postgres", stop: splitList(values.stop), plain: values.plain, jobs, initEnv,
             method: method as MigrateOptions["method"], upgradeImage: values["upgrade-image"], verify: parseCheckLevel(values.verify),
-            amcheck: values.amcheck as AmcheckMode | undefined,
+            amcheck: values.amcheck as AmcheckMode | undefined, deferAnalyze: values["defer-analyze"],
         };
         return runOperation(OP, () => migratePostgres(o));
     },

@@ -1,16 +1,18 @@
 // The pg_upgrade path of `upshift pg-migrate` (the default for a Postgres major change): the old
 // cluster's files, copied by a helper container into the NEW volume (the old volume is mounted
-// read-only, so it is never written), upgraded there by the new major's pg_upgrade, `--check`
-// first. The copy is ours and expendable, and it is on the new volume's own filesystem, so
+// read-only, so it is never written), upgraded there by the new major's pg_upgrade, its
+// consistency checks (those of `--check`) first, in the same run. The copy is ours and expendable, and it is on the new volume's own filesystem, so
 // pg_upgrade runs with --link on it: the copy is the one pass over the data. Then the new cluster
 // is started in a temporary container and verified against the old one (row counts and content
 // hashes of every table, computed in parallel; pg_amcheck's B-tree checks, which find what a C
 // library or collation change breaks), and `vacuumdb --analyze-in-stages` gives the planner its
 // statistics, as the PostgreSQL docs recommend after pg_upgrade
-// (https://www.postgresql.org/docs/17/pgupgrade.html, step "Statistics").
+// (https://www.postgresql.org/docs/17/pgupgrade.html, step "Statistics"), here or, with
+// analyze: false, by `upshift pg-analyze` once the app serves again (postgres-analyze.ts).
+// initdb of the new cluster runs while the old one is copied.
 //
 // The helper image has both majors' binaries and the C library of the product's image (a default
-// per catalog pair: catalog/pgUpgrade.ts). When --check refuses (an extension or a data type the
+// per catalog pair: catalog/pgUpgrade.ts). When the checks refuse (an extension or a data type the
 // new major does not take, a missing helper, no binaries of the old major in it), the answer is
 // `refused` with the reason, nothing has been written anywhere but our own new volume (which is
 // emptied again) and the old container is running again: pg-migrate falls back to dump/restore.
@@ -38,6 +40,8 @@ export interface UpgradeOptions extends MigrationTarget {
     verify: CheckLevel;
     /** pg_amcheck on the new cluster: "indexes" (default: every B-tree), "all" (and the heaps), "off". */
     amcheck: AmcheckMode;
+    /** False: leave vacuumdb --analyze-in-stages to `upshift pg-analyze` once the app serves (default true). */
+    analyze?: boolean;
     jobs?: number;
     op: string;
 }
@@ -64,7 +68,7 @@ const REFUSED = 3;
  * volume. Finds the two majors' bindirs (Debian and tianon/postgres-upgrade:
  * /usr/lib/postgresql/<M>/bin; pgautoupgrade: /usr/local-pg<M>/bin for the old ones, /usr/local/bin
  * for its target), copies the cluster (its WAL only from the last checkpoint's segment), initdb's the new one like the old (superuser, encoding,
- * locale, checksums, WAL segment size), pg_upgrade --check, then --link on the copy, carries over
+ * locale, checksums, WAL segment size) meanwhile, pg_upgrade --link on the copy (its checks first), carries over
  * pg_hba.conf and pg_ident.conf, moves the new cluster to the volume's top and gives it to the
  * new image's postgres user.
  */
@@ -91,32 +95,38 @@ nb=$(bindir "$UP_NEW_MAJOR") || refuse "the helper image has no PostgreSQL $UP_N
 [ -x "$nb/pg_upgrade" ] || refuse "the helper image has no pg_upgrade in $nb"
 echo "upshift: old binaries $ob, new $nb"
 find /v -mindepth 1 -delete
-mkdir /v/.upshift-upgrade
+mkdir -p /v/.upshift-upgrade/new
+chown postgres:postgres /v/.upshift-upgrade /v/.upshift-upgrade/new
 cd /v/.upshift-upgrade
+# initdb needs nothing of the old cluster: it runs while the copy is made (both write only /v).
+# shellcheck disable=SC2086
+( rc=0; runas "$nb/initdb" -D new -U "$UP_SUPER" -E "$UP_ENCODING" --lc-collate="$UP_COLLATE" --lc-ctype="$UP_CTYPE" $UP_INITDB_ARGS --no-sync >initdb.log 2>&1 || rc=$?
+  echo "$rc" >initdb.rc ) &
+initdb_pid=$!
 # Everything but the WAL, which after the clean stop is needed only from the last checkpoint's
 # segment on (pg_upgrade starts the old server on the copy; the other segments are old or recycled).
 redo=$("$ob/pg_controldata" "$src" | sed -n 's/^Latest checkpoint.s REDO WAL file: *//p')
-[ -n "$redo" ] && [ -f "$src/pg_wal/$redo" ] || { echo "cannot find the old cluster's last checkpoint WAL segment ($redo)" >&2; exit 1; }
+[ -n "$redo" ] && [ -f "$src/pg_wal/$redo" ] || { wait "$initdb_pid" || :; echo "cannot find the old cluster's last checkpoint WAL segment ($redo)" >&2; exit 1; }
 mkdir old
-find "$src" -mindepth 1 -maxdepth 1 ! -name pg_wal ! -name postmaster.pid -exec cp -a {} old/ \;
+find "$src" -mindepth 1 -maxdepth 1 ! -name pg_wal ! -name postmaster.pid -exec cp -a {} old/ \; || { wait "$initdb_pid" || :; exit 1; }
 mkdir -p old/pg_wal/archive_status
 chmod 700 old/pg_wal
 cp -a "$src/pg_wal/$redo" old/pg_wal/
-chown -R postgres:postgres /v/.upshift-upgrade
+chown -R postgres:postgres old
 chmod 700 old
 lap copy
-# shellcheck disable=SC2086
-runas "$nb/initdb" -D new -U "$UP_SUPER" -E "$UP_ENCODING" --lc-collate="$UP_COLLATE" --lc-ctype="$UP_CTYPE" $UP_INITDB_ARGS --no-sync >initdb.log 2>&1 \
-  || { cat initdb.log >&2; exit 1; }
+wait "$initdb_pid" || :
+[ "$(cat initdb.rc 2>/dev/null)" = 0 ] || { cat initdb.log >&2; exit 1; }
 lap initdb
-if ! runas "$nb/pg_upgrade" -b "$ob" -B "$nb" -d old -D new -U "$UP_SUPER" --check >check.log 2>&1; then
-  grep -v '^$' check.log | tail -n 15
+# One pg_upgrade run: its first phase is the consistency checks that --check runs, and it changes
+# nothing before they pass ("Performing Upgrade" follows them: src/bin/pg_upgrade/pg_upgrade.c).
+# A failure before that heading is the refusal that --check would have given.
+if ! runas "$nb/pg_upgrade" -b "$ob" -B "$nb" -d old -D new -U "$UP_SUPER" --link --no-sync -j "$UP_JOBS" >upgrade.log 2>&1; then
+  if grep -q '^Performing Upgrade' upgrade.log; then tail -n 40 upgrade.log >&2; exit 1; fi
+  grep -v '^$' upgrade.log | tail -n 15
   for f in $(find new -path '*pg_upgrade_output.d*' -name '*.txt' 2>/dev/null); do echo "--- $(basename "$f"):"; head -n 20 "$f"; done
-  refuse "pg_upgrade --check refused the old cluster (above)"
+  refuse "pg_upgrade's consistency checks (as --check) refused the old cluster (above)"
 fi
-lap check
-runas "$nb/pg_upgrade" -b "$ob" -B "$nb" -d old -D new -U "$UP_SUPER" --link --no-sync -j "$UP_JOBS" >upgrade.log 2>&1 \
-  || { tail -n 40 upgrade.log >&2; exit 1; }
 lap pg_upgrade
 cp old/pg_hba.conf old/pg_ident.conf new/
 echo "listen_addresses = '*'" >> new/postgresql.conf
@@ -268,7 +278,8 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     if (exists && !ours && !(await volumeEmpty(o.newVolume, o.newImage))) {
         fail(`volume ${o.newVolume} is not empty and was not filled by upshift (${sf}): refusing to write into it`);
     }
-    const t: PgTarget = { container: o.container, image: o.newImage, user: o.user };
+    // The checks run by `docker exec` in the old server's own container (read-only queries).
+    const t: PgTarget = { container: o.container, image: o.newImage, user: o.user, exec: true };
     const facts = await oldFacts(t);
     const mount = await dataMount(o.container, facts.datadir);
     const major = await newMajor(o.newImage);
@@ -350,7 +361,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             "-v", `${o.newVolume}:${pgdata}`, o.newImage, "postgres", "-c", "max_wal_size=4GB"]);
         tempStarted = true;
         await waitReady(temp, o.user);
-        const tt: PgTarget = { container: temp, image: o.newImage, user: o.user };
+        const tt: PgTarget = { container: temp, image: o.newImage, user: o.user, exec: true };
         st.systemIdentifier = await queryJson<string>(tt, "postgres", "SELECT to_json(system_identifier::text) FROM pg_control_system()");
         st.state = "verifying";
         writeJsonAtomic(sf, st);
@@ -376,9 +387,14 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             lap("amcheck", t0);
             info(op, `pg_amcheck: no problems in any ${o.amcheck === "all" ? "index or table" : "index"}`);
         }
-        t0 = Date.now();
-        await runTool(tt, "vacuumdb", ["--all", "--analyze-in-stages", "--jobs", String(jobs), "--quiet"]);
-        lap("analyze", t0);
+        const analyzed = o.analyze !== false;
+        if (analyzed) {
+            t0 = Date.now();
+            await runTool(tt, "vacuumdb", ["--all", "--analyze-in-stages", "--jobs", String(jobs), "--quiet"]);
+            lap("analyze", t0);
+        } else {
+            info(op, "statistics deferred: `upshift pg-analyze` gathers them on the new server once the app serves");
+        }
         t0 = Date.now();
         await docker(["stop", "--signal", "SIGINT", "--time", "600", temp]);
         const tc = (await docker(["container", "inspect", "--format", "{{.State.ExitCode}}", temp])).stdout.trim();
@@ -390,7 +406,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         const result = {
             container: o.container, newVolume: o.newVolume, newImage: o.newImage, method: "pg_upgrade", upgradeImage: o.upgradeImage,
             from: String(facts.num), to: server.text, databases: dbs.length, tables, rows, verify: want[dbs[0]?.name]?.level ?? o.verify,
-            amcheck: o.amcheck, times, oldContainerStopped: true,
+            amcheck: o.amcheck, analyzed, times, oldContainerStopped: true,
             seconds: Math.round((Date.now() - started) / 100) / 10, verified: true,
         };
         st.state = "done";

@@ -377,8 +377,10 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
         .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
         .sort((a, b) => cmp(a.at, b.at));
     const imageRef = input.imageRef ?? ((ref: string) => ref);
-    for (const rule of fired) steps.push(...rule.steps({ from, to, imageRef, pgUpgradeImage: input.pgUpgradeImage }));
+    const ruleSteps = fired.flatMap((rule) => rule.steps({ from, to, imageRef, pgUpgradeImage: input.pgUpgradeImage }));
+    steps.push(...ruleSteps.filter((s) => !AFTER_START.has(s.kind)));
     steps.push(startStep(catalog, to));
+    steps.push(...ruleSteps.filter((s) => AFTER_START.has(s.kind)));
     assertUniqueIds(steps);
     const restorePoints = [...(next.restorePoints ?? []), { version: from, id: pointId }];
     return { product: catalog.product, kind: "upgrade", from, to, attempt, steps, volumes, notes: [], next: { ...next, restorePoints, attempts: attempt } };
@@ -465,7 +467,14 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
 }
 
 /**
- * The last step of every change: a container that a step stopped (the backup's or pg-migrate's
+ * Steps that run once the product serves again, after `start`: work that the app does not need
+ * first (the planner statistics after pg_upgrade) is not downtime. They are still part of the
+ * change: `deployed` moves only after them.
+ */
+const AFTER_START: ReadonlySet<PlanStep["kind"]> = new Set(["pg-analyze"]);
+
+/**
+ * The last step of every change (but for the AFTER_START ones): a container that a step stopped (the backup's or pg-migrate's
  * `--stop`, a rollback's stop-apps) and that the engine did not replace stays stopped otherwise
  * (docs/pulumi.md, "Stopped containers"). It also waits until every container is healthy, so the
  * change, and the `deployed` record, completes only with the whole product serving.

@@ -66,12 +66,12 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         const json = JSON.parse(pv.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] };
         const stepOrder = json.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(/^.*::cvat-2\.2\.0-to-2\.3\.0-/, ""));
         // Retention is on by default (keep 5): the prune comes right after the verify.
-        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start"]);
+        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start", "pg-analyze"]);
         const at = (suffix: string) => json.steps.findIndex((s) => s.urn.endsWith(suffix));
         // The old DB container goes only after the migration onto the new volume; the app comes back after the new DB.
         assert.ok(at("-vol-cvat_cvat_db_pg15") < at("-pg-migrate") && at("-pg-migrate") < at("::cvat-cvat_db") && at("::cvat-cvat_db") < at("::cvat-cvat_server"));
         const words = (json.diagnostics ?? []).map((d) => d.message).join("\n");
-        assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 6 steps/);
+        assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 7 steps/);
         assert.match(words, /\[pg-migrate\] .*on the new volume cvat_cvat_db_pg15: pg_upgrade with upshift-test\/pg-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/);
         // The README's worked example is this output (UPSHIFT_E2E_PREVIEW_OUT saves it).
         const text = (await stack.preview()).stdout;
@@ -80,8 +80,9 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
     });
 
     it("a step that fails halfway (pg-migrate, after pg_upgrade and the verify, injected): `pulumi up` fails, `deployed` stays at 2.2.0, 2.2.0 serves again on the old database", async () => {
-        // The last tool run of the pg_upgrade path: vacuumdb --analyze-in-stages on the new cluster.
-        const up = await upWithFault(stack, "vacuumdb");
+        // The last tool run of the pg_upgrade path: pg_amcheck on the new cluster, after the counts and
+        // hashes (the statistics are the pg-analyze step's, after start).
+        const up = await upWithFault(stack, "pg_amcheck");
         assert.notStrictEqual(up.code, 0, "the update fails");
         assert.ok(up.fired, "the fault fired");
         assert.match(up.output, /injected failure/);

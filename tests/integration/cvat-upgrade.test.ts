@@ -67,7 +67,7 @@ for (const c of [
             const { steps, newDbVolume: newVol } = await registeredSteps(backupDir, c.pgUpgradeImage);
             console.log(`      registered ${steps.length} steps`);
             newDbVolume = newVol;
-            assert.deepStrictEqual(steps.map((s) => s.name), ["preflight", "restore-point", "verify-restore-point", "pg-migrate", "start"]);
+            assert.deepStrictEqual(steps.map((s) => s.name), ["preflight", "restore-point", "verify-restore-point", "pg-migrate", "start", "pg-analyze"]);
             assert.ok(steps.every((s) => !s.create.includes(PASSWORD)), "no secret on a command line");
 
             // CVAT 2.2.0 as compose runs it: cvat_db on its volume, the app containers beside it.
@@ -123,6 +123,11 @@ for (const c of [
             startStandIns(["cvat_worker_webhooks"], VOLUMES, TEST_IMAGES.tools);
             run("start");
             for (const n of ["cvat_db", ...STANDINS, "cvat_worker_webhooks"]) assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", n]).trim(), "true", `${n} runs again`);
+            // The statistics, the app serving: pg_upgrade deferred them; dump/restore analyzed as it loaded.
+            assert.strictEqual(report.analyzed, c.method === "pg_upgrade" ? false : undefined);
+            const analyzed = JSON.parse(run("pg-analyze").out.trim()) as Record<string, unknown>;
+            assert.strictEqual(analyzed.analyzed, c.method === "pg_upgrade", JSON.stringify(analyzed));
+            if (c.method === "pg_upgrade") assert.notStrictEqual(psql("cvat_db", "cvat", "SELECT count(*) FROM pg_stats WHERE tablename = 'engine_job'"), "0");
             console.log(`      CVAT 2.2.0 -> 2.3.0 steps (${c.method}) took ${((Date.now() - started) / 1000).toFixed(1)} s for 220,500 rows and a 3 MB file`);
         });
     });

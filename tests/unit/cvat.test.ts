@@ -86,7 +86,12 @@ describe("CVAT component (Pulumi mocks)", () => {
         // The migration writes the new volume: it waits for the engine to create it.
         assert.ok(capture.dependsTransitively(migrate.name).has(`${name}-vol-cvat_cvat_db_pg15`));
         assert.ok(!capture.dependsTransitively(migrate.name).has(`${name}-vol-cvat_cvat_db`), "the old volume is not a dependency (it exists)");
-        assert.match(migrate.props.create as string, / pg-migrate --container cvat_db --new-image postgres:15-alpine --new-volume cvat_cvat_db_pg15 --work \S+\/cvat\/2\.2\.0-to-2\.3\.0-a1-pg-migrate --user root --stop cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_ui,traefik --upgrade-image pgautoupgrade\/pgautoupgrade:15-alpine$/);
+        assert.match(migrate.props.create as string, / pg-migrate --container cvat_db --new-image postgres:15-alpine --new-volume cvat_cvat_db_pg15 --work \S+\/cvat\/2\.2\.0-to-2\.3\.0-a1-pg-migrate --user root --stop cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_ui,traefik --upgrade-image pgautoupgrade\/pgautoupgrade:15-alpine --defer-analyze$/);
+        // The statistics once the app serves again: after `start`, on the new server, with the DB password.
+        const analyze = cmd("pg-analyze");
+        assert.ok(capture.dependsTransitively(analyze.name).has(cmd("start").name));
+        assert.match(analyze.props.create as string, / pg-analyze --container cvat_db --user root --work \S+\/cvat\/2\.2\.0-to-2\.3\.0-a1-pg-migrate$/);
+        assert.ok("PGPASSWORD" in (analyze.props.environment as Record<string, unknown>));
         // New DB on the new volume; the old volume stays declared, protected and retained.
         const dbVol = db.props.volumes as { volumeName: pulumi.Output<string> }[];
         assert.ok(dbVol.length === 1);
@@ -101,7 +106,7 @@ describe("CVAT component (Pulumi mocks)", () => {
 
     it("upshift:pgUpgradeImage replaces the default pg_upgrade helper on the command line", () => {
         const { cmd } = build("2.3.0", installed("2.2.0"), { pgUpgradeImage: "registry.local/pg-upgrade:10-to-15" });
-        assert.match(cmd("pg-migrate").props.create as string, / --upgrade-image registry\.local\/pg-upgrade:10-to-15$/);
+        assert.match(cmd("pg-migrate").props.create as string, / --upgrade-image registry\.local\/pg-upgrade:10-to-15 --defer-analyze$/);
     });
 
     it("the new DB container mounts the new volume", async () => {

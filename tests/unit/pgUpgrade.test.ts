@@ -49,12 +49,18 @@ describe("the Postgres major change as one plan step (pgMigrateStep)", () => {
         const base = { product: "P", service: "db", volumeKey: "db", user: "root", stop: ["app1", "app2"] };
         const up = pgMigrateStep({ ...base, fromImage: "postgres:15", toImage: "postgres:17" });
         assert.deepStrictEqual([up.id, up.kind, up.phase, up.reversible], ["pg-migrate", "pg-migrate", "before-stop", true]);
-        assert.deepStrictEqual(up.params, { container: "db", image: "postgres:17", volume: "${vol:db:to}", user: "root", stop: "app1,app2", upgradeImage: "tianon/postgres-upgrade:15-to-17" });
+        assert.deepStrictEqual(up.params, { container: "db", image: "postgres:17", volume: "${vol:db:to}", user: "root", stop: "app1,app2", upgradeImage: "tianon/postgres-upgrade:15-to-17", deferAnalyze: "true" });
         assert.match(up.description, /from Postgres 15 \(volume \$\{vol:db:from\}, only read\) to Postgres 17 on the new volume \$\{vol:db:to\}: pg_upgrade with tianon\/postgres-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/);
         const dump = pgMigrateStep({ ...base, fromImage: "example/pg:15", toImage: "example/pg:17" });
         assert.strictEqual(dump.params.method, "dump");
         assert.strictEqual(dump.params.upgradeImage, undefined);
         assert.match(dump.description, /from example\/pg:15 .*: dump and restore \(no default pg_upgrade helper .*set upshift:pgUpgradeImage\)/);
         assert.strictEqual(pgMigrateStep({ ...base, fromImage: "example/pg:15", toImage: "example/pg:17", override: "h:1" }).params.upgradeImage, "h:1");
+        // The statistics step exists only where pg_upgrade may run (dump/restore analyzes as it loads).
+        const { pgAnalyzeStep } = await import("../../catalog/pgUpgrade");
+        const analyze = pgAnalyzeStep({ ...base, fromImage: "postgres:15", toImage: "postgres:17" });
+        assert.deepStrictEqual(analyze.map((s) => [s.id, s.kind, s.phase, s.reversible, JSON.stringify(s.params)]),
+            [["pg-analyze", "pg-analyze", "after-app", true, JSON.stringify({ container: "db", user: "root" })]]);
+        assert.deepStrictEqual(pgAnalyzeStep({ ...base, fromImage: "example/pg:15", toImage: "example/pg:17" }), []);
     });
 });

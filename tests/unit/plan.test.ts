@@ -27,8 +27,8 @@ describe("plan (CVAT catalog)", () => {
 
     it("2.2.0 -> 2.3.0: restore point, then Postgres 10 -> 15 by pg_upgrade onto a new volume before the DB container is replaced; the old volume is kept", () => {
         const p = plan("2.2.0", "2.3.0");
-        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-migrate", "start"]);
-        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-app"]);
+        assert.deepStrictEqual(ids(p), [...RESTORE_POINT, "pg-migrate", "start", "pg-analyze"]);
+        assert.deepStrictEqual(p.steps.map((s) => s.phase), ["before-stop", "before-stop", "before-stop", "before-stop", "after-app", "after-app"]);
         const migrate = p.steps[3];
         // Reversible: the old volume is only read; every step before it is the verified restore point.
         assert.strictEqual(migrate.reversible, true);
@@ -36,8 +36,11 @@ describe("plan (CVAT catalog)", () => {
         assert.deepStrictEqual(migrate.params, {
             container: "cvat_db", image: "postgres:15-alpine", volume: "${vol:cvat_db:to}", user: "root",
             stop: "cvat_opa,cvat_server,cvat_utils,cvat_worker_default,cvat_worker_low,cvat_ui,traefik",
-            upgradeImage: "pgautoupgrade/pgautoupgrade:15-alpine",
+            upgradeImage: "pgautoupgrade/pgautoupgrade:15-alpine", deferAnalyze: "true",
         });
+        // The statistics after the app serves again (not downtime), on the new server; still before `deployed` moves.
+        assert.deepStrictEqual(p.steps[5].params, { container: "cvat_db", user: "root" });
+        assert.deepStrictEqual([p.steps[5].kind, p.steps[5].reversible], ["pg-analyze", true]);
         const db = p.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew, db.format], ["cvat_cvat_db", "cvat_cvat_db_pg15", true, "pg15"]);
         assert.deepStrictEqual(p.next.volumes["cvat_db@pg10"], { name: "cvat_cvat_db", lastVersion: "2.2.0" });
@@ -59,7 +62,7 @@ describe("plan (CVAT catalog)", () => {
     });
 
     it("2.2.0 -> 2.40.0 composes the Postgres migration, then both manage.py commands, in version order", () => {
-        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-migrate", "cleanuplegacyexportcache", "initcontentsize", "start"]);
+        assert.deepStrictEqual(ids(plan("2.2.0", "2.40.0")), [...RESTORE_POINT, "pg-migrate", "cleanuplegacyexportcache", "initcontentsize", "start", "pg-analyze"]);
     });
 
     it("crossing 2.47.0 warns about FFmpeg 8 instead of automating it", () => {
@@ -117,7 +120,7 @@ describe("plan (CVAT catalog)", () => {
         const db = again.volumes.find((v) => v.key === "cvat_db")!;
         assert.deepStrictEqual([db.fromName, db.name, db.isNew], ["cvat_cvat_db", "cvat_cvat_db_pg15_2", true]);
         assert.deepStrictEqual(again.next.volumes["cvat_db@pg15~2.3.0"], { name: "cvat_cvat_db_pg15", lastVersion: "2.3.0" });
-        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-migrate", "start"]);
+        assert.deepStrictEqual(ids(again), [...RESTORE_POINT, "pg-migrate", "start", "pg-analyze"]);
         assert.strictEqual(again.steps.find((s) => s.id === "pg-migrate")!.params.volume, "${vol:cvat_db:to}");
     });
 
@@ -160,11 +163,16 @@ describe("plan (CVAT catalog)", () => {
         assert.match(libc.description, /: dump and restore \(postgres:10-alpine -> postgres:15-bookworm changes the C library \(musl -> glibc\)/);
         assert.match(describePlan(planChange({ catalog: cvatCatalog, to: "2.3.0", deployed, imageRef: (r) => (r === "postgres:15-alpine" ? "postgres:15-bookworm" : r) })),
             /\[pg-migrate\] .*dump and restore \(.*changes the C library/);
+        // Dump and restore analyzes as it loads: no pg-analyze step, and no --defer-analyze.
+        const dumped = planChange({ catalog: cvatCatalog, to: "2.3.0", deployed, imageRef: (r) => (r === "postgres:15-alpine" ? "postgres:15-bookworm" : r) });
+        assert.deepStrictEqual(ids(dumped), [...RESTORE_POINT, "pg-migrate", "start"]);
+        assert.strictEqual(libc.params.deferAnalyze, undefined);
     });
 
     it("the plan in words lists each step and the kept volume", () => {
         const text = describePlan(plan("2.2.0", "2.3.0"));
-        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 5 steps/);
+        assert.match(text, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 6 steps/);
+        assert.match(text, /6\. \[pg-analyze\] gather the planner statistics of the upgraded cvat_db \(vacuumdb --analyze-in-stages\) while the CVAT app serves again/);
         assert.match(text, /4\. \[pg-migrate\] stop the CVAT app containers, then move cvat_db from Postgres 10 \(volume cvat_cvat_db, only read\) to Postgres 15 on the new volume cvat_cvat_db_pg15: pg_upgrade with pgautoupgrade\/pgautoupgrade:15-alpine \(--check first; dump and restore instead if it refuses\)/);
         assert.ok(!text.includes("${"), "no unresolved token in the words");
         assert.match(text, /new volume cvat_cvat_db_pg15 for cvat_db \(pg15\); cvat_cvat_db is kept/);

@@ -50,7 +50,7 @@ describe("program (Pulumi mocks)", () => {
         const second = await run({ "cvat:version": "2.3.0", "cvat:dbPassword": secret }, ["cvat:dbPassword"], { deployed: first });
         const entry = second!.cvat!.history![1];
         assert.deepStrictEqual([entry.kind, entry.from, entry.to], ["upgrade", "2.2.0", "2.3.0"]);
-        assert.deepStrictEqual(entry.steps, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start"]);
+        assert.deepStrictEqual(entry.steps, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start", "pg-analyze"]);
         assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
         assert.deepStrictEqual(entry.archives, [{ name: "cvat_cvat_db", bytes: 10, sha256: "ab".repeat(32) }]);
         assert.strictEqual(entry.at, "2026-11-22T12:00:00.000Z");
