@@ -64,7 +64,9 @@ export async function main(argv: string[]): Promise<number> {
         return await cmd.run(rest);
     } catch (err) {
         if (err instanceof UsageError) {
-            process.stderr.write(`upshift ${name}: ${err.message}\n${cmd.usage}\n`);
+            // Scrubbed like every other message: a bad --backup names its path, which may hold anything.
+            const { scrubSecrets } = require("./docker") as typeof import("./docker");
+            process.stderr.write(`upshift ${name}: ${scrubSecrets(err.message)}\n${cmd.usage}\n`);
             return 2;
         }
         throw err;

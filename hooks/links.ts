@@ -27,7 +27,6 @@ export async function linksPointingOut(target: Source, image: string, limit = 10
     for (const line of r.stdout.split("\n")) {
         const m = /^UPSHIFT-LINK (.*)\t(.*)$/.exec(line);
         if (m && pointsOut(m[1], m[2])) out.push(`${m[1].replace(/^\.\//, "")} -> ${m[2]}`);
-        if (out.length >= limit) break;
     }
-    return out;
+    return out.sort().slice(0, limit);
 }

@@ -192,8 +192,10 @@ describe("verify --test-restore --pg-image: a restored Postgres data directory m
             const args = ["backup", "--product", "cvat", "--version", "2.2.0", "--id", "census-killed", "--to", backups,
                 "--volume", cvatDb, "--volume", files, "--stop", `${writer},${prefix}-c1`, "--pg-census", `${prefix}-c1`];
             await cliKilledWhen(args, { PGPASSWORD: "pw-vpg-1" }, new RegExp(`stopping ${prefix}-c1`));
-            await new Promise((r) => setTimeout(r, 3000)); // the killed run's docker stop goes on
-            assert.notStrictEqual(dockerSync(["inspect", "-f", "{{.State.Running}}", `${prefix}-c1`]).trim(), "true", "the kill left the database stopped");
+            // Killing the CLI's `docker stop` may cancel the stop in the daemon: finish it, as the daemon
+            // does when the machine dies after the request went through. The ledger says the backup stopped it.
+            await new Promise((r) => setTimeout(r, 1000));
+            dockerSync(["stop", `${prefix}-c1`]);
             const j = okJson(await upshift(args, { PGPASSWORD: "pw-vpg-1" }));
             assert.match(JSON.stringify(j.stopped), new RegExp(`${prefix}-c1`));
             for (const c of [writer, `${prefix}-c1`]) assert.strictEqual(dockerSync(["inspect", "-f", "{{.State.Running}}", c]).trim(), "true", `${c} runs again`);
