@@ -88,8 +88,9 @@ export function archiveName(type: SourceType, name: string): string {
 /**
  * The backup an operation was given with `--backup DIR/P/ID`, refused as a bad argument (exit 2,
  * nothing touched) when it is not whole and its own: no readable manifest; a manifest of another
- * product or id than the directory it is in (a copied or moved manifest); a restore point whose
- * manifest gives another version than its id (`<from>-to-<to>-a<n>-...` is taken at `<from>`); an
+ * product or id than the directory it is in (a copied or moved manifest); a restore or rollback
+ * point whose manifest gives another version than its id (`<from>-to-<to>-a<n>-restore-point` is
+ * taken at `<from>`); an
  * archive missing, or of another size than the manifest records (truncated, or a manifest that
  * lies). The sha256 of each archive is checked by the operation itself as it reads it.
  */
@@ -104,7 +105,9 @@ export function readBackupArg(dir: string, flag = "--backup"): Manifest {
     const [product, id] = [path.basename(path.dirname(abs)), path.basename(abs)];
     const bad = (what: string) => new UsageError(`${flag} ${dir}: ${what}; give the directory a backup was written to (DIR/PRODUCT/ID), as it was written`);
     if (m.product !== product || m.id !== id) throw bad(`its manifest is of ${m.product} backup ${m.id}, not of ${product} backup ${id}`);
-    const taken = /^(.+?)-to-.+?-a\d+-/.exec(m.id)?.[1];
+    // Only a restore or rollback point is taken at the version it starts from; a hop's backup
+    // (ClearML's `...-backup-before-2.0.0`) at the version before that hop.
+    const taken = /^(.+?)-to-.+?-a\d+-(?:restore|rollback)-point$/.exec(m.id)?.[1];
     if (taken !== undefined && taken !== m.version) throw bad(`${m.id} is taken at ${taken}, but its manifest says version ${m.version}`);
     for (const a of m.archives) {
         let size: number;
