@@ -624,8 +624,9 @@ function report(m: Machine, started: Date, wall: number, b?: BackupResults, _sma
                 `the archive's sha256 on the way (read once; ${secs(sha)} alone, overlapping the extraction), the file count in the same helper (${secs(cnt)} alone), ` +
                 `the hooks CLI start and the target's inspection, and the syncfs of the volume (${sy !== undefined ? secs(sy) : "?"} after the same extraction: ` +
                 "the data is already on disk when tar ends). " +
-                "Both sides write the same 1 GiB into a new volume on a disk that other engineers' tests also write to: the extraction is bound by that disk, " +
-                "and the vendor's own runs vary by up to 3x. A 2x would need the vendor's extraction to be twice as slow as ours on the same writes; " +
+                "Both sides write the same 1 GiB into a new volume on the same disk: the extraction is bound by that disk, " +
+                `and the vendor's own runs vary by ${fmtRatio(Math.max(...b.restoreVendor) / Math.min(...b.restoreVendor))} between the fastest and the slowest. ` +
+                "A 2x would need the vendor's extraction to be twice as slow as ours on the same writes; " +
                 "what is left on upshift's side is that rest.");
         }
         L.push(`Ratio vendor / upshift: **${fmtRatio(vr / ur)}**. The vendor's restore, checked afterwards (not timed): ${b.vendorRestoreCheck}. ` +
