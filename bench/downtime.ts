@@ -304,7 +304,7 @@ function section(v: SideResult[], u: SideResult[], load: string[], started: Date
         + "replaces the container on every existing stack (replaceOnChanges), so it is not changed here. Not waiting for cvat_db's health at all (`wait`, updated in place) "
         + "would let the app containers be created at once, but the fault matrix (tests/e2e/faults.e2e.test.ts) relies on that wait, and the `start` step then would be "
         + "the only wait for the database: not changed either.",
-        "- Writers are stopped all at once (hooks/containers.ts), so each stop costs the longest single `docker stop`, not the sum.",
+        "- Writers are stopped all at once (hooks/core/stop-restart.ts), so each stop costs the longest single `docker stop`, not the sum.",
         "<!-- downtime:end -->",
     ];
     const row = `| downtime of CVAT 2.2.0 → 2.3.0 on the real engine ≤ 1.0x the vendor's | ${secs(ud)} vs ${secs(vd)}: ${ratio.toFixed(2)}x (${PG_MB} MiB database, ${MEDIA_MB} MiB media; section 4) | ${ratio <= 1 ? "**met**" : "**missed**"} |`;

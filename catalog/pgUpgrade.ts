@@ -12,7 +12,7 @@
 // - tianon/postgres-upgrade:<old>-to-<new> (glibc; github.com/tianon/docker-postgres-upgrade,
 //   e.g. 15-to-17/Dockerfile: FROM postgres:17-bookworm plus postgresql-15 from the same PGDG
 //   repository, binaries in /usr/lib/postgresql/<M>/bin).
-// hooks/postgres-upgrade.ts finds the binaries in either layout.
+// hooks/postgres/upgrade.ts finds the binaries in either layout.
 
 import { PlanStep } from "./types";
 

@@ -133,7 +133,7 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
 /**
  * The shell line that runs the hooks CLI with ARGS. The shell's pid goes with it, so a hook whose
  * shell was killed before it could look (Ctrl-C right at the step's start) knows it is an orphan
- * and stops at once (hooks/interrupt.ts).
+ * and stops at once (hooks/core/interrupt.ts).
  */
 export function hookLine(hooks: string, args: readonly string[]): string {
     return `UPSHIFT_PARENT_PID=$$ ${hooks} ${shellQuote(args)}`;

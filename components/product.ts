@@ -7,9 +7,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
 import { attemptDirs, attemptId, AttemptVolumes, attemptVolumesFile, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
-import { publishJson } from "../hooks/atomicFile";
+import { publishJson } from "../hooks/core/atomic-file";
 import { hookLine, shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
-import { IDENTITY_LABELS } from "../hooks/orphans";
+import { IDENTITY_LABELS } from "../hooks/containers/orphans";
 
 export interface ProductArgs {
     /** The configured version (the one-line upgrade gesture). */

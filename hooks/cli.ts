@@ -1,33 +1,33 @@
 // Entry point of the hooks CLI (bin/upshift). One operation per file, loaded only when it runs:
 // every step Command starts this CLI, and loading all operations costs seconds per step.
-import { HookCommand, UsageError } from "./command";
+import { HookCommand, UsageError } from "./core/command";
 
 /** Operation name -> module exporting its HookCommand (add new ones here, one line each). */
-const OPERATIONS: Readonly<Record<string, string>> = {
-    "backup": "./backup",
-    "restore": "./restore",
-    "verify": "./verify",
-    "stop": "./stop",
-    "start": "./start",
-    "exec": "./exec",
-    "preflight": "./preflight",
-    "pg-dump": "./postgres-dump",
-    "pg-restore": "./postgres-restore",
-    "pg-migrate": "./postgres-migrate",
-    "pg-analyze": "./postgres-analyze",
-    "push": "./push",
-    "pull": "./pull",
-    "list": "./list",
-    "prune": "./prune",
-    "copy-dir": "./copy-dir",
-    "mongo-fcv": "./mongo-fcv",
-    "intermediate-server": "./intermediate-server",
-    "image-present": "./image-present",
-    "adopt-check": "./adopt-check",
-    "kwdb-certs": "./kwdb-certs",
-    "kwdb-export": "./kwdb-export",
-    "kwdb-import": "./kwdb-import",
-    "orphans": "./orphans",
+export const OPERATIONS: Readonly<Record<string, string>> = {
+    "backup": "./volumes/backup",
+    "restore": "./volumes/restore",
+    "verify": "./volumes/verify",
+    "stop": "./containers/stop",
+    "start": "./containers/start",
+    "exec": "./containers/exec",
+    "preflight": "./volumes/preflight",
+    "pg-dump": "./postgres/pg-dump",
+    "pg-restore": "./postgres/pg-restore",
+    "pg-migrate": "./postgres/pg-migrate",
+    "pg-analyze": "./postgres/pg-analyze",
+    "push": "./offsite/push",
+    "pull": "./offsite/pull",
+    "list": "./volumes/list",
+    "prune": "./offsite/prune",
+    "copy-dir": "./volumes/copy-dir",
+    "mongo-fcv": "./mongo/mongo-fcv",
+    "intermediate-server": "./mongo/intermediate-server",
+    "image-present": "./containers/image-present",
+    "adopt-check": "./containers/adopt-check",
+    "kwdb-certs": "./kwdb/kwdb-certs",
+    "kwdb-export": "./kwdb/kwdb-export",
+    "kwdb-import": "./kwdb/kwdb-import",
+    "orphans": "./containers/orphans",
 };
 
 function load(name: string): HookCommand {
@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
         if (err instanceof UsageError) {
             // Scrubbed like every other message: a bad --backup names its path, which may hold anything.
-            const { scrubSecrets } = require("./docker") as typeof import("./docker");
+            const { scrubSecrets } = require("./core/docker") as typeof import("./core/docker");
             process.stderr.write(`upshift ${name}: ${scrubSecrets(err.message)}\n${cmd.usage}\n`);
             return 2;
         }

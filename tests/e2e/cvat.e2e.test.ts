@@ -208,7 +208,7 @@ describe("e2e: a CVAT upgrade interrupted by Ctrl-C, real Pulumi engine, real Do
         assert.notStrictEqual(up.code, 0, "an interrupted update does not succeed");
         assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.2.0");
         assert.deepStrictEqual(runningOn("cvat_cvat_db_pg15"), [], "nothing runs on the half-made new volume");
-        // The interrupted hook started the old server again (hooks/interrupt.ts), on its own volume.
+        // The interrupted hook started the old server again (hooks/core/interrupt.ts), on its own volume.
         assert.strictEqual(running("cvat_db")?.status, "running");
         assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^15\./);
         await stack.up();

@@ -113,7 +113,7 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
             rows.push(row);
             if (s.replaced && s.signal === "SIGKILL") {
                 // The provider had created the container, and the engine, killed while the create waited
-                // for health, never recorded it: what `upshift orphans` is for (hooks/orphans.ts).
+                // for health, never recorded it: what `upshift orphans` is for (hooks/containers/orphans.ts).
                 const id = idOf(s.replaced);
                 const known = ((await stack.exported()).deployment.resources ?? []).some((r) => r.outputs?.id === id);
                 // cvat_db's create waits for health, so the kill always lands inside it; an app's create

@@ -109,7 +109,7 @@ export class E2EStack {
             PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
             PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
             UPSHIFT_REPO: ROOT,
-            // The hooks' ledger of stopped containers (hooks/containers.ts): one per stack under test.
+            // The hooks' ledger of stopped containers (hooks/core/stop-restart.ts): one per stack under test.
             UPSHIFT_STATE_DIR: path.join(this.dir, "upshift-state"),
             ...extra,
         };

@@ -1,4 +1,4 @@
-// `upshift orphans` (hooks/orphans.ts) on the REAL Docker engine, against states shaped as
+// `upshift orphans` (hooks/containers/orphans.ts) on the REAL Docker engine, against states shaped as
 // `pulumi stack export` writes them: it removes only the container a killed create of this stack
 // left, and never one the state knows, another stack's, or one without upshift's labels. The
 // whole procedure after a killed `pulumi up`, under the real engine, is the fault matrix's "DB

@@ -5,7 +5,7 @@ import * as assert from "assert";
 import { promises as fsp } from "fs";
 import * as path from "path";
 import { CreateBucketCommand } from "@aws-sdk/client-s3";
-import { makeS3Client } from "../../hooks/s3";
+import { makeS3Client } from "../../hooks/offsite/s3";
 import { cleanupDocker, fingerprint, makeData, okJson, runPrefix, tmpDir, upshift, volumeExists } from "./hooks-util";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires

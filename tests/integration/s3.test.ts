@@ -1,7 +1,7 @@
 // Off-site copies against a REAL S3 server: s3rver (an S3 implementation in Node, storing objects
 // as files) run in-process on a random 127.0.0.1 port. Push, pull, list and prune run through the
 // hooks CLI (bin/upshift, a child process) as a step or an operator would run them; a few checks
-// call hooks/s3.ts directly to look at the requests (multipart, SHA256 checksum headers).
+// call hooks/offsite/s3.ts directly to look at the requests (multipart, SHA256 checksum headers).
 import * as assert from "assert";
 import { execFile } from "child_process";
 import { createHash, randomBytes } from "crypto";
@@ -9,7 +9,7 @@ import { promises as fsp } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CreateBucketCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { makeS3Client, pushBackup } from "../../hooks/s3";
+import { makeS3Client, pushBackup } from "../../hooks/offsite/s3";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const S3rver = require("s3rver");

@@ -1,4 +1,4 @@
-// Publishing files durably (hooks/atomicFile.ts) and the hooks that publish with it: pull, kwdb-export
+// Publishing files durably (hooks/core/atomic-file.ts) and the hooks that publish with it: pull, kwdb-export
 // and the state files (writeJsonAtomic). fs is watched in-process: every open, fsync and rename is
 // recorded, so the order "data synced, renamed, directory synced" is what is asserted.
 import * as assert from "assert";
@@ -8,10 +8,10 @@ import fs = require("fs");
 import * as os from "os";
 import * as path from "path";
 import { Readable } from "stream";
-import { fsyncTree, publishDir, publishFile } from "../../hooks/atomicFile";
-import { writeJsonAtomic } from "../../hooks/postgres-common";
-import { runExport } from "../../hooks/kwdb-export";
-import { pullBackup, S3Target } from "../../hooks/s3";
+import { fsyncTree, publishDir, publishFile } from "../../hooks/core/atomic-file";
+import { writeJsonAtomic } from "../../hooks/postgres/common";
+import { runExport } from "../../hooks/kwdb/kwdb-export";
+import { pullBackup, S3Target } from "../../hooks/offsite/s3";
 
 type AnyFn = (...a: never[]) => unknown;
 
@@ -99,7 +99,7 @@ describe("atomic publish (write, fsync, rename, fsync dir)", function () {
     });
 
     it("the state files (writeJsonAtomic: pg-restore, pg-migrate, verify) sync their directory after the rename", () => {
-        // Before atomicFile.ts, writeJsonAtomic synced the data and renamed, never the directory.
+        // Before core/atomic-file.ts, writeJsonAtomic synced the data and renamed, never the directory.
         const d = tmp();
         const f = path.join(d, "migrate-state.json");
         w = watchFs();

@@ -2,9 +2,9 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { readBackupArg } from "../../hooks/manifest";
+import { readBackupArg } from "../../hooks/volumes/manifest";
 
-describe("readBackupArg: a --backup is whole and its own (hooks/manifest.ts)", () => {
+describe("readBackupArg: a --backup is whole and its own (hooks/volumes/manifest.ts)", () => {
     let dir: string;
     const write = (where: string, id: string, version: string) => {
         fs.mkdirSync(path.join(dir, where), { recursive: true });

@@ -13,7 +13,7 @@ import { CVAT_VERSIONS, cvatCatalog } from "../../catalog/cvat";
 import { catalogFacts } from "../../tools/compose-facts/catalogFacts";
 import { CLEARML_VERSIONS, clearmlDefaultCatalog } from "../../catalog/clearml";
 import { CLEARML_DELIBERATE, CVAT_DELIBERATE, SECRET_MARK } from "../../catalog/deliberate";
-import { IDENTITY_LABELS } from "../../hooks/orphans";
+import { IDENTITY_LABELS } from "../../hooks/containers/orphans";
 import { Clearml } from "../../components/clearml";
 import { Cvat } from "../../components/cvat";
 import { DeliberateDifference, diffFacts, expectedFacts } from "../../tools/compose-facts/compare";

@@ -193,7 +193,7 @@ describe("what the real docker provider reads back (kreuzwerker resource_docker_
         }
     });
 
-    it("every container carries the labels of what made it, which `upshift orphans` reads after a killed run (hooks/orphans.ts)", () => {
+    it("every container carries the labels of what made it, which `upshift orphans` reads after a killed run (hooks/containers/orphans.ts)", () => {
         const { container, capture } = build("2.3.0");
         const server = container("cvat_server");
         const labels = Object.fromEntries((server.props.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));

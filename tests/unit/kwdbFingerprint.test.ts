@@ -1,7 +1,7 @@
-// The content fingerprint of kwdb-export (hooks/kwdb-common.ts RowHashSum): pure, on CSV text as
+// The content fingerprint of kwdb-export (hooks/kwdb/common.ts RowHashSum): pure, on CSV text as
 // `kwbase sql --format=csv` prints it.
 import * as assert from "assert";
-import { RowHashSum } from "../../hooks/kwdb-common";
+import { RowHashSum } from "../../hooks/kwdb/common";
 
 const digest = (chunks: string[]) => {
     const h = new RowHashSum();

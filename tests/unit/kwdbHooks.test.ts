@@ -11,7 +11,7 @@ const FAKE_BIN = path.join(__dirname, "fixtures", "kwdb", "fake-docker");
 const STORE = "/kaiwudb/deploy/kaiwudb-container";
 const C = "kaiwudb-container";
 
-const MODULES: Record<string, string> = { "kwdb-export": "kwdb-export", "kwdb-import": "kwdb-import", "kwdb-certs": "kwdb-certs", "image-present": "image-present" };
+const MODULES: Record<string, string> = { "kwdb-export": "kwdb/kwdb-export", "kwdb-import": "kwdb/kwdb-import", "kwdb-certs": "kwdb/kwdb-certs", "image-present": "containers/image-present" };
 
 interface Logged { argv: string[]; stdin?: string }
 

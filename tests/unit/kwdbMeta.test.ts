@@ -1,7 +1,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { hasPartitionInterval, maskSql, stripPartitionInterval } from "../../hooks/kwdbMeta";
+import { hasPartitionInterval, maskSql, stripPartitionInterval } from "../../hooks/kwdb/meta";
 
 // A 2.x-style meta.sql (shapes from KWDB's SHOW CREATE output and docs): the clause at the end of a
 // CREATE TS DATABASE, at the end of a multi-line CREATE TABLE, before other options with odd casing

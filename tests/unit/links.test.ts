@@ -1,7 +1,7 @@
 import * as assert from "assert";
-import { pointsOut } from "../../hooks/links";
+import { pointsOut } from "../../hooks/volumes/links";
 
-describe("links pointing out of a restored target (hooks/links.ts pointsOut)", () => {
+describe("links pointing out of a restored target (hooks/volumes/links.ts pointsOut)", () => {
     it("absolute targets and relative ones that climb above the root point out", () => {
         assert.strictEqual(pointsOut("./evil", "/etc"), true);
         assert.strictEqual(pointsOut("./up", "../../outside"), true);

@@ -1,4 +1,4 @@
-// preflight's free-space decision (hooks/preflight.ts): where data lands on the Docker host (its data
+// preflight's free-space decision (hooks/volumes/preflight.ts): where data lands on the Docker host (its data
 // root: new volumes, throwaway test restores) as well as the backup target. The shared dockerd's
 // data root cannot be filled here, so the decision is tested as logic, the parsers on real `df`
 // output, and the whole operation against a fake docker on PATH (stand-in for the engine).
@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseDfAvailable, parseDockerRoot, shortfalls, spaceChecks } from "../../hooks/preflight";
+import { parseDfAvailable, parseDockerRoot, shortfalls, spaceChecks } from "../../hooks/volumes/preflight";
 
 const MiB = 1024 * 1024;
 const REPO = path.join(__dirname, "..", "..");

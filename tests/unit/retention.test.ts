@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { decideRetention, newestPerProduct, RetentionItem, RetentionStatus } from "../../hooks/retention";
+import { decideRetention, newestPerProduct, RetentionItem, RetentionStatus } from "../../hooks/offsite/retention";
 
 function b(product: string, id: string, day: number, status: RetentionStatus = "complete", label?: string): RetentionItem {
     return { product, id, createdAt: new Date(Date.UTC(2026, 10, day, 12)).toISOString(), status, label };
