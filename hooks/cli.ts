@@ -1,5 +1,10 @@
 // Entry point of the hooks CLI (bin/upshift). One operation per file, loaded only when it runs:
 // every step Command starts this CLI, and loading all operations costs seconds per step.
+//
+// hooks/ is grouped by what the code moves, one folder each, its first file's opening comment says
+// what it holds: core/ (the shared plumbing), containers/, volumes/ (backups), postgres/, offsite/
+// (S3 and retention), mongo/ and kwdb/. Imports go one way (tests/unit/layout.test.ts): core/ uses
+// nothing else, the database folders never use each other, and this file is imported by none.
 import { HookCommand, UsageError } from "./core/command";
 
 /** Operation name -> module exporting its HookCommand (add new ones here, one line each). */

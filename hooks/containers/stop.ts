@@ -1,3 +1,7 @@
+// hooks/containers/: operations on the product's containers and images themselves, not on their
+// data: stop, start, exec (manage.py and the like), orphans (what a killed run left), adopt-check
+// and image-present. They use core/ only.
+//
 // `upshift stop`: stops the containers that write to the data before a migration; they are
 // replaced next, so a container that is already gone is fine (docs/hooks-cli.md).
 import { HookCommand, UsageError } from "../core/command";

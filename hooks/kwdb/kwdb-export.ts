@@ -1,3 +1,7 @@
+// hooks/kwdb/: KWDB's major change by EXPORT/IMPORT: kwdb-certs, kwdb-export (this file) and
+// kwdb-import, over the private server (private.ts), the copy of an export (copy.ts), the SQL
+// client and fingerprints (common.ts) and the meta transform (meta.ts). They use core/ only.
+//
 // `upshift kwdb-export`: the first half of KWDB's only 2.x -> 3.x path (db-upgrade.md: no direct
 // upgrade; deploy 3.x and move the data with EXPORT/IMPORT). Stops the container first (writes end
 // there) and works on a private server with no network on the same volumes (kwdb/private.ts):

@@ -1,3 +1,7 @@
+// hooks/mongo/: ClearML's Mongo steps: one featureCompatibilityVersion hop (this file), and one
+// hop of the server chain, where an intermediate release's mongo, elasticsearch, redis and
+// apiserver run on the data until healthy (intermediate-server.ts). They use core/ only.
+//
 // `upshift mongo-fcv`: one hop of a Mongo featureCompatibilityVersion chain, written once and
 // parameterised by image and FCV (ClearML's Mongo 3.6 -> 4.4 guide runs it for 4.0.27, 4.2.16 and
 // 4.4.9 in turn): start that mongo on the data, wait until it answers ping, set the FCV, require

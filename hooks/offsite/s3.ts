@@ -1,3 +1,6 @@
+// hooks/offsite/: the copies of backups off this host and their retention: this file's S3 client
+// and copies, push, pull, prune (retention.ts decides, pure) and the backup index. They use core/ only.
+//
 // Off-site copies of backups in S3 (or an S3-compatible server): upload, download with
 // verification, listing with status, deletion. Imports nothing from Pulumi (design.md).
 //

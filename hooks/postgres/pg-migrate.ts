@@ -1,6 +1,12 @@
+// hooks/postgres/: Postgres's own steps, for any product on Postgres: pg-dump, pg-restore,
+// pg-migrate (pg_upgrade in upgrade.ts, dump and restore as the fallback) and pg-analyze, over the
+// counts, hashes and psql sessions of common.ts. They use core/ only, never another database's folder.
+//
 // `upshift pg-migrate`: moves a running Postgres of the old major onto a NEW volume of the new
-// major: pg-dump (with the new major's tools), initdb + bulk-load-tuned server in a temporary
-// container, pg-restore, verify, clean stop, sync. The old container and volume are not written.
+// major: by pg_upgrade on a copy (upgrade.ts) when an upgrade image is given and its --check
+// accepts the cluster; otherwise pg-dump (with the new major's tools), initdb + bulk-load-tuned
+// server in a temporary container, pg-restore. Then verify, clean stop, sync. The old container
+// and volume are not written.
 //
 // Rerun safety: <work>/migrate-state.json names the volume this operation filled and the system
 // identifier of the cluster it initialised there (read back from the volume's pg_control; Docker's

@@ -1,3 +1,9 @@
+// hooks/volumes/: volume backups. The archive format (archive.ts: one tar stream per volume, zstd,
+// hashed as it is written) and its manifest (manifest.ts); the operations backup, restore, verify
+// (with the test-restore checks of verify-checks.ts, Postgres's in verify-postgres.ts), preflight,
+// list and copy-dir. They use core/, offsite/ (restores and lists from S3) and postgres/ (the row
+// census of a database volume).
+//
 // `upshift backup`: volumes and host directories to `<to>/<product>/<id>/` as .tar.zst archives
 // with a manifest. Written under `<id>.partial` and renamed into place only when complete, so a
 // directory without `.partial` is always a whole backup (docs/hooks-cli.md).
