@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as os from "os";
 import { Readable, Writable } from "stream";
 import { onInterrupt } from "./interrupt";
+import { helperImageSetting } from "./settings";
 
 export interface RunOptions {
     /** Small input written to stdin, then stdin is closed. Default: stdin is /dev/null. */
@@ -197,7 +198,7 @@ export async function stopContainer(name: string): Promise<void> {
 
 /** The helper image for short-lived tar/zstd containers: flag, then UPSHIFT_HELPER_IMAGE, then alpine. */
 export function helperImage(flag?: string): string {
-    return flag || process.env.UPSHIFT_HELPER_IMAGE || "alpine:3.20";
+    return flag || helperImageSetting() || "alpine:3.20";
 }
 
 /** A unique, recognisable name for a short-lived helper container. */

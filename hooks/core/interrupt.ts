@@ -7,6 +7,7 @@
 // its output (docs/pulumi.md, "Ctrl-C"). It notices the new parent within a second and acts as if
 // it had been sent SIGHUP. A second Ctrl-C sends SIGINT to the plugin's process group and SIGKILL
 // 5 s later, so the clean-up is kept short: starting containers again, in parallel.
+import { takeParentPid } from "./settings";
 
 /** A clean-up run on interruption; it must finish in a few seconds. */
 export type Cleanup = (why: string) => Promise<void>;
@@ -58,8 +59,7 @@ export function installInterruptHandlers(operation: string, opts: { parentPollMs
     // between the exec and this line would leave this process an orphan that never saw its parent:
     // it would run the whole operation on its own (the fault matrix's pg-migrate row found one
     // stopping the product and migrating while the rerun started). A shell that exec'd us is us.
-    const given = Number(process.env.UPSHIFT_PARENT_PID) || undefined;
-    delete process.env.UPSHIFT_PARENT_PID; // never inherited by anything this process starts
+    const given = takeParentPid(); // out of the environment: never inherited by anything this process starts
     const parent = given === undefined || given === process.pid ? process.ppid : given;
     if (process.ppid !== parent) handle(`parent process ${parent} gone before the operation started`, EXIT_CODES.SIGHUP);
     const timer = setInterval(() => {

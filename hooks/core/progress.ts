@@ -1,6 +1,7 @@
 // Progress of long operations (bytes, rate) on stderr, at most one line per interval so a step's
 // log stays readable; stdout is kept for the final JSON line (docs/hooks-cli.md).
 import { Transform, TransformCallback } from "stream";
+import { progressMs } from "./settings";
 
 export interface ProgressOptions {
     /** Total bytes expected, when known: adds a percentage. */
@@ -19,7 +20,7 @@ export class Progress {
     private readonly write: (line: string) => void;
 
     constructor(private readonly label: string, private readonly opts: ProgressOptions = {}) {
-        this.intervalMs = opts.intervalMs ?? (Number(process.env.UPSHIFT_PROGRESS_MS) || 2000);
+        this.intervalMs = opts.intervalMs ?? progressMs(2000);
         this.write = opts.write ?? ((l) => process.stderr.write(l + "\n"));
         this.last = this.started;
     }

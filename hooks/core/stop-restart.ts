@@ -4,17 +4,12 @@
 // after its work, and the `start` step at the end of every change clears it (issue 12, finding 2).
 // An interruption (hooks/core/interrupt.ts) starts again what the running step stopped.
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import { publishJson } from "./atomic-file";
 import { containerState, docker, stopContainer } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { log } from "./report";
-
-/** Where hooks keep their state: UPSHIFT_STATE_DIR, else $XDG_STATE_HOME/upshift, else ~/.local/state/upshift. */
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-    return env.UPSHIFT_STATE_DIR || path.join(env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state"), "upshift");
-}
+import { stateDir } from "./settings";
 
 export interface LedgerEntry {
     /** The operation that stopped it. */

@@ -9,6 +9,7 @@ import { HookCommand, UsageError } from "../core/command";
 import { containerState, docker, STOP_GRACE_SECONDS } from "../core/docker";
 import { adminEval, parseMongoAnswer } from "./mongo-fcv";
 import { HookError, log, parseOptions, runOperation } from "../core/report";
+import { pollMs } from "../core/settings";
 
 const USAGE = `usage: upshift intermediate-server --version V --apiserver-image IMG --mongo-image IMG --elastic-image IMG --redis-image IMG
     --mongo-db DIR --mongo-configdb DIR --elastic DIR --redis DIR [--config DIR] [--fcv X.Y] [--shell mongo|mongosh] [--timeout SECONDS]
@@ -146,6 +147,6 @@ async function waitHealthy(n: ReturnType<typeof hopNames>, order: string[], h: H
         const r = await docker(["exec", n.apiserver, ...PING], { check: false, timeoutMs: 30_000 });
         if (r.code === 0) return;
         if (Date.now() > until) throw new HookError(`the ClearML Server ${h.version} apiserver did not answer /debug.ping within ${h.timeoutS} s`);
-        await new Promise((res) => setTimeout(res, Number(process.env.UPSHIFT_POLL_MS) || 5000));
+        await new Promise((res) => setTimeout(res, pollMs(5000)));
     }
 }

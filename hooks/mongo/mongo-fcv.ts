@@ -11,6 +11,7 @@ import { HookCommand, UsageError } from "../core/command";
 import { containerState, docker, RunResult, STOP_GRACE_SECONDS } from "../core/docker";
 import { onInterrupt } from "../core/interrupt";
 import { HookError, log, parseOptions, runOperation } from "../core/report";
+import { pollMs } from "../core/settings";
 
 const USAGE = `usage: upshift mongo-fcv --image IMG --db-dir DIR --configdb-dir DIR --fcv X.Y [--shell mongo|mongosh] [--timeout SECONDS]
   Runs IMG (e.g. mongo:4.0.27) on DIR (host paths of /data/db and /data/configdb) in a temporary
@@ -123,6 +124,6 @@ async function waitForPing(name: string, a: FcvArgs): Promise<void> {
         const r = await docker(["exec", name, ...adminEval(a.shell, "{ping: 1}")], { check: false, timeoutMs: 30_000 });
         if (r.code === 0 && parseMongoAnswer(r.stdout)?.ok === 1) return;
         if (Date.now() > until) throw new HookError(`${a.image} on ${a.db} did not answer ping within ${a.timeoutS} s`);
-        await new Promise((res) => setTimeout(res, Number(process.env.UPSHIFT_POLL_MS) || 1000));
+        await new Promise((res) => setTimeout(res, pollMs(1000)));
     }
 }

@@ -48,8 +48,8 @@ import {
 } from "./backup-index";
 import { publishDir } from "../core/atomic-file";
 import { HookError } from "../core/report";
+import { s3EndpointSetting } from "../core/settings";
 
-export const ENDPOINT_ENV = "UPSHIFT_S3_ENDPOINT";
 /** S3's minimum part size; parts are buffered in memory (queueSize of them at once). */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * 1024 * 1024;
@@ -72,7 +72,7 @@ export interface S3ClientOptions {
  *  S3-compatible servers (MinIO-like, and the tests' s3rver on 127.0.0.1). */
 export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
     const env = opts.env ?? process.env;
-    const endpoint = opts.endpoint || env[ENDPOINT_ENV] || undefined;
+    const endpoint = opts.endpoint || s3EndpointSetting(env);
     if (endpoint && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
         throw new HookError(`S3 endpoint must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
     }

@@ -8,6 +8,7 @@ import { publishJson } from "../core/atomic-file";
 import { UsageError } from "../core/command";
 import { docker, dockerStream, ProcessError, scrubSecrets, Streaming } from "../core/docker";
 import { HookError, log } from "../core/report";
+import { progressMs } from "../core/settings";
 
 export const DUMP_FORMAT = "upshift-pg-dump/1";
 
@@ -477,7 +478,7 @@ export function mb(n: number): string {
 }
 
 /** Every `ms`, logs what `measure` returns (bytes written so far and the rate); stop() ends it. */
-export function ticker(op: string, label: string, measure: () => number, ms = Number(process.env.UPSHIFT_PROGRESS_MS) || 5000) {
+export function ticker(op: string, label: string, measure: () => number, ms = progressMs(5000)) {
     const start = Date.now();
     const timer = setInterval(() => {
         const b = measure();
@@ -489,7 +490,7 @@ export function ticker(op: string, label: string, measure: () => number, ms = Nu
 }
 
 /** As ticker(), for a measure that needs a query (e.g. the size of a database being restored). */
-export function asyncTicker(op: string, label: string, measure: () => Promise<number>, ms = Number(process.env.UPSHIFT_PROGRESS_MS) || 5000) {
+export function asyncTicker(op: string, label: string, measure: () => Promise<number>, ms = progressMs(5000)) {
     const start = Date.now();
     let busy = false;
     const timer = setInterval(() => {

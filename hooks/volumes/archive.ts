@@ -13,6 +13,7 @@ import { pipeline } from "stream/promises";
 import { docker, dockerStream, helperName, helperRunArgs, ProcessError, startProcess, Streaming } from "../core/docker";
 import { ArchiveEntry, SourceType } from "./manifest";
 import { Progress } from "../core/progress";
+import { backupStream, Compression, compressWhere, zstdLevel } from "../core/settings";
 
 export interface Source {
     readonly type: SourceType;
@@ -37,35 +38,13 @@ const STATS_BODY = `if find . -maxdepth 0 -printf '' >/dev/null 2>&1; then find 
 else find . -type f ! -path ./${RESTORE_MARKER_NAME} -exec stat -c %s {} +; fi | awk '{n++; s+=$1} END {printf "UPSHIFT-STATS %.0f %.0f\\n", n, s}'`;
 const STATS = `{ ${STATS_BODY}; } >&2`;
 
-/**
- * zstd's level for backups: 1 by default. Measured on CVAT-like data (docs/benchmarks.md): level 1
- * is about 2.5x faster than zstd's default 3 with an archive as small or smaller, because zstd
- * stores blocks it cannot compress (media that is already compressed) as raw blocks at close to
- * copy speed, while text still shrinks about 4x; the negative (--fast) levels were slower here and
- * bigger. UPSHIFT_ZSTD_LEVEL=N (1-19) or fast=N overrides it. Restores read any level.
- */
-export function zstdLevel(): string {
-    const v = process.env.UPSHIFT_ZSTD_LEVEL;
-    if (v === undefined || v === "") return "-1";
-    if (/^([1-9]|1[0-9])$/.test(v)) return `-${v}`;
-    const f = /^fast=([1-9][0-9]?)$/.exec(v);
-    if (f) return `--fast=${f[1]}`;
-    throw new Error(`UPSHIFT_ZSTD_LEVEL=${v}: expected a level 1-19 or fast=N (1-99)`);
-}
+// zstd's level (UPSHIFT_ZSTD_LEVEL, 1 by default), the compression (UPSHIFT_COMPRESSION) and where
+// zstd runs (UPSHIFT_COMPRESS) are read in core/settings.ts. Level 1: measured on CVAT-like data
+// (docs/benchmarks.md), about 2.5x faster than zstd's default 3 with an archive as small, because
+// zstd stores blocks it cannot compress (media) as raw blocks at close to copy speed, while text
+// still shrinks about 4x. Restores read any level.
 
-/** What an archive's bytes are: a zstd-compressed tar (`.tar.zst`) or a plain tar (`.tar`). */
-export type Compression = "zstd" | "none";
-
-/**
- * Compression of backups: zstd by default; UPSHIFT_COMPRESSION=none writes a plain tar (for data
- * that does not compress, e.g. media only: no CPU spent on it, at the cost of more bytes written).
- */
-export function compression(): Compression {
-    const v = process.env.UPSHIFT_COMPRESSION;
-    if (v === undefined || v === "" || v === "zstd") return "zstd";
-    if (v === "none") return "none";
-    throw new Error(`UPSHIFT_COMPRESSION=${v}: expected zstd or none`);
-}
+export type { Compression };
 
 /** The archive's file name for a source's name: `.tar.zst`, or `.tar` when not compressed. */
 export function archiveFile(name: string, c: Compression): string {
@@ -119,11 +98,6 @@ export interface ArchiveResult {
     readonly written: "direct" | "stream";
 }
 
-/** Where zstd runs for a backup: UPSHIFT_COMPRESS=host|helper; helper by default (see BACKUP_SCRIPT). */
-export function compressWhere(): "helper" | "host" {
-    return process.env.UPSHIFT_COMPRESS === "host" ? "host" : "helper";
-}
-
 /** Whether the Docker host is this machine (DOCKER_HOST unset or unix://, no other context). */
 export function localDockerHost(): boolean {
     const host = process.env.DOCKER_HOST;
@@ -141,7 +115,7 @@ const mountable = (dir: string) => !/[,"\n]/.test(dir);
  * force the stream.
  */
 export function directBackup(outFile: string): boolean {
-    if (process.env.UPSHIFT_BACKUP_STREAM === "1" || compressWhere() !== "helper") return false;
+    if (backupStream() || compressWhere() !== "helper") return false;
     return localDockerHost() && mountable(path.dirname(outFile));
 }
 

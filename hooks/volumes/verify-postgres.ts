@@ -14,6 +14,7 @@ import * as crypto from "crypto";
 import { containerState, docker, ownerLabels } from "../core/docker";
 import { DATABASES_SQL, psqlJson, TABLE_COUNTS_SQL } from "../postgres/common";
 import { HookError } from "../core/report";
+import { pgStartTimeoutMs } from "../core/settings";
 import { registerVerifyCheck, TestRestoreContext } from "./verify-checks";
 
 /** Where the restored data directory is mounted (not the image's own VOLUME path). */
@@ -47,11 +48,6 @@ export interface PgArchiveResult {
 
 // Hex, so that any role name survives single-user mode's output format.
 const SUPERUSER_SQL = "SELECT encode(convert_to(rolname, 'UTF8'), 'hex') AS upshift_role FROM pg_authid WHERE rolsuper AND rolcanlogin ORDER BY (oid = 10) DESC, oid LIMIT 1;";
-
-function startTimeoutMs(): number {
-    const s = Number(process.env.UPSHIFT_PG_START_TIMEOUT);
-    return (Number.isFinite(s) && s > 0 ? s : 600) * 1000;
-}
 
 /**
  * Which restored volumes hold a Postgres data directory (archive -> PG_VERSION), in one helper.
@@ -87,7 +83,7 @@ async function discoverSuperuser(archive: string, volume: string, image: string)
     const r = await docker(["run", "--rm", "-i", "--name", name, ...ownerLabels("throwaway"), "--network", "none",
         "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
         image, "postgres", "--single", "-c", "fsync=off", "-c", "shared_buffers=128MB", "-c", "huge_pages=off", "-c", "archive_mode=off", "template1"],
-    { input: SUPERUSER_SQL + "\n", check: false, timeoutMs: startTimeoutMs() });
+    { input: SUPERUSER_SQL + "\n", check: false, timeoutMs: pgStartTimeoutMs() });
     const m = /upshift_role = "([0-9a-f]*)"/.exec(r.stdout);
     if (r.code !== 0 || !m) {
         throw new HookError(`Postgres (${image}) did not start on the restored ${archive} (single-user run, exit ${r.code}); its log:\n${tail(`${r.stdout}\n${r.stderr}`)}`);
@@ -97,7 +93,7 @@ async function discoverSuperuser(archive: string, volume: string, image: string)
 }
 
 async function waitReady(container: string, archive: string, image: string): Promise<void> {
-    const until = Date.now() + startTimeoutMs();
+    const until = Date.now() + pgStartTimeoutMs();
     for (;;) {
         const st = await containerState(container);
         if (!st || st.status !== "running") {
@@ -108,7 +104,7 @@ async function waitReady(container: string, archive: string, image: string): Pro
         if (r.code === 0) return;
         if (Date.now() > until) {
             const logs = await docker(["logs", "--tail", "25", container], { check: false });
-            throw new HookError(`Postgres (${image}) on the restored ${archive} did not accept connections on 127.0.0.1 within ${startTimeoutMs() / 1000} s; its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`);
+            throw new HookError(`Postgres (${image}) on the restored ${archive} did not accept connections on 127.0.0.1 within ${pgStartTimeoutMs() / 1000} s; its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`);
         }
         await new Promise((res) => setTimeout(res, 300));
     }
