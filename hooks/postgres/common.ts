@@ -568,3 +568,34 @@ export async function dataMount(container: string, datadir: string): Promise<{ t
     const source = m.Type === "volume" && m.Name ? m.Name : m.Source;
     return { type: m.Type, source, sub: datadir.slice(m.Destination.replace(/\/$/, "").length) };
 }
+
+// The new volume of a major change, as pg-migrate's two paths (dump/restore and pg_upgrade) look at it.
+
+export async function volumeExists(name: string): Promise<boolean> {
+    return (await docker(["volume", "inspect", "--format", "{{.Name}}", name], { check: false })).code === 0;
+}
+
+/** System identifier of the cluster in a volume ("" if none), with the image's pg_controldata. */
+export async function volumeSysid(volume: string, image: string): Promise<string> {
+    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
+        "-c", 'pg_controldata /v 2>/dev/null | sed -n "s/^Database system identifier: *//p"'], { check: false });
+    return r.stdout.trim();
+}
+
+export async function volumeEmpty(volume: string, image: string): Promise<boolean> {
+    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
+        "-c", "ls -A /v | head -n 1"]);
+    return r.stdout.trim() === "";
+}
+
+/** The image's environment (its Config.Env). */
+export async function imageEnv(image: string): Promise<string[]> {
+    const r = await docker(["image", "inspect", "--format", "{{json .Config.Env}}", image]);
+    return (JSON.parse(r.stdout) as string[] | null) ?? [];
+}
+
+/** PGDATA of the image (where its volume is mounted); the official images' default otherwise. */
+export async function imagePgdata(image: string): Promise<string> {
+    const v = (await imageEnv(image)).find((e) => e.startsWith("PGDATA="));
+    return v ? v.slice("PGDATA=".length) : "/var/lib/postgresql/data";
+}

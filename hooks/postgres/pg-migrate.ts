@@ -19,7 +19,10 @@ import * as path from "path";
 import { HookCommand, UsageError } from "../core/command";
 import { docker } from "../core/docker";
 import { dumpPostgres, stopWriters } from "./pg-dump";
-import { CheckLevel, fail, info, MigrationTarget, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, writeJsonAtomic } from "./common";
+import {
+    CheckLevel, fail, imagePgdata, info, MigrationTarget, parseCheckLevel, queryJson, requireRunning, totals, VERIFY_USAGE, volumeEmpty, volumeExists, volumeSysid,
+    writeJsonAtomic,
+} from "./common";
 import { AMCHECK_MODES, AmcheckMode, upgradePostgres } from "./upgrade";
 import { restorePostgres, RestoreResult } from "./pg-restore";
 import { parseOptions, runOperation, splitList } from "../core/report";
@@ -60,31 +63,6 @@ export const BULK_LOAD_SETTINGS = [
     "fsync=off", "full_page_writes=off", "synchronous_commit=off", "wal_level=minimal", "max_wal_senders=0",
     "max_wal_size=16GB", "checkpoint_timeout=1h", "maintenance_work_mem=1GB", "autovacuum=off",
 ];
-
-async function volumeExists(name: string): Promise<boolean> {
-    return (await docker(["volume", "inspect", "--format", "{{.Name}}", name], { check: false })).code === 0;
-}
-
-/** System identifier of the cluster in a volume ("" if none), with the image's pg_controldata. */
-async function volumeSysid(volume: string, pgdata: string, image: string): Promise<string> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:${pgdata}`, "--entrypoint", "sh", image,
-        "-c", 'pg_controldata "$0" 2>/dev/null | sed -n "s/^Database system identifier: *//p"', pgdata], { check: false });
-    return r.stdout.trim();
-}
-
-/** PGDATA of the image (where its volume is mounted); the official images' default otherwise. */
-async function imagePgdata(image: string): Promise<string> {
-    const r = await docker(["image", "inspect", "--format", "{{json .Config.Env}}", image]);
-    const env = (JSON.parse(r.stdout) as string[] | null) ?? [];
-    const v = env.find((e) => e.startsWith("PGDATA="));
-    return v ? v.slice("PGDATA=".length) : "/var/lib/postgresql/data";
-}
-
-async function volumeEmpty(volume: string, image: string): Promise<boolean> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
-        "-c", "ls -A /v | head -n 1"]);
-    return r.stdout.trim() === "";
-}
 
 async function waitReady(name: string, user: string, timeoutS = 300): Promise<void> {
     const until = Date.now() + timeoutS * 1000;
@@ -138,7 +116,7 @@ async function dumpRestore(o: MigrateOptions): Promise<Record<string, unknown>> 
     const exists = await volumeExists(o.newVolume);
     // Ours: the cluster we initialised is still the one in the volume (or initdb had not finished).
     const ours = !!prev && exists && prev.volume === o.newVolume &&
-        (prev.systemIdentifier ? (await volumeSysid(o.newVolume, pgdata, o.newImage)) === prev.systemIdentifier : prev.state === "initializing");
+        (prev.systemIdentifier ? (await volumeSysid(o.newVolume, o.newImage)) === prev.systemIdentifier : prev.state === "initializing");
     if (ours && prev!.state === "done") {
         info(OP, `${o.newVolume} was already migrated (${sf}); nothing to do`);
         return { ...prev!.result, alreadyDone: true };

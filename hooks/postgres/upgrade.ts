@@ -31,7 +31,7 @@ import { onInterrupt } from "../core/interrupt";
 import { stopWriters } from "./pg-dump";
 import {
     CheckLevel, collectChecksParallel, dataMount, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
-    requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo, MigrationTarget,
+    requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo, MigrationTarget, imageEnv, imagePgdata, volumeEmpty, volumeExists, volumeSysid,
 } from "./common";
 
 export interface UpgradeOptions extends MigrationTarget {
@@ -147,23 +147,6 @@ async function imageAvailable(image: string): Promise<string | undefined> {
     return `the pg_upgrade helper image ${image} is not on the Docker host and cannot be pulled (${p.stderr.trim().split("\n").pop()})`;
 }
 
-async function volumeSysid(volume: string, image: string): Promise<string> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
-        "-c", 'pg_controldata /v 2>/dev/null | sed -n "s/^Database system identifier: *//p"'], { check: false });
-    return r.stdout.trim();
-}
-
-async function volumeEmpty(volume: string, image: string): Promise<boolean> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
-        "-c", "ls -A /v | head -n 1"]);
-    return r.stdout.trim() === "";
-}
-
-async function imageEnv(image: string): Promise<string[]> {
-    const r = await docker(["image", "inspect", "--format", "{{json .Config.Env}}", image]);
-    return (JSON.parse(r.stdout) as string[] | null) ?? [];
-}
-
 /** The new image's major (its PG_MAJOR, as the official images set it, or `postgres -V`). */
 async function newMajor(image: string): Promise<string> {
     const env = await imageEnv(image);
@@ -181,12 +164,6 @@ async function postgresIds(image: string): Promise<{ uid: string; gid: string }>
     const [uid, gid] = r.stdout.trim().split("\n").map((l) => l.trim());
     if (!/^\d+$/.test(uid ?? "") || !/^\d+$/.test(gid ?? "")) fail(`image ${image} has no postgres user (id: ${r.stdout.trim()})`);
     return { uid, gid };
-}
-
-/** PGDATA of the image (where its volume is mounted). */
-async function imagePgdata(image: string): Promise<string> {
-    const v = (await imageEnv(image)).find((e) => e.startsWith("PGDATA="));
-    return v ? v.slice("PGDATA=".length) : "/var/lib/postgresql/data";
 }
 
 interface OldFacts {
@@ -262,7 +239,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     const sf = path.join(work, STATE_FILE);
     const prev: UpgradeState | undefined = fs.existsSync(sf) ? (JSON.parse(fs.readFileSync(sf, "utf8")) as UpgradeState) : undefined;
-    const exists = (await docker(["volume", "inspect", "--format", "{{.Name}}", o.newVolume], { check: false })).code === 0;
+    const exists = await volumeExists(o.newVolume);
     const ours = !!prev && exists && prev.volume === o.newVolume &&
         (prev.systemIdentifier ? (await volumeSysid(o.newVolume, o.newImage)) === prev.systemIdentifier : prev.state === "upgrading");
     if (ours && prev!.state === "done") {
