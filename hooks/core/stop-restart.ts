@@ -134,6 +134,21 @@ export class Writers {
         return this.startAgain();
     }
 
+    /**
+     * After `e` failed the step: starts them all again and returns `e` to throw, its message naming
+     * those that did not start (a writer left down is never silent).
+     */
+    async restartAfter(e: unknown): Promise<unknown> {
+        const failed = await this.restart();
+        if (!failed.length) return e;
+        const why = `these containers could not be started again: ${failed.join(", ")}; start them by hand`;
+        if (e instanceof Error) {
+            e.message = `${e.message}; ${why}`;
+            return e;
+        }
+        return new Error(`${String(e)}; ${why}`);
+    }
+
     /** The step's purpose is to leave them stopped (they are replaced next): no restart on success. */
     keepStopped(): void {
         this.unregister();

@@ -6,7 +6,6 @@ import * as path from "path";
 import { renameDurable } from "../core/atomic-file";
 import { HookCommand, UsageError } from "../core/command";
 import { Writers } from "../core/stop-restart";
-import { docker } from "../core/docker";
 import {
     CheckLevel, collectChecks, collectChecksParallel, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
     parseCheckLevel, PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, VERIFY_USAGE, writeJsonAtomic,
@@ -38,19 +37,18 @@ async function toolsVersion(t: PgTarget): Promise<string> {
 
 /**
  * Stops the writers among `names` (hooks/core/stop-restart.ts: on the ledger first, ones a killed earlier
- * run left stopped taken over); returns them, to start again on failure. An interruption of this
+ * run left stopped taken over); returns them, to start again on failure (`restartAfter`). An interruption of this
  * hook at any later point starts them again: until the hook ends, the old database is the current one.
  */
-export async function stopWriters(op: string, names: string[]): Promise<string[]> {
+export async function stopWriters(op: string, names: string[]): Promise<Writers> {
     const writers = new Writers(op, names, { resume: true });
     try {
         await writers.stop();
     } catch (e) {
         // One that would not stop: the others go back up before the step fails.
-        await writers.restart();
-        throw e;
+        throw await writers.restartAfter(e);
     }
-    return [...writers.stopped];
+    return writers;
 }
 
 export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
@@ -64,7 +62,7 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
     fs.mkdirSync(partial, { recursive: true, mode: 0o700 });
     const t: PgTarget = { container: o.container, image: o.image ?? c.imageId, user: o.user, workDir: partial };
     const jobs = o.jobs ?? (await hostCpus());
-    const stopped = await stopWriters(op, o.stop);
+    const writers = await stopWriters(op, o.stop);
     try {
         const server = await serverVersionNum(t);
         const version = await toolsVersion(t);
@@ -133,11 +131,7 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
     } catch (e) {
         // A dump cut off (ENOSPC included) must not keep the disk full; a rerun starts it over anyway.
         fs.rmSync(partial, { recursive: true, force: true });
-        for (const n of stopped) {
-            info(op, `dump failed: starting ${n} again`);
-            await docker(["start", n], { check: false });
-        }
-        throw e;
+        throw await writers.restartAfter(e);
     }
 }
 

@@ -127,7 +127,7 @@ async function dumpRestore(o: MigrateOptions): Promise<Record<string, unknown>> 
         fail(`volume ${o.newVolume} is not empty and was not filled by upshift (${sf}): refusing to write into it`);
     }
 
-    const stopped = await stopWriters(OP, o.stop);
+    const writers = await stopWriters(OP, o.stop);
     const temp = `upshift-pg-migrate-${o.newVolume.replace(/[^a-zA-Z0-9_.-]/g, "_")}`;
     let tempStarted = false;
     try {
@@ -193,11 +193,7 @@ async function dumpRestore(o: MigrateOptions): Promise<Record<string, unknown>> 
     } catch (e) {
         // The old cluster was only read: writers go back to it; the next run redoes everything.
         if (tempStarted) await docker(["rm", "-f", temp], { check: false });
-        for (const n of stopped) {
-            info(OP, `migration failed: starting ${n} again`);
-            await docker(["start", n], { check: false });
-        }
-        throw e;
+        throw await writers.restartAfter(e);
     }
 }
 

@@ -271,7 +271,7 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     info(op, `pg_upgrade of ${o.container} (PostgreSQL ${facts.num}, ${facts.datadir} on ${mount.source}) to ${major} with ${o.upgradeImage}; ` +
         `superuser ${facts.superuser}, ${facts.encoding}, ${facts.collate}${initdbArgs.length ? `, ${initdbArgs.join(" ")}` : ""}`);
 
-    const stopped = await stopWriters(op, o.stop);
+    const writers = await stopWriters(op, o.stop);
     // The old server goes through the ledger (a killed run's rerun starts it again), and an
     // interruption starts it again at once: its volume was only read.
     let oldStopped = false;
@@ -325,7 +325,8 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             if (!(await startOld())) fail(`could not start ${o.container} again after pg_upgrade refused`);
             unregister();
             await waitReady(o.container, o.user);
-            for (const n of stopped) await docker(["start", n], { check: false });
+            const notStarted = await writers.restart();
+            if (notStarted.length) fail(`pg_upgrade refused, and these containers could not be started again: ${notStarted.join(", ")}; start them by hand`);
             return { refused: reason };
         }
         if (r.code !== 0) fail(`pg_upgrade in ${o.upgradeImage} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-8).join(" | ")}`);
@@ -399,10 +400,6 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
             await startOld();
         }
         unregister();
-        for (const n of stopped) {
-            info(op, `upgrade failed: starting ${n} again`);
-            await docker(["start", n], { check: false });
-        }
-        throw e;
+        throw await writers.restartAfter(e);
     }
 }
