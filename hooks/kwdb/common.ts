@@ -4,7 +4,7 @@
 // client authenticates with the root client certificate in the certs dir.
 import * as fs from "fs";
 import * as path from "path";
-import { containerState, docker, dockerStream } from "../core/docker";
+import { containerState, docker, dockerStream, waitServing } from "../core/docker";
 import { HookError, log } from "../core/report";
 
 export interface KwdbTarget {
@@ -239,22 +239,25 @@ export async function listUsers(t: KwdbTarget): Promise<string[]> {
     return rows.map((r) => col(r, "username", "user_name")).filter((u) => u && u !== "root" && u !== "admin").sort();
 }
 
-/** Waits until the container runs and is healthy (or has no healthcheck). */
+/**
+ * Starts the container if it is stopped, then waits until it runs and is healthy (or has no
+ * healthcheck): core/docker.ts waitServing, the one wait loop of the hooks.
+ */
 export async function waitReady(op: string, container: string, seconds: number): Promise<void> {
-    const deadline = Date.now() + seconds * 1000;
-    let said = false;
-    for (;;) {
-        const st = await containerState(container);
-        if (!st) throw new HookError(`container ${container} does not exist`);
-        if (st.status === "running" && (st.health === "" || st.health === "healthy")) return;
-        if (st.status === "exited" || st.status === "created") {
-            log(op, `starting ${container} (${st.status})`);
-            await docker(["start", container]);
-        } else if (st.status === "dead") throw new HookError(`container ${container} is dead`);
-        if (Date.now() >= deadline) throw new HookError(`container ${container} is not healthy after ${seconds} s (${st.status} ${st.health}); check \`docker logs ${container}\``);
-        if (!said) { log(op, `waiting for ${container} to be healthy`); said = true; }
-        await new Promise((r) => setTimeout(r, 1000));
+    const st = await containerState(container);
+    if (!st) throw new HookError(`container ${container} does not exist`);
+    if (st.status === "dead") throw new HookError(`container ${container} is dead`);
+    if (st.status === "exited" || st.status === "created") {
+        log(op, `starting ${container} (${st.status})`);
+        await docker(["start", container]);
     }
+    let said = false;
+    const r = await waitServing(container, Date.now() + seconds * 1000, () => {
+        if (!said) { log(op, `waiting for ${container} to be healthy`); said = true; }
+    });
+    if (r.serving) return;
+    if (!r.state) throw new HookError(`container ${container} disappeared while starting`);
+    throw new HookError(`container ${container} is not healthy after ${seconds} s (${r.state.status} ${r.state.health}); check \`docker logs ${container}\``);
 }
 
 /** What kwdb-export leaves next to the backup: `<out>/export.json` and the exported tree in `<out>/data`. */
