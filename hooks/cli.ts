@@ -5,7 +5,7 @@
 // what it holds: core/ (the shared plumbing), containers/, volumes/ (backups), postgres/, offsite/
 // (S3 and retention), mongo/ and kwdb/. Imports go one way (tests/unit/layout.test.ts): core/ uses
 // nothing else, the database folders never use each other, and this file is imported by none.
-import { HookCommand, UsageError } from "./core/command";
+import { EXIT_STATUS, HookCommand, UsageError } from "./core/command";
 
 /** Operation name -> module exporting its HookCommand (add new ones here, one line each). */
 export const OPERATIONS: Readonly<Record<string, string>> = {
@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const cmd = load(name);
     if (rest.includes("--help") || rest.includes("-h")) {
-        process.stdout.write(cmd.usage + "\n");
+        process.stdout.write(`${cmd.usage}\n${EXIT_STATUS}\n`);
         return 0;
     }
     try {
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
         if (err instanceof UsageError) {
             // Scrubbed like every other message: a bad --backup names its path, which may hold anything.
             const { scrubSecrets } = require("./core/docker") as typeof import("./core/docker");
-            process.stderr.write(`upshift ${name}: ${scrubSecrets(err.message)}\n${cmd.usage}\n`);
+            process.stderr.write(`upshift ${name}: ${scrubSecrets(err.message)}\n${cmd.usage}\n${EXIT_STATUS}\n`);
             return 2;
         }
         throw err;

@@ -20,3 +20,16 @@ export interface HookCommand {
 
 /** Bad command-line input: printed with the command's usage, exit code 2. */
 export class UsageError extends Error {}
+
+/**
+ * What every operation's exit code means, printed after its usage (restic's EXIT STATUS): a step's
+ * log and an operator's script can tell a refusal and an interruption from a failure.
+ */
+export const EXIT_STATUS = [
+    "exit status:",
+    "  0            done (one JSON line on stdout)",
+    "  1            failed (the reason on stderr); what the operation stopped is started again",
+    "  2            bad arguments: the flag is named, nothing was done",
+    "  3            refused: going on could lose data, nothing was changed",
+    "  129 130 143  interrupted (SIGHUP or the step's shell gone, SIGINT, SIGTERM): its containers started again, its helpers and partial output removed",
+].join("\n");
