@@ -4,7 +4,7 @@
 import { finished } from "stream/promises";
 import { HookCommand, UsageError } from "../core/command";
 import { dockerStream, waitServing } from "../core/docker";
-import { HookError, log, parseOptions, runOperation, scrubLines } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation, scrubLines } from "../core/report";
 
 const USAGE = `usage: upshift exec --container C [--wait-healthy SECONDS] -- CMD ARGS...
   Waits up to SECONDS for C to be running and healthy (or running, without a healthcheck),
@@ -19,7 +19,7 @@ export const exec: HookCommand = {
         if (dd < 0 || dd === argv.length - 1) throw new UsageError("give the command after --, e.g. -- python manage.py migrate");
         const { values } = parseOptions(argv.slice(0, dd), { container: { type: "string" }, "wait-healthy": { type: "string" } } as const);
         const cmd = argv.slice(dd + 1);
-        if (!values.container) throw new UsageError("--container C is required");
+        requireFlags(values, "container C");
         const wait = values["wait-healthy"] === undefined ? 0 : Number(values["wait-healthy"]);
         if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait-healthy ${values["wait-healthy"]}: expected a number of seconds`);
         return runOperation("exec", () => runExec(values.container!, wait, cmd));

@@ -1,9 +1,9 @@
 // `upshift image-present`: fails with the operator's fix when an image that no registry serves
 // (e.g. KWDB 2.x/3.0, shipped as KaiwuDB.tar for `docker load`) is not on the Docker host, before
 // the docker provider tries to pull it and reports a registry error instead.
-import { HookCommand, UsageError } from "../core/command";
+import { HookCommand } from "../core/command";
 import { docker } from "../core/docker";
-import { HookError, parseOptions, runOperation } from "../core/report";
+import { HookError, parseOptions, requireFlags, runOperation } from "../core/report";
 
 const OP = "image-present";
 
@@ -13,7 +13,7 @@ export const imagePresent: HookCommand = {
     usage: "usage: upshift image-present --image REF [--how TEXT]\n  Exit 1 with TEXT as the fix when REF is not on the Docker host (DOCKER_HOST).",
     run(argv) {
         const { values } = parseOptions(argv, { image: { type: "string" }, how: { type: "string" } });
-        if (!values.image) throw new UsageError("--image is required");
+        requireFlags(values, "image");
         return runOperation(OP, async () => {
             const r = await docker(["image", "inspect", "--format", "{{.Id}}", values.image!], { check: false });
             if (r.code !== 0) {

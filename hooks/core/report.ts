@@ -34,6 +34,17 @@ export async function runOperation(name: string, body: () => Promise<Record<stri
     }
 }
 
+/**
+ * The first of `flags` missing from `values` is a usage error: `--NAME HINT is required`. Each
+ * flag is "NAME" or "NAME HINT" (e.g. "backup DIR/P/ID"); empty counts as missing.
+ */
+export function requireFlags(values: Readonly<Record<string, unknown>>, ...flags: string[]): void {
+    for (const f of flags) {
+        const v = values[f.split(" ")[0]];
+        if (v === undefined || v === "" || (Array.isArray(v) && !v.length)) throw new UsageError(`--${f} is required`);
+    }
+}
+
 /** A log line on stderr (never stdout), scrubbed. */
 export function log(name: string, message: string): void {
     process.stderr.write(`upshift ${name}: ${scrubSecrets(message)}\n`);

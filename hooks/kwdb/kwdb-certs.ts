@@ -3,9 +3,9 @@
 // create-ca` makes one. Node and root client certificates are then made with the KWDB image's own
 // kwbase (product-catalog.md, "Secure mode certs"). Files already present are never touched, so a
 // rerun changes nothing.
-import { HookCommand, UsageError } from "../core/command";
+import { HookCommand } from "../core/command";
 import { docker, helperImage, helperName, helperRunArgs } from "../core/docker";
-import { HookError, log, parseOptions, runOperation, splitList } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation, splitList } from "../core/report";
 
 const OP = "kwdb-certs";
 const DIR = "/kaiwudb/certs";
@@ -76,8 +76,7 @@ export const kwdbCerts: HookCommand = {
         const { values } = parseOptions(argv, {
             volume: { type: "string" }, image: { type: "string" }, hosts: { type: "string", multiple: true }, "helper-image": { type: "string" },
         });
-        if (!values.volume) throw new UsageError("--volume is required");
-        if (!values.image) throw new UsageError("--image is required");
+        requireFlags(values, "volume", "image");
         return runOperation(OP, () => runCerts({ volume: values.volume!, image: values.image!, hosts: splitList(values.hosts), helper: helperImage(values["helper-image"]) }));
     },
 };

@@ -21,7 +21,7 @@ import {
 import { copyOut } from "./copy";
 import { privateName, removePrivate, startPrivate } from "./private";
 import { formatBytes } from "../core/progress";
-import { HookError, log, parseOptions, runOperation } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation } from "../core/report";
 
 const OP = "kwdb-export";
 
@@ -165,7 +165,7 @@ export const kwdbExport: HookCommand = {
             container: { type: "string" }, store: { type: "string" }, dir: { type: "string" }, out: { type: "string" },
             insecure: { type: "boolean" }, "certs-dir": { type: "string" }, "stop-after": { type: "boolean" }, "wait-healthy": { type: "string" },
         });
-        for (const k of ["container", "store", "dir", "out"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+        requireFlags(values, "container", "store", "dir", "out");
         if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(values.dir!)) throw new UsageError("--dir must be one plain directory name (letters, digits, _ . + -)");
         if (Boolean(values.insecure) === Boolean(values["certs-dir"])) throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
         const wait = Number(values["wait-healthy"] ?? "600");

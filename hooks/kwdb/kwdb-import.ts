@@ -15,7 +15,7 @@ import {
 import { copyIn } from "./copy";
 import { dbDir } from "./kwdb-export";
 import { stripPartitionInterval } from "./meta";
-import { HookError, log, parseOptions, RefusedError, runOperation } from "../core/report";
+import { HookError, log, parseOptions, RefusedError, requireFlags, runOperation } from "../core/report";
 
 const OP = "kwdb-import";
 
@@ -238,7 +238,7 @@ export const kwdbImport: HookCommand = {
             insecure: { type: "boolean" }, "certs-dir": { type: "string" }, "strip-partition-interval": { type: "boolean" },
             "wait-healthy": { type: "string" },
         });
-        for (const k of ["container", "store", "from"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+        requireFlags(values, "container", "store", "from");
         if (Boolean(values.insecure) === Boolean(values["certs-dir"])) throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
         const wait = Number(values["wait-healthy"] ?? "900");
         if (!Number.isFinite(wait) || wait < 0) throw new UsageError("--wait-healthy must be a number of seconds");

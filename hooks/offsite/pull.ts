@@ -1,6 +1,6 @@
 // `upshift pull`: fetch a backup from S3 into the local backup directory, verified (docs/backups.md).
-import { HookCommand, UsageError } from "../core/command";
-import { parseOptions, runOperation } from "../core/report";
+import { HookCommand } from "../core/command";
+import { parseOptions, requireFlags, runOperation } from "../core/report";
 import { pullBackup, S3_FLAGS, s3TargetFrom } from "./s3";
 
 export const pull: HookCommand = {
@@ -19,9 +19,7 @@ export const pull: HookCommand = {
             quiet: { type: "boolean" },
             ...S3_FLAGS,
         });
-        if (!values.bucket) throw new UsageError("--bucket is required");
-        if (!values["key-prefix"]) throw new UsageError("--key-prefix is required");
-        if (!values.to) throw new UsageError("--to is required");
+        requireFlags(values, "bucket", "key-prefix", "to");
         return runOperation("pull", async () => {
             const r = await pullBackup({ target: s3TargetFrom(values)!, keyPrefix: values["key-prefix"]!, toDir: values.to!, quiet: values.quiet });
             return { ...r };

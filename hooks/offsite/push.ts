@@ -1,6 +1,6 @@
 // `upshift push`: copy a local backup to S3 (docs/backups.md).
 import { HookCommand, UsageError } from "../core/command";
-import { parseOptions, runOperation } from "../core/report";
+import { parseOptions, requireFlags, runOperation } from "../core/report";
 import { MIN_PART_SIZE, pushBackup, S3_FLAGS, s3TargetFrom } from "./s3";
 
 export const push: HookCommand = {
@@ -20,8 +20,7 @@ export const push: HookCommand = {
             quiet: { type: "boolean" },
             ...S3_FLAGS,
         });
-        if (!values.backup) throw new UsageError("--backup is required");
-        if (!values.bucket) throw new UsageError("--bucket is required");
+        requireFlags(values, "backup", "bucket");
         let partSize: number | undefined;
         if (values["part-size-mb"] !== undefined) {
             const mb = Number(values["part-size-mb"]);

@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "../core/command";
 import { fail, hostCpus, info, listDatabases, PgTarget, requireRunning, runTool } from "./common";
-import { parseOptions, runOperation } from "../core/report";
+import { parseOptions, requireFlags, runOperation } from "../core/report";
 
 const OP = "pg-analyze";
 
@@ -75,7 +75,7 @@ export const pgAnalyze: HookCommand = {
         const { values } = parseOptions(argv, {
             container: { type: "string" }, user: { type: "string" }, image: { type: "string" }, jobs: { type: "string" }, work: { type: "string" },
         });
-        if (!values.container) throw new UsageError("--container is required");
+        requireFlags(values, "container");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
         if (values.work === "") throw new UsageError("--work DIR: expected a directory");

@@ -10,7 +10,7 @@ import {
     CheckLevel, collectChecks, collectChecksParallel, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
     parseCheckLevel, PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, VERIFY_USAGE, writeJsonAtomic,
 } from "./common";
-import { parseOptions, runOperation, splitList } from "../core/report";
+import { parseOptions, requireFlags, runOperation, splitList } from "../core/report";
 
 const OP = "pg-dump";
 
@@ -148,12 +148,11 @@ export const pgDump: HookCommand = {
             stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
             verify: { type: "string" },
         });
-        if (!values.container) throw new UsageError("--container is required");
-        if (!values.out) throw new UsageError("--out is required");
+        requireFlags(values, "container", "out");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
         const o: DumpOptions = {
-            container: values.container, out: values.out, image: values.image, user: values.user ?? "postgres",
+            container: values.container!, out: values.out!, image: values.image, user: values.user ?? "postgres",
             stop: splitList(values.stop), jobs, plain: values.plain, verify: parseCheckLevel(values.verify),
         };
         return runOperation(OP, async () => {

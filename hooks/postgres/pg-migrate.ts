@@ -25,7 +25,7 @@ import {
 } from "./common";
 import { AMCHECK_MODES, AmcheckMode, upgradePostgres } from "./upgrade";
 import { restorePostgres, RestoreResult } from "./pg-restore";
-import { parseOptions, runOperation, splitList } from "../core/report";
+import { parseOptions, requireFlags, runOperation, splitList } from "../core/report";
 
 const OP = "pg-migrate";
 
@@ -226,7 +226,7 @@ export const pgMigrate: HookCommand = {
             throw new UsageError(`--amcheck ${values.amcheck}: expected ${AMCHECK_MODES.join(", ")}`);
         }
         if (values.plain && method !== "dump") throw new UsageError("--plain is a dump/restore mode: add --method dump");
-        for (const k of ["container", "new-image", "new-volume", "work"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+        requireFlags(values, "container", "new-image", "new-volume", "work");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
         const initEnv = values["init-env"] ?? [];

@@ -14,7 +14,7 @@ import {
     asyncTicker, collectChecksParallel, diffChecks, DumpManifest, errorLines, fail, hostCpus, info, listDatabases, PgTarget, PsqlSession, queryJson,
     quoteIdent, quoteLiteral, readManifest, removeLeftoverTools, requireRunning, runTool, serverVersionNum, totals, writeJsonAtomic,
 } from "./common";
-import { parseOptions, runOperation } from "../core/report";
+import { parseOptions, requireFlags, runOperation } from "../core/report";
 
 const OP = "pg-restore";
 
@@ -187,11 +187,10 @@ export const pgRestore: HookCommand = {
         const { values } = parseOptions(argv, {
             container: { type: "string" }, from: { type: "string" }, image: { type: "string" }, user: { type: "string" }, jobs: { type: "string" },
         });
-        if (!values.container) throw new UsageError("--container is required");
-        if (!values.from) throw new UsageError("--from is required");
+        requireFlags(values, "container", "from");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
         if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
-        const o: RestoreOptions = { container: values.container, from: values.from, image: values.image, user: values.user ?? "postgres", jobs };
+        const o: RestoreOptions = { container: values.container!, from: values.from!, image: values.image, user: values.user ?? "postgres", jobs };
         return runOperation(OP, async () => ({ container: o.container, from: path.resolve(o.from), ...(await restorePostgres(o)), verified: true }));
     },
 };

@@ -20,7 +20,7 @@ import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, re
 import { DATABASES_SQL, dataMount, psqlJson, TABLE_COUNTS_SQL } from "../postgres/common";
 import { formatBytes } from "../core/progress";
 import type { PgCounts } from "./verify-postgres";
-import { HookError, log, parseOptions, runOperation, splitList } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation, splitList } from "../core/report";
 
 const USAGE = `usage: upshift backup --product P --version V --id ID --to DIR (--volume NAME | --dir PATH)...
                       [--stop C1,C2] [--pg-census C] [--label L] [--helper-image IMG]
@@ -52,7 +52,7 @@ export const backup: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        for (const k of ["product", "version", "id", "to"] as const) if (!values[k]) throw new UsageError(`--${k} is required`);
+        requireFlags(values, "product", "version", "id", "to");
         for (const k of ["product", "id"] as const) {
             if (!SEGMENT.test(values[k]!)) throw new UsageError(`--${k} ${JSON.stringify(values[k])} must be letters, digits and _ . + - (it names a directory)`);
         }

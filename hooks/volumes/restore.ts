@@ -17,7 +17,7 @@ import { readState, writeState } from "../core/stop-restart";
 import { linksPointingOut } from "./links";
 import { docker, helperImage } from "../core/docker";
 import { ArchiveEntry, Manifest, readBackupArg } from "./manifest";
-import { HookError, log, parseOptions, runOperation } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation } from "../core/report";
 import { backupKeyPrefix, pullBackup, s3TargetFrom } from "../offsite/s3";
 
 const USAGE = `usage: upshift restore --backup DIR/P/ID (--volume SRC=TARGET | --dir SRC=PATH)... [--force] [--helper-image IMG]
@@ -55,7 +55,7 @@ export const restore: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        if (!values.backup) throw new UsageError("--backup DIR/P/ID is required");
+        requireFlags(values, "backup DIR/P/ID");
         const specs = [
             ...(values.volume ?? []).map((v) => ({ type: "volume" as const, spec: v })),
             ...(values.dir ?? []).map((v) => ({ type: "dir" as const, spec: v })),
@@ -74,7 +74,7 @@ export const restore: HookCommand = {
         if (!fromS3) {
             for (const k of ["prefix", "s3-endpoint", "region"] as const) if (values[k] !== undefined) throw new UsageError(`--${k} goes with --from-s3 BUCKET`);
         }
-        const dir = path.resolve(values.backup);
+        const dir = path.resolve(values.backup!);
         const [product, id] = [path.basename(path.dirname(dir)), path.basename(dir)];
         return runOperation("restore", async () => {
             let pulled: Record<string, unknown> | undefined;

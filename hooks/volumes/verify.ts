@@ -6,11 +6,11 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { HookCommand, UsageError } from "../core/command";
+import { HookCommand } from "../core/command";
 import { checkArchives, DamagedArchiveError, extractArchive, imageHasZstd } from "./archive";
 import { docker, helperImage, ownerLabels, removeLeftovers } from "../core/docker";
 import { readBackupArg } from "./manifest";
-import { HookError, log, parseOptions, runOperation } from "../core/report";
+import { HookError, log, parseOptions, requireFlags, runOperation } from "../core/report";
 import { autoVerifyChecks, verifyCheck } from "./verify-checks";
 import { writeJsonAtomic } from "../postgres/common";
 // Registers the `postgres` check (a restored Postgres data directory must start and answer).
@@ -42,7 +42,7 @@ export const verify: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        if (!values.backup) throw new UsageError("--backup DIR/P/ID is required");
+        requireFlags(values, "backup DIR/P/ID");
         return runOperation("verify", () => runVerify(path.resolve(values.backup!), values["test-restore"] === true, helperImage(values["helper-image"]), values["pg-image"]));
     },
 };

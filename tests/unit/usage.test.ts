@@ -4,7 +4,8 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { OPERATIONS } from "../../hooks/cli";
-import { EXIT_STATUS } from "../../hooks/core/command";
+import { EXIT_STATUS, UsageError } from "../../hooks/core/command";
+import { requireFlags } from "../../hooks/core/report";
 
 const CLI = path.join(__dirname, "..", "..", "bin", "upshift");
 const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, DOCKER_HOST: "unix:///nonexistent.sock" } });
@@ -27,5 +28,12 @@ describe("usage texts (bin/upshift OP --help)", () => {
         assert.match(r.stderr, /^upshift backup: .*no-such-flag/);
         assert.ok(r.stderr.endsWith(`${EXIT_STATUS}\n`), r.stderr);
         for (const code of ["0 ", "1 ", "2 ", "3 ", "129 130 143 "]) assert.ok(EXIT_STATUS.includes(`  ${code}`), code);
+    });
+
+    it("requireFlags: the first missing flag (unset, empty or an empty list) is a usage error naming it and its hint", () => {
+        assert.doesNotThrow(() => requireFlags({ a: "x", b: ["y"] }, "a", "b"));
+        for (const values of [{ a: "x" }, { a: "x", b: "" }, { a: "x", b: [] }]) {
+            assert.throws(() => requireFlags(values, "a", "b DIR/P/ID", "c"), (e: Error) => e instanceof UsageError && e.message === "--b DIR/P/ID is required");
+        }
     });
 });
