@@ -44,8 +44,6 @@ const STATS = `{ ${STATS_BODY}; } >&2`;
 // zstd stores blocks it cannot compress (media) as raw blocks at close to copy speed, while text
 // still shrinks about 4x. Restores read any level.
 
-export type { Compression };
-
 /** The archive's file name for a source's name: `.tar.zst`, or `.tar` when not compressed. */
 export function archiveFile(name: string, c: Compression): string {
     return `${name}${c === "zstd" ? ".tar.zst" : ".tar"}`;
