@@ -59,10 +59,14 @@ function requireAwsPlugin(): void {
     const off = /^(1|true)$/i.test(process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? "");
     const what = `upshift:s3 is set, so the AWS provider plugin ${version} is needed, and it is not installed (${dir})`;
     if (off) {
-        throw new ConfigError([`${what}; automatic plugin downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION). `
-            + `Fix: pulumi plugin install resource aws ${version} (where Pulumi's plugin downloads are reachable, or --file with a built binary), or pulumi config rm upshift:s3`]);
+        throw new ConfigError([
+            `${what}; automatic plugin downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION). ` +
+                `Fix: pulumi plugin install resource aws ${version} (where Pulumi's plugin downloads are reachable, or --file with a built binary), or pulumi config rm upshift:s3`,
+        ]);
     }
-    pulumi.log.info(`${what}: the engine will download it now; on a host without access to Pulumi's plugin downloads, run pulumi plugin install resource aws ${version} --file <binary> first`);
+    pulumi.log.info(
+        `${what}: the engine will download it now; on a host without access to Pulumi's plugin downloads, run pulumi plugin install resource aws ${version} --file <binary> first`,
+    );
 }
 
 export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecord> }> {
@@ -74,10 +78,15 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     // Off-site copies: a bucket upshift manages (versioning, encryption, no public access, lifecycle)
     // or an existing one by name. Credentials come from the standard AWS environment or profile only.
     const s3 = cfg.stack.s3;
-    const bucket = s3 ? new BackupBucket("backups", s3.create
-        ? { bucketName: s3.bucket, noncurrentVersionDays: s3.noncurrentVersionDays }
-        : { existingBucketName: s3.bucket },
-    s3.region ? { providers: [new aws.Provider("aws", { region: s3.region as aws.Region })] } : undefined) : undefined;
+    const bucket = s3
+        ? new BackupBucket(
+              "backups",
+              s3.create
+                  ? { bucketName: s3.bucket, noncurrentVersionDays: s3.noncurrentVersionDays }
+                  : { existingBucketName: s3.bucket },
+              s3.region ? { providers: [new aws.Provider("aws", { region: s3.region as aws.Region })] } : undefined,
+          )
+        : undefined;
     const common = {
         dockerHost: cfg.stack.dockerHost,
         backupDir: cfg.stack.backupDir,
@@ -92,30 +101,64 @@ export async function program(): Promise<{ deployed: pulumi.Output<DeployedRecor
     if (cfg.cvat) {
         const c = cfg.cvat;
         const secrets = productSecrets("cvat");
-        const cvat = new Cvat("cvat", {
-            ...common, version: c.version, deployed: before.cvat, images: c.images,
-            registryMirror: c.registryMirror, volumes: c.volumes, adopt: c.adopt, secrets,
-        }, { providers: [provider] });
+        const cvat = new Cvat(
+            "cvat",
+            {
+                ...common,
+                version: c.version,
+                deployed: before.cvat,
+                images: c.images,
+                registryMirror: c.registryMirror,
+                volumes: c.volumes,
+                adopt: c.adopt,
+                secrets,
+            },
+            { providers: [provider] },
+        );
         deployed.cvat = cvat.deployed;
     }
     if (cfg.clearml) {
         const c = cfg.clearml;
         const secrets = productSecrets("clearml");
-        const clearml = new Clearml("clearml", {
-            ...common, version: c.version, deployed: before.clearml, images: c.images, registryMirror: c.registryMirror,
-            volumes: c.volumes, adopt: c.adopt, dataDir: c.dataDir, features: { agentServices: c.agentServices }, secrets,
-        }, { providers: [provider] });
+        const clearml = new Clearml(
+            "clearml",
+            {
+                ...common,
+                version: c.version,
+                deployed: before.clearml,
+                images: c.images,
+                registryMirror: c.registryMirror,
+                volumes: c.volumes,
+                adopt: c.adopt,
+                dataDir: c.dataDir,
+                features: { agentServices: c.agentServices },
+                secrets,
+            },
+            { providers: [provider] },
+        );
         deployed.clearml = clearml.deployed;
     }
     if (cfg.kwdb) {
         const k = cfg.kwdb;
         const secrets = productSecrets("kwdb");
-        const kwdb = new Kwdb("kwdb", {
-            ...common, version: k.version, deployed: before.kwdb, images: k.images, registryMirror: k.registryMirror,
-            volumes: k.volumes, adopt: k.adopt, storePath: k.storePath, secure: k.secure, ports: k.ports, secrets,
-        }, { providers: [provider] });
+        const kwdb = new Kwdb(
+            "kwdb",
+            {
+                ...common,
+                version: k.version,
+                deployed: before.kwdb,
+                images: k.images,
+                registryMirror: k.registryMirror,
+                volumes: k.volumes,
+                adopt: k.adopt,
+                storePath: k.storePath,
+                secure: k.secure,
+                ports: k.ports,
+                secrets,
+            },
+            { providers: [provider] },
+        );
         deployed.kwdb = kwdb.deployed;
     }
     return { deployed: pulumi.output(deployed) as pulumi.Output<DeployedRecord> };
 }
-

@@ -22,27 +22,65 @@ async function main(): Promise<void> {
 
     const deployed = planChange({ catalog: cvatCatalog, to: "2.2.0" }).next;
     let resources = 0;
-    const count: pulumiT.ResourceTransformation = () => { resources++; return undefined; };
+    const count: pulumiT.ResourceTransformation = () => {
+        resources++;
+        return undefined;
+    };
     const last: InstanceType<typeof Cvat>[] = [];
     for (let i = 0; i < n; i++) {
-        last.push(new Cvat(`cvat${i}`, {
-            version: "2.40.0", deployed, backupDir: `/srv/backups/cvat${i}`,
-            volumes: { cvat_db: `cvat${i}_db`, cvat_data: `cvat${i}_data`, cvat_keys: `cvat${i}_keys`, cvat_logs: `cvat${i}_logs` },
-            secrets: { dbPassword: pulumi.secret(`pw-${i}`) },
-        }, { transformations: [count] }));
+        last.push(
+            new Cvat(
+                `cvat${i}`,
+                {
+                    version: "2.40.0",
+                    deployed,
+                    backupDir: `/srv/backups/cvat${i}`,
+                    volumes: {
+                        cvat_db: `cvat${i}_db`,
+                        cvat_data: `cvat${i}_data`,
+                        cvat_keys: `cvat${i}_keys`,
+                        cvat_logs: `cvat${i}_logs`,
+                    },
+                    secrets: { dbPassword: pulumi.secret(`pw-${i}`) },
+                },
+                { transformations: [count] },
+            ),
+        );
     }
     // Every registration (and its mock answer) is done when the RPC queue is drained.
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     // And the last component's last resource has its id: everything before it resolved too.
     const steps = Object.values(last[last.length - 1].steps);
-    if (steps.length) await new Promise<void>((res) => steps[steps.length - 1].id.apply((v) => { res(); return v; }));
+    if (steps.length)
+        await new Promise<void>((res) =>
+            steps[steps.length - 1].id.apply((v) => {
+                res();
+                return v;
+            }),
+        );
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     const t2 = performance.now();
     const mem = process.memoryUsage();
-    process.stdout.write(JSON.stringify({
-        n, resources, loadMs: t1 - t0, evalMs: t2 - t1, rssStart, rssLoaded, rssEnd: mem.rss, heapUsed: mem.heapUsed,
-        maxRss: process.resourceUsage().maxRSS * 1024, steps: steps.length,
-    }) + "\n");
+    process.stdout.write(
+        JSON.stringify({
+            n,
+            resources,
+            loadMs: t1 - t0,
+            evalMs: t2 - t1,
+            rssStart,
+            rssLoaded,
+            rssEnd: mem.rss,
+            heapUsed: mem.heapUsed,
+            maxRss: process.resourceUsage().maxRSS * 1024,
+            steps: steps.length,
+        }) + "\n",
+    );
 }
 
-main().then(() => process.exit(0), (e: Error) => { process.stderr.write(`eval-child: ${e.stack ?? e.message}\n`); process.exit(1); });
+main().then(
+    () => process.exit(0),
+    (e: Error) => {
+        process.stderr.write(`eval-child: ${e.stack ?? e.message}\n`);
+        process.exit(1);
+    },
+);

@@ -38,22 +38,32 @@ export function timed(cmd: string, args: string[], opts: RunOpts = {}): Promise<
     }
     return new Promise((resolve, reject) => {
         const t0 = process.hrtime.bigint();
-        const p = spawn(file, argv, { env: { ...process.env, ...opts.env }, stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"] });
+        const p = spawn(file, argv, {
+            env: { ...process.env, ...opts.env },
+            stdio: ["ignore", opts.discardStdout ? "ignore" : "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
-        p.stdout?.on("data", (b: Buffer) => { if (stdout.length < 1 << 20) stdout += b.toString(); });
+        p.stdout?.on("data", (b: Buffer) => {
+            if (stdout.length < 1 << 20) stdout += b.toString();
+        });
         p.stderr!.on("data", (b: Buffer) => {
             if (stderr.length < 1 << 20) stderr += b.toString();
             if (opts.logFile) fs.appendFileSync(opts.logFile, b);
         });
         // No /usr/bin/time: poll the child's VmHWM (its peak RSS so far, KB) while it runs.
         let hwm = 0;
-        const poll = opts.measureMemory && !memFile ? setInterval(() => {
-            try {
-                const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p.pid}/status`, "utf8"));
-                if (m) hwm = Math.max(hwm, Number(m[1]));
-            } catch { /* ended */ }
-        }, 50) : undefined;
+        const poll =
+            opts.measureMemory && !memFile
+                ? setInterval(() => {
+                      try {
+                          const m = /VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${p.pid}/status`, "utf8"));
+                          if (m) hwm = Math.max(hwm, Number(m[1]));
+                      } catch {
+                          /* ended */
+                      }
+                  }, 50)
+                : undefined;
         p.on("error", reject);
         p.on("close", (code) => {
             if (poll) clearInterval(poll);
@@ -68,7 +78,11 @@ export function timed(cmd: string, args: string[], opts: RunOpts = {}): Promise<
             }
             const r: Timed = { code: code ?? 1, seconds, stdout, stderr, maxRssBytes };
             if (r.code !== 0 && opts.check !== false) {
-                reject(new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${stderr.trim().split("\n").slice(-8).join(" | ")}`));
+                reject(
+                    new Error(
+                        `${cmd} ${args.join(" ")} exited ${r.code}: ${stderr.trim().split("\n").slice(-8).join(" | ")}`,
+                    ),
+                );
             } else resolve(r);
         });
     });
@@ -82,7 +96,10 @@ export function sh(line: string, opts: RunOpts = {}): Promise<Timed> {
 /** Synchronous command for setup and cleanup; returns stdout. */
 export function run(cmd: string, args: string[], opts: { check?: boolean; input?: string } = {}): string {
     const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, maxBuffer: 64 << 20 });
-    if (r.status !== 0 && opts.check !== false) throw new Error(`${cmd} ${args.join(" ")} exited ${r.status}: ${(r.stderr || "").trim().split("\n").slice(-8).join(" | ")}`);
+    if (r.status !== 0 && opts.check !== false)
+        throw new Error(
+            `${cmd} ${args.join(" ")} exited ${r.status}: ${(r.stderr || "").trim().split("\n").slice(-8).join(" | ")}`,
+        );
     return (r.stdout || "").trim();
 }
 
@@ -106,7 +123,9 @@ export function linearFit(xs: readonly number[], ys: readonly number[]): Fit {
     const n = xs.length;
     const mx = xs.reduce((a, b) => a + b, 0) / n;
     const my = ys.reduce((a, b) => a + b, 0) / n;
-    let sxy = 0, sxx = 0, syy = 0;
+    let sxy = 0,
+        sxx = 0,
+        syy = 0;
     for (let i = 0; i < n; i++) {
         sxy += (xs[i] - mx) * (ys[i] - my);
         sxx += (xs[i] - mx) ** 2;
@@ -128,7 +147,10 @@ export function secs(s: number): string {
 }
 
 export function loadavg(): string {
-    return os.loadavg().map((x) => x.toFixed(2)).join(" / ");
+    return os
+        .loadavg()
+        .map((x) => x.toFixed(2))
+        .join(" / ");
 }
 
 export interface Machine {
@@ -147,11 +169,18 @@ export function machine(dir: string): Machine {
     const df = run("df", ["-h", "--output=source,size,avail", dir]).split("\n").pop()!.trim().split(/\s+/);
     const dev = (df[0] ?? "").replace(/^\/dev\//, "");
     let rota = "";
-    try { rota = fs.readFileSync(`/sys/block/${dev}/queue/rotational`, "utf8").trim() === "1" ? ", reported rotational (virtual disk)" : ", non-rotational"; } catch { /* no sysfs */ }
+    try {
+        rota =
+            fs.readFileSync(`/sys/block/${dev}/queue/rotational`, "utf8").trim() === "1"
+                ? ", reported rotational (virtual disk)"
+                : ", non-rotational";
+    } catch {
+        /* no sysfs */
+    }
     return {
         cpuModel: os.cpus()[0]?.model ?? "?",
         cores: os.cpus().length,
-        memoryGiB: Math.round(os.totalmem() / 1073741824 * 10) / 10,
+        memoryGiB: Math.round((os.totalmem() / 1073741824) * 10) / 10,
         disk: `${df[0]}: ${df[1]} total, ${df[2]} free${rota}`,
         kernel: `${os.type()} ${os.release()}`,
         node: process.version,
@@ -162,7 +191,9 @@ export function machine(dir: string): Machine {
 /** Sequential write rate of the disk under `dir`: 1 GiB with fdatasync (dd), in MB/s. */
 export function ddWrite(dir: string, mb: number): number | undefined {
     const f = `${dir}/dd-probe.bin`;
-    const r = spawnSync("dd", ["if=/dev/zero", `of=${f}`, "bs=1M", `count=${mb}`, "conv=fdatasync"], { encoding: "utf8" });
+    const r = spawnSync("dd", ["if=/dev/zero", `of=${f}`, "bs=1M", `count=${mb}`, "conv=fdatasync"], {
+        encoding: "utf8",
+    });
     fs.rmSync(f, { force: true });
     const m = /copied, ([\d.]+) s/.exec(r.stderr || "");
     return m ? Math.round((mb * 1048576) / Number(m[1]) / 1e6) : undefined;

@@ -53,7 +53,8 @@ function sectionKey(heading: string): BenchKey {
 export function parseReport(doc: string): Parsed {
     let text = doc;
     let downtime: string | undefined;
-    const b = text.indexOf(DOWNTIME_BEGIN), e = text.indexOf(DOWNTIME_END);
+    const b = text.indexOf(DOWNTIME_BEGIN),
+        e = text.indexOf(DOWNTIME_END);
     if (b >= 0 && e > b) {
         downtime = text.slice(b, e + DOWNTIME_END.length);
         text = text.slice(0, b) + text.slice(e + DOWNTIME_END.length);
@@ -63,12 +64,16 @@ export function parseReport(doc: string): Parsed {
     const mi = lines.findIndex((l) => l.startsWith("## ") && l !== "## Targets");
     const headEnd = ti >= 0 ? ti : mi >= 0 ? mi : lines.length;
     const head = lines.slice(0, headEnd).join("\n").trimEnd();
-    const targets: string[] = [], analysis: string[] = [];
+    const targets: string[] = [],
+        analysis: string[] = [];
     const bodyStart = mi >= 0 ? mi : lines.length;
     if (ti >= 0) {
         let inAnalysis = false;
         for (const l of lines.slice(ti + 1, bodyStart)) {
-            if (l === ANALYSIS) { inAnalysis = true; continue; }
+            if (l === ANALYSIS) {
+                inAnalysis = true;
+                continue;
+            }
             if (!inAnalysis && l.startsWith("| ") && !l.startsWith("| target |")) targets.push(l);
             else if (inAnalysis && l.startsWith("- ")) analysis.push(l);
             else if (inAnalysis && l.trim() !== "" && analysis.length) analysis[analysis.length - 1] += `\n${l}`;
@@ -89,18 +94,42 @@ export function parseReport(doc: string): Parsed {
  */
 export function mergeReport(previous: string | undefined, fresh: string, ran: ReadonlySet<BenchKey>): string {
     const f = parseReport(fresh);
-    const p = previous ? parseReport(previous) : { head: "", targets: [], analysis: [], downtime: undefined, sections: [] };
+    const p = previous
+        ? parseReport(previous)
+        : { head: "", targets: [], analysis: [], downtime: undefined, sections: [] };
     const has = (k: BenchKey) => ran.has(k);
     const pick = <T>(k: BenchKey, fromFresh: T[], fromPrev: T[]) => (has(k) ? fromFresh : fromPrev);
-    const targets = ORDER.flatMap((k) => pick(k, f.targets.filter((r) => targetKey(r) === k), p.targets.filter((r) => targetKey(r) === k)));
-    const analysis = ORDER.flatMap((k) => pick(k, f.analysis.filter((r) => bulletKey(r) === k), p.analysis.filter((r) => bulletKey(r) === k)));
+    const targets = ORDER.flatMap((k) =>
+        pick(
+            k,
+            f.targets.filter((r) => targetKey(r) === k),
+            p.targets.filter((r) => targetKey(r) === k),
+        ),
+    );
+    const analysis = ORDER.flatMap((k) =>
+        pick(
+            k,
+            f.analysis.filter((r) => bulletKey(r) === k),
+            p.analysis.filter((r) => bulletKey(r) === k),
+        ),
+    );
     const out: string[] = [f.head, "", "## Targets", "", "| target | measured | |", "|---|---|---|", ...targets, ""];
     if (analysis.length) out.push(ANALYSIS, "", ...analysis, "");
     const downtime = f.downtime ?? p.downtime;
     if (downtime) out.push(downtime, "");
     for (const k of SECTION_ORDER) {
-        for (const s of pick(k, f.sections.filter((x) => x.key === k), p.sections.filter((x) => x.key === k))) out.push(s.text, "");
+        for (const s of pick(
+            k,
+            f.sections.filter((x) => x.key === k),
+            p.sections.filter((x) => x.key === k),
+        ))
+            out.push(s.text, "");
     }
     for (const s of p.sections.filter((x) => x.key === "other")) out.push(s.text, "");
-    return out.join("\n").replace(/\n{3,}/g, "\n\n").trimEnd() + "\n";
+    return (
+        out
+            .join("\n")
+            .replace(/\n{3,}/g, "\n\n")
+            .trimEnd() + "\n"
+    );
 }

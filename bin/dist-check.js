@@ -19,12 +19,24 @@ function staleReason() {
     } catch (e) {
         return `cannot read ${SRC}: ${e.message}`;
     }
-    const configTime = Math.max(...CONFIGS.map((f) => { try { return fs.statSync(f).mtimeMs; } catch { return 0; } }));
+    const configTime = Math.max(
+        ...CONFIGS.map((f) => {
+            try {
+                return fs.statSync(f).mtimeMs;
+            } catch {
+                return 0;
+            }
+        }),
+    );
     for (const f of sources) {
         const js = path.join(OUT, f.replace(/\.ts$/, ".js"));
         const built = path.join("dist", "hooks", f.replace(/\.ts$/, ".js"));
         let builtTime;
-        try { builtTime = fs.statSync(js).mtimeMs; } catch { return `${built} is missing`; }
+        try {
+            builtTime = fs.statSync(js).mtimeMs;
+        } catch {
+            return `${built} is missing`;
+        }
         if (fs.statSync(path.join(SRC, f)).mtimeMs > builtTime) return `hooks/${f} is newer than ${built}`;
         if (configTime > builtTime) return `a tsconfig is newer than ${built}`;
     }

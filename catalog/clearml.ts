@@ -15,11 +15,45 @@ export const CLEARML_DATA_DIR = "/opt/clearml";
  * and 2.4.0, which have none there.
  */
 export const CLEARML_VERSIONS: readonly string[] = [
-    "0.16.0", "0.16.1", "0.17.0",
-    "1.0.0", "1.0.1", "1.0.2", "1.1.0", "1.1.1", "1.2.0", "1.3.0", "1.3.1", "1.4.0", "1.5.0", "1.6.0", "1.7.0", "1.8.0",
-    "1.9.0", "1.9.1", "1.9.2", "1.10.0", "1.10.1", "1.11.0", "1.12.0", "1.12.1", "1.13.0", "1.13.1", "1.14.0", "1.14.1",
-    "1.15.0", "1.16.0", "1.16.1", "1.16.2", "1.17.0", "1.17.1",
-    "2.0.0", "2.1.0", "2.2.0", "2.3.0", "2.4.0",
+    "0.16.0",
+    "0.16.1",
+    "0.17.0",
+    "1.0.0",
+    "1.0.1",
+    "1.0.2",
+    "1.1.0",
+    "1.1.1",
+    "1.2.0",
+    "1.3.0",
+    "1.3.1",
+    "1.4.0",
+    "1.5.0",
+    "1.6.0",
+    "1.7.0",
+    "1.8.0",
+    "1.9.0",
+    "1.9.1",
+    "1.9.2",
+    "1.10.0",
+    "1.10.1",
+    "1.11.0",
+    "1.12.0",
+    "1.12.1",
+    "1.13.0",
+    "1.13.1",
+    "1.14.0",
+    "1.14.1",
+    "1.15.0",
+    "1.16.0",
+    "1.16.1",
+    "1.16.2",
+    "1.17.0",
+    "1.17.1",
+    "2.0.0",
+    "2.1.0",
+    "2.2.0",
+    "2.3.0",
+    "2.4.0",
 ];
 
 /** Backing services per range (product-catalog.md table). `fcv` is the Mongo featureCompatibilityVersion the data is at. */
@@ -36,9 +70,11 @@ const BACKING = [
 ] as const;
 
 /** The Elasticsearch image: Elastic's registry up to 1.17, Docker Hub's official image from 2.0.0. */
-const elasticImage = (v: string) => `${lt(v, "2.0.0") ? "docker.elastic.co/elasticsearch/" : ""}elasticsearch:${byRange(v, BACKING).elastic}`;
+const elasticImage = (v: string) =>
+    `${lt(v, "2.0.0") ? "docker.elastic.co/elasticsearch/" : ""}elasticsearch:${byRange(v, BACKING).elastic}`;
 /** Mongo 3.6 knows the sort-memory limit by its old name; 4.4 renamed it (mongo 3.6 does not start with the new one). */
-const mongoSortLimit = (fcv: string) => `${fcv === "3.6" ? "internalQueryExecMaxBlockingSortBytes" : "internalQueryMaxBlockingSortMemoryUsageBytes"}=196100200`;
+const mongoSortLimit = (fcv: string) =>
+    `${fcv === "3.6" ? "internalQueryExecMaxBlockingSortBytes" : "internalQueryMaxBlockingSortMemoryUsageBytes"}=196100200`;
 /** Elasticsearch release of a ClearML version's data, as [major, minor]. */
 const esRelease = (v: string) => byRange(v, BACKING).elastic.split(".").slice(0, 2).map(Number);
 /**
@@ -65,8 +101,13 @@ export function clearmlAppImage(v: string): string {
 export function clearmlNames(v: string) {
     const p = prefix(v);
     return {
-        apiserver: `${p}-apiserver`, fileserver: `${p}-fileserver`, webserver: `${p}-webserver`,
-        mongo: `${p}-mongo`, elastic: `${p}-elastic`, redis: `${p}-redis`, agentServices: `${p}-agent-services`,
+        apiserver: `${p}-apiserver`,
+        fileserver: `${p}-fileserver`,
+        webserver: `${p}-webserver`,
+        mongo: `${p}-mongo`,
+        elastic: `${p}-elastic`,
+        redis: `${p}-redis`,
+        agentServices: `${p}-agent-services`,
         asyncDelete: "async_delete",
     };
 }
@@ -75,7 +116,8 @@ const esMajor = (v: string) => byRange(v, BACKING).elastic.split(".")[0];
 const redisFormat = (v: string) => (byRange(v, BACKING).redis.startsWith("redis:7") ? "rdb12" : "rdb9");
 const fcvFormat = (v: string) => `mongo${byRange(v, BACKING).fcv.replace(".", "")}`;
 /** Mongo shell in the image: the legacy `mongo` up to 5.0, only `mongosh` from 6.0 (product-catalog.md, Health). */
-export const mongoShell = (mongoImage: string) => (Number(/:(\d+)/.exec(mongoImage)?.[1] ?? "0") >= 6 ? "mongosh" : "mongo");
+export const mongoShell = (mongoImage: string) =>
+    Number(/:(\d+)/.exec(mongoImage)?.[1] ?? "0") >= 6 ? "mongosh" : "mongo";
 
 function dataVolumesAt(root: string, v: string): DataVolume[] {
     const n = clearmlNames(v);
@@ -86,17 +128,75 @@ function dataVolumesAt(root: string, v: string): DataVolume[] {
     const fcv = { format: fcvFormat(v), formatLabel: `Mongo featureCompatibilityVersion ${b.fcv}` };
     const app = trainsInside(v) ? "trains" : "clearml";
     return [
-        { key: "mongo_db", type: "dir", defaultName: `${mongoDir}/db`, mount: "/data/db", owner: n.mongo, ...fcv, schema: true, vendorData: true },
-        { key: "mongo_configdb", type: "dir", defaultName: `${mongoDir}/configdb`, mount: "/data/configdb", owner: n.mongo, ...fcv, schema: false },
+        {
+            key: "mongo_db",
+            type: "dir",
+            defaultName: `${mongoDir}/db`,
+            mount: "/data/db",
+            owner: n.mongo,
+            ...fcv,
+            schema: true,
+            vendorData: true,
+        },
+        {
+            key: "mongo_configdb",
+            type: "dir",
+            defaultName: `${mongoDir}/configdb`,
+            mount: "/data/configdb",
+            owner: n.mongo,
+            ...fcv,
+            schema: false,
+        },
         // The vendor keeps `elastic_7` as the path for Elasticsearch 8 too; its index mappings are migrated by the apiserver.
-        { key: "elastic", type: "dir", defaultName: `${root}/data/elastic_7`, mount: "/usr/share/elasticsearch/data", owner: n.elastic,
-            format: `es${esMajor(v)}`, formatLabel: `Elasticsearch ${esMajor(v)} data`, schema: true, vendorData: true },
+        {
+            key: "elastic",
+            type: "dir",
+            defaultName: `${root}/data/elastic_7`,
+            mount: "/usr/share/elasticsearch/data",
+            owner: n.elastic,
+            format: `es${esMajor(v)}`,
+            formatLabel: `Elasticsearch ${esMajor(v)} data`,
+            schema: true,
+            vendorData: true,
+        },
         // Redis 7.4 writes RDB format 12, which 6.2 cannot read (clearml-server#273).
-        { key: "redis", type: "dir", defaultName: `${root}/data/redis`, mount: "/data", owner: n.redis,
-            format: redisFormat(v), formatLabel: `Redis RDB format ${redisFormat(v).slice(3)}`, schema: false },
-        { key: "fileserver", type: "dir", defaultName: `${root}/data/fileserver`, mount: "/mnt/fileserver", owner: n.fileserver, format: "files", schema: false },
-        { key: "logs", type: "dir", defaultName: `${root}/logs`, mount: `/var/log/${app}`, owner: n.apiserver, format: "files", schema: false },
-        { key: "config", type: "dir", defaultName: `${root}/config`, mount: `/opt/${app}/config`, owner: n.apiserver, format: "files", schema: false },
+        {
+            key: "redis",
+            type: "dir",
+            defaultName: `${root}/data/redis`,
+            mount: "/data",
+            owner: n.redis,
+            format: redisFormat(v),
+            formatLabel: `Redis RDB format ${redisFormat(v).slice(3)}`,
+            schema: false,
+        },
+        {
+            key: "fileserver",
+            type: "dir",
+            defaultName: `${root}/data/fileserver`,
+            mount: "/mnt/fileserver",
+            owner: n.fileserver,
+            format: "files",
+            schema: false,
+        },
+        {
+            key: "logs",
+            type: "dir",
+            defaultName: `${root}/logs`,
+            mount: `/var/log/${app}`,
+            owner: n.apiserver,
+            format: "files",
+            schema: false,
+        },
+        {
+            key: "config",
+            type: "dir",
+            defaultName: `${root}/config`,
+            mount: `/opt/${app}/config`,
+            owner: n.apiserver,
+            format: "files",
+            schema: false,
+        },
     ];
 }
 
@@ -117,8 +217,12 @@ function elasticEnv(v: string): Record<string, string> {
         // The quotes are part of the value from 1.15.0 on, as the vendor's file has it.
         "reindex.remote.whitelist": upTo115 ? "*.*" : "'*.*'",
         "xpack.security.enabled": "false",
-        ...(upTo115 ? { "discovery.zen.minimum_master_nodes": "1", "node.ingest": "true", "xpack.monitoring.enabled": "false" } : {}),
-        ...(lt(v, "1.16.0") ? { ES_JAVA_OPTS: lt(v, "1.2.0") ? "-Xms2g -Xmx2g" : "-Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true" } : {}),
+        ...(upTo115
+            ? { "discovery.zen.minimum_master_nodes": "1", "node.ingest": "true", "xpack.monitoring.enabled": "false" }
+            : {}),
+        ...(lt(v, "1.16.0")
+            ? { ES_JAVA_OPTS: lt(v, "1.2.0") ? "-Xms2g -Xmx2g" : "-Xms2g -Xmx2g -Dlog4j2.formatMsgNoLookups=true" }
+            : {}),
         // `${ELASTIC_PASSWORD}` of the vendor's file, unset: security is off.
         ...(!lt(v, "1.2.0") && lt(v, "1.16.0") ? { ELASTIC_PASSWORD: "" } : {}),
     };
@@ -131,16 +235,24 @@ const trainsInside = (v: string) => lt(v, "1.0.0");
 function backendEnv(v: string, withDeploymentType = true): Record<string, string> {
     const p = trainsInside(v) ? "TRAINS_" : "CLEARML_";
     return {
-        [`${p}ELASTIC_SERVICE_HOST`]: "elasticsearch", [`${p}ELASTIC_SERVICE_PORT`]: "9200",
-        [`${p}MONGODB_SERVICE_HOST`]: "mongo", [`${p}MONGODB_SERVICE_PORT`]: "27017",
-        [`${p}REDIS_SERVICE_HOST`]: "redis", [`${p}REDIS_SERVICE_PORT`]: "6379",
+        [`${p}ELASTIC_SERVICE_HOST`]: "elasticsearch",
+        [`${p}ELASTIC_SERVICE_PORT`]: "9200",
+        [`${p}MONGODB_SERVICE_HOST`]: "mongo",
+        [`${p}MONGODB_SERVICE_PORT`]: "27017",
+        [`${p}REDIS_SERVICE_HOST`]: "redis",
+        [`${p}REDIS_SERVICE_PORT`]: "6379",
         ...(withDeploymentType ? { [`${p}SERVER_DEPLOYMENT_TYPE`]: "linux" } : {}),
         ...(!lt(v, "1.2.0") && lt(v, "1.16.0") ? { [`${p}ELASTIC_SERVICE_PASSWORD`]: "" } : {}),
     };
 }
 
 /** The apiserver's health endpoint (product-catalog.md: GET :8008/debug.ping, 0.16+), probed with the image's own python. */
-export const APISERVER_PING = ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://localhost:8008/debug.ping', timeout=5)"];
+export const APISERVER_PING = [
+    "CMD",
+    "python3",
+    "-c",
+    "import urllib.request; urllib.request.urlopen('http://localhost:8008/debug.ping', timeout=5)",
+];
 
 function services(_root: string, v: string): ServiceSpec[] {
     const n = clearmlNames(v);
@@ -151,64 +263,141 @@ function services(_root: string, v: string): ServiceSpec[] {
     const shell = mongoShell(b.mongo);
     const list: ServiceSpec[] = [
         {
-            name: n.mongo, image: b.mongo, role: "data", aliases: ["mongo"],
+            name: n.mongo,
+            image: b.mongo,
+            role: "data",
+            aliases: ["mongo"],
             command: ["--setParameter", mongoSortLimit(b.fcv)],
-            mounts: [{ volume: "mongo_db", target: "/data/db" }, { volume: "mongo_configdb", target: "/data/configdb" }],
-            healthcheck: { test: ["CMD", shell, "--quiet", "--eval", "db.adminCommand('ping').ok"], interval: "10s", timeout: "10s", retries: 30, startPeriod: "30s" },
-            wait: true, waitTimeout: 600,
+            mounts: [
+                { volume: "mongo_db", target: "/data/db" },
+                { volume: "mongo_configdb", target: "/data/configdb" },
+            ],
+            healthcheck: {
+                test: ["CMD", shell, "--quiet", "--eval", "db.adminCommand('ping').ok"],
+                interval: "10s",
+                timeout: "10s",
+                retries: 30,
+                startPeriod: "30s",
+            },
+            wait: true,
+            waitTimeout: 600,
         },
         {
-            name: n.elastic, image: elasticImage(v), role: "data", aliases: ["elasticsearch"],
+            name: n.elastic,
+            image: elasticImage(v),
+            role: "data",
+            aliases: ["elasticsearch"],
             env: elasticEnv(v),
             mounts: [{ volume: "elastic", target: "/usr/share/elasticsearch/data" }],
-            ulimits: [{ name: "memlock", soft: -1, hard: -1 }, { name: "nofile", soft: 65536, hard: 65536 }],
-            healthcheck: { test: ["CMD-SHELL", "curl -fs 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null"], interval: "10s", timeout: "10s", retries: 60, startPeriod: "60s" },
-            wait: true, waitTimeout: 900,
+            ulimits: [
+                { name: "memlock", soft: -1, hard: -1 },
+                { name: "nofile", soft: 65536, hard: 65536 },
+            ],
+            healthcheck: {
+                test: [
+                    "CMD-SHELL",
+                    "curl -fs 'http://localhost:9200/_cluster/health?wait_for_status=yellow&timeout=5s' >/dev/null",
+                ],
+                interval: "10s",
+                timeout: "10s",
+                retries: 60,
+                startPeriod: "60s",
+            },
+            wait: true,
+            waitTimeout: 900,
         },
-        { name: n.redis, image: b.redis, role: "data", aliases: ["redis"], mounts: [{ volume: "redis", target: "/data" }],
-            healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "5s", retries: 30 }, wait: true, waitTimeout: 300 },
         {
-            name: n.fileserver, image: app, role: "app", aliases: ["fileserver"], command: ["fileserver"],
+            name: n.redis,
+            image: b.redis,
+            role: "data",
+            aliases: ["redis"],
+            mounts: [{ volume: "redis", target: "/data" }],
+            healthcheck: { test: ["CMD", "redis-cli", "ping"], interval: "10s", timeout: "5s", retries: 30 },
+            wait: true,
+            waitTimeout: 300,
+        },
+        {
+            name: n.fileserver,
+            image: app,
+            role: "app",
+            aliases: ["fileserver"],
+            command: ["fileserver"],
             env: lt(v, "1.7.0") ? {} : { CLEARML__fileserver__delete__allow_batch: "true" },
-            mounts: [{ volume: "logs", target: logMount }, { volume: "fileserver", target: "/mnt/fileserver" }, { volume: "config", target: cfgMount }],
+            mounts: [
+                { volume: "logs", target: logMount },
+                { volume: "fileserver", target: "/mnt/fileserver" },
+                { volume: "config", target: cfgMount },
+            ],
             ports: [{ internal: 8081, external: 8081 }],
         },
         {
-            name: n.apiserver, image: app, role: "app", aliases: ["apiserver"], command: ["apiserver"],
+            name: n.apiserver,
+            image: app,
+            role: "app",
+            aliases: ["apiserver"],
+            command: ["apiserver"],
             env: {
                 ...backendEnv(v),
                 [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__enabled`]: "true",
                 [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__zip_files`]: `/opt/${trainsInside(v) ? "trains" : "clearml"}/db-pre-populate`,
-                [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__artifacts_path`]: "/mnt/fileserver",
+                [`${trainsInside(v) ? "TRAINS" : "CLEARML"}__apiserver__pre_populate__artifacts_path`]:
+                    "/mnt/fileserver",
                 ...(lt(v, "1.7.0") ? {} : { CLEARML__services__async_urls_delete__enabled: "true" }),
                 ...(lt(v, "1.11.0") ? {} : { CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[]" }),
-                ...(lt(v, "1.16.0") ? {} : { CLEARML__secure__credentials__services_agent__user_key: "", CLEARML__secure__credentials__services_agent__user_secret: "" }),
+                ...(lt(v, "1.16.0")
+                    ? {}
+                    : {
+                          CLEARML__secure__credentials__services_agent__user_key: "",
+                          CLEARML__secure__credentials__services_agent__user_secret: "",
+                      }),
             },
-            mounts: [{ volume: "logs", target: logMount }, { volume: "config", target: cfgMount }, { volume: "fileserver", target: "/mnt/fileserver" }],
+            mounts: [
+                { volume: "logs", target: logMount },
+                { volume: "config", target: cfgMount },
+                { volume: "fileserver", target: "/mnt/fileserver" },
+            ],
             ports: [{ internal: 8008, external: 8008 }],
             // The apiserver migrates Mongo/ES (and raises FCV at 1.17, 2.0, 2.3) before it answers: the
             // create waits for that, and a failed migration fails the update here.
             healthcheck: { test: APISERVER_PING, interval: "10s", timeout: "10s", retries: 180, startPeriod: "60s" },
-            wait: true, waitTimeout: 1800,
+            wait: true,
+            waitTimeout: 1800,
         },
-        { name: n.webserver, image: app, role: "app", aliases: ["webserver"], command: ["webserver"], ports: [{ internal: 80, external: 8080 }] },
+        {
+            name: n.webserver,
+            image: app,
+            role: "app",
+            aliases: ["webserver"],
+            command: ["webserver"],
+            ports: [{ internal: 80, external: 8080 }],
+        },
     ];
     // async_delete runs from 1.7.0 (the vendor's 1.7.0 compose file).
     if (!lt(v, "1.7.0")) {
         list.push({
-            name: n.asyncDelete, image: app, role: "app", aliases: ["async_delete"],
+            name: n.asyncDelete,
+            image: app,
+            role: "app",
+            aliases: ["async_delete"],
             entrypoint: ["python3", "-m", "jobs.async_urls_delete", "--fileserver-host", "http://fileserver:8081"],
             env: {
-                ...backendEnv(v, false), PYTHONPATH: "/opt/clearml/apiserver",
+                ...backendEnv(v, false),
+                PYTHONPATH: "/opt/clearml/apiserver",
                 ...(lt(v, "1.8.0") ? {} : { CLEARML__services__async_urls_delete__fileserver__url_prefixes: "[]" }),
             },
-            mounts: [{ volume: "logs", target: logMount }, ...(lt(v, "1.13.0") ? [] : [{ volume: "config", target: cfgMount }])],
+            mounts: [
+                { volume: "logs", target: logMount },
+                ...(lt(v, "1.13.0") ? [] : [{ volume: "config", target: cfgMount }]),
+            ],
         });
     }
     list.push({
         // The vendor also mounts the host's docker.sock so services run in containers; upshift declares
         // only data mounts, so tasks run in the agent's own container (*unconfirmed* as enough for every task).
-        name: n.agentServices, image: `allegroai/${prefix(v)}-agent-services:latest`, role: "app", optional: "agentServices",
+        name: n.agentServices,
+        image: `allegroai/${prefix(v)}-agent-services:latest`,
+        role: "app",
+        optional: "agentServices",
         privileged: true,
         env: {
             [`${prefix(v).toUpperCase()}_API_HOST`]: "http://apiserver:8008",
@@ -233,20 +422,34 @@ const ELASTIC_717_HOP = "1.16.0";
 const hopsFor = (ctx: RuleContext) => [...(needsElastic717Hop(ctx.from, ctx.to) ? [ELASTIC_717_HOP] : []), ...FCV_HOPS];
 const HOPS = [ELASTIC_717_HOP, ...FCV_HOPS];
 const firstRuleIn = (ctx: RuleContext, at: string) =>
-    !DATA_RULES.some((a) => lt(ctx.from, a) && lt(a, at) && (a !== ELASTIC_717_HOP || needsElastic717Hop(ctx.from, ctx.to)));
+    !DATA_RULES.some(
+        (a) => lt(ctx.from, a) && lt(a, at) && (a !== ELASTIC_717_HOP || needsElastic717Hop(ctx.from, ctx.to)),
+    );
 const minor = (v: string) => v.split(".").slice(0, 2).join(".");
 
 function stopStep(root: string, from: string, why: string): PlanStep {
     return {
-        id: "stop", kind: "stop", phase: "before-stop", reversible: true, moves: [],
+        id: "stop",
+        kind: "stop",
+        phase: "before-stop",
+        reversible: true,
+        moves: [],
         description: `stop the ClearML ${from} containers (${why}); they are replaced next`,
-        params: { containers: services(root, from).map((s) => s.name).join(",") },
+        params: {
+            containers: services(root, from)
+                .map((s) => s.name)
+                .join(","),
+        },
     };
 }
 
 function copyStep(key: string, fromVol: DataVolume, _toVol: DataVolume): PlanStep {
     return {
-        id: `copy-${key}`, kind: "copy-dir", phase: "before-stop", reversible: true, moves: [key],
+        id: `copy-${key}`,
+        kind: "copy-dir",
+        phase: "before-stop",
+        reversible: true,
+        moves: [key],
         description: `copy ${key} (\${vol:${key}:from}, ${fromVol.formatLabel ?? fromVol.format}) into \${vol:${key}:to} owned by 1000:1000; the original stays untouched for rollback`,
         params: { from: `\${vol:${key}:from}`, to: `\${vol:${key}:to}`, owner: "1000:1000" },
     };
@@ -268,12 +471,14 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
     /** Data keys whose format differs between two versions: they get a copy, the original is kept. */
     const changedKeys = (from: string, to: string) => {
         const before = vols(from);
-        return vols(to).filter((t) => before.find((f) => f.key === t.key)?.format !== t.format)
+        return vols(to)
+            .filter((t) => before.find((f) => f.key === t.key)?.format !== t.format)
             .map((t) => ({ key: t.key, from: before.find((f) => f.key === t.key)!, to: t }));
     };
 
     const hopRule = (at: string) => ({
-        id: `server-${minor(at)}-hop`, at,
+        id: `server-${minor(at)}-hop`,
+        at,
         steps: (ctx: RuleContext): PlanStep[] => {
             if (!hopsFor(ctx).includes(at)) return [];
             const steps: PlanStep[] = [];
@@ -285,7 +490,10 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
             const prev = byRange(before, BACKING);
             const next = byRange(hop, BACKING);
             if (!prevHop) {
-                if (firstRuleIn(ctx, at)) steps.push(stopStep(root, ctx.from, "Mongo, Elasticsearch and Redis data are copied while nothing writes"));
+                if (firstRuleIn(ctx, at))
+                    steps.push(
+                        stopStep(root, ctx.from, "Mongo, Elasticsearch and Redis data are copied while nothing writes"),
+                    );
                 // Every hop runs on copies, so the data of the deployed version stays as it is, retained
                 // for a rollback by re-attaching it (design.md: a new format gets a new volume/dir).
                 // Mongo was already copied by the 1.2 chain when the upgrade starts below 1.2.
@@ -301,33 +509,54 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
                 const keys = ["mongo_db", "mongo_configdb", "elastic", "redis"];
                 steps.push(
                     {
-                        id: label, kind: "backup", phase: "before-stop", reversible: true, moves: keys,
+                        id: label,
+                        kind: "backup",
+                        phase: "before-stop",
+                        reversible: true,
+                        moves: keys,
                         description: `back up Mongo (FCV ${prev.fcv}), Elasticsearch and Redis as ${prevHop ? `ClearML ${before}` : "the Mongo 4.4 chain"} left them, before the ${hop} hop raises FCV to ${next.fcv}`,
                         params: { volumes: keys.map((k) => `\${vol:${k}:to}`).join(","), version: before, label },
                     },
                     {
-                        id: `verify-${label}`, kind: "verify-backup", phase: "before-stop", reversible: true, moves: keys,
+                        id: `verify-${label}`,
+                        kind: "verify-backup",
+                        phase: "before-stop",
+                        reversible: true,
+                        moves: keys,
                         description: `verify the ${label} backup: checksums, then a test restore into a throwaway location`,
                         params: { label, version: before },
                     },
                 );
             }
-            const es = esMajor(hop) !== esMajor(before) ? ` and upgrades the Elasticsearch data ${esMajor(before)} -> ${esMajor(hop)}` : "";
+            const es =
+                esMajor(hop) !== esMajor(before)
+                    ? ` and upgrades the Elasticsearch data ${esMajor(before)} -> ${esMajor(hop)}`
+                    : "";
             const n = clearmlNames(hop);
-            const what = at === ELASTIC_717_HOP
-                ? `Elasticsearch ${next.elastic} rewrites the indices last written by ${prev.elastic}, which Elasticsearch 8 refuses ("upgrade to 7.17 first")`
-                : `its apiserver raises the Mongo featureCompatibilityVersion ${prev.fcv} -> ${next.fcv}${es} (clearml-server#267)`;
+            const what =
+                at === ELASTIC_717_HOP
+                    ? `Elasticsearch ${next.elastic} rewrites the indices last written by ${prev.elastic}, which Elasticsearch 8 refuses ("upgrade to 7.17 first")`
+                    : `its apiserver raises the Mongo featureCompatibilityVersion ${prev.fcv} -> ${next.fcv}${es} (clearml-server#267)`;
             steps.push({
-                id: `intermediate-server-${hop}`, kind: "intermediate-server", phase: "before-stop", reversible: false,
+                id: `intermediate-server-${hop}`,
+                kind: "intermediate-server",
+                phase: "before-stop",
+                reversible: false,
                 moves: ["mongo_db", "mongo_configdb", "elastic", "redis"],
-                description: `run ClearML Server ${hop} (apiserver, mongo ${next.mongo.split(":")[1]}, elasticsearch ${next.elastic}, ${next.redis}) on the copied data until /debug.ping answers, then stop it: `
-                    + `${what} (point of no return)`,
+                description:
+                    `run ClearML Server ${hop} (apiserver, mongo ${next.mongo.split(":")[1]}, elasticsearch ${next.elastic}, ${next.redis}) on the copied data until /debug.ping answers, then stop it: ` +
+                    `${what} (point of no return)`,
                 params: {
                     version: hop,
-                    apiserverImage: `\${image:${n.apiserver}:${hop}}`, mongoImage: `\${image:${n.mongo}:${hop}}`,
-                    elasticImage: `\${image:${n.elastic}:${hop}}`, redisImage: `\${image:${n.redis}:${hop}}`,
-                    mongoDb: "${vol:mongo_db:to}", mongoConfigdb: "${vol:mongo_configdb:to}",
-                    elastic: "${vol:elastic:to}", redis: "${vol:redis:to}", config: "${vol:config:to}",
+                    apiserverImage: `\${image:${n.apiserver}:${hop}}`,
+                    mongoImage: `\${image:${n.mongo}:${hop}}`,
+                    elasticImage: `\${image:${n.elastic}:${hop}}`,
+                    redisImage: `\${image:${n.redis}:${hop}}`,
+                    mongoDb: "${vol:mongo_db:to}",
+                    mongoConfigdb: "${vol:mongo_configdb:to}",
+                    elastic: "${vol:elastic:to}",
+                    redis: "${vol:redis:to}",
+                    config: "${vol:config:to}",
                     fcv: next.fcv,
                 },
             });
@@ -343,21 +572,28 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
         hostRequirements: () => [
             "vm.max_map_count=262144 for Elasticsearch (sysctl -w vm.max_map_count=262144; persist it in /etc/sysctl.conf)",
         ],
-        refusals: [{
-            // Vendor guide (clearml-mongo44-migration.md): 0.15 or older must first go through the v0.16
-            // Elasticsearch 5 -> 7 procedure (elastic_upgrade.py, 8 GB RAM); not automated.
-            from: (f) => lt(f, "0.16.0"),
-            to: () => true,
-            message: (f, t) => `clearml:version ${t}: ClearML (Trains) Server ${f} is 0.15 or older and keeps Elasticsearch 5 data; `
-                + `first go through the vendor's "Upgrading Server from v0.15 or Older" Elasticsearch 5 -> 7 migration procedure (clearml_server_es7_migration, elastic_upgrade.py), `
-                + `then adopt the result with clearml:version 0.16.0 and upgrade from there`,
-        }],
+        refusals: [
+            {
+                // Vendor guide (clearml-mongo44-migration.md): 0.15 or older must first go through the v0.16
+                // Elasticsearch 5 -> 7 procedure (elastic_upgrade.py, 8 GB RAM); not automated.
+                from: (f) => lt(f, "0.16.0"),
+                to: () => true,
+                message: (f, t) =>
+                    `clearml:version ${t}: ClearML (Trains) Server ${f} is 0.15 or older and keeps Elasticsearch 5 data; ` +
+                    `first go through the vendor's "Upgrading Server from v0.15 or Older" Elasticsearch 5 -> 7 migration procedure (clearml_server_es7_migration, elastic_upgrade.py), ` +
+                    `then adopt the result with clearml:version 0.16.0 and upgrade from there`,
+            },
+        ],
         rules: [
             {
                 // Trains -> ClearML: the containers are renamed, so the old ones would still run on the
                 // data while the new ones start; stop them first.
-                id: "trains-to-clearml", at: "0.17.0",
-                steps: (ctx) => (firstRuleIn(ctx, "0.17.0") ? [stopStep(root, ctx.from, "the trains-* containers become clearml-*")] : []),
+                id: "trains-to-clearml",
+                at: "0.17.0",
+                steps: (ctx) =>
+                    firstRuleIn(ctx, "0.17.0")
+                        ? [stopStep(root, ctx.from, "the trains-* containers become clearml-*")]
+                        : [],
             },
             {
                 // Mongo 3.6 -> 4.4 (vendor guide "Upgrading Server from v1.1 or Older"): copy data/mongo into
@@ -366,14 +602,39 @@ export function clearmlCatalog(dataDir: string = CLEARML_DATA_DIR): ProductCatal
                 // raises: no ClearML release runs on FCV 4.0 or 4.2, and the untouched 3.6 original plus the
                 // verified restore point already hold the only state worth going back to; a failed hop is
                 // rerun on the copy (setting the same FCV again is a no-op).
-                id: "mongo-4.4", at: "1.2.0",
+                id: "mongo-4.4",
+                at: "1.2.0",
                 steps: (ctx) => [
-                    ...(firstRuleIn(ctx, "1.2.0") ? [stopStep(root, ctx.from, "Mongo 3.6 data is copied while nothing writes")] : []),
-                    ...["mongo_db", "mongo_configdb"].map((k) => copyStep(k, vols(ctx.from).find((x) => x.key === k)!, vols("1.2.0").find((x) => x.key === k)!)),
-                    ...([["mongo:4.0.27", "4.0"], ["mongo:4.2.16", "4.2"], ["mongo:4.4.9", "4.4"]] as const).map(([image, fcv]): PlanStep => ({
-                        id: `mongo-fcv-${fcv}`, kind: "mongo-fcv", phase: "before-stop", reversible: false, moves: ["mongo_db", "mongo_configdb"],
+                    ...(firstRuleIn(ctx, "1.2.0")
+                        ? [stopStep(root, ctx.from, "Mongo 3.6 data is copied while nothing writes")]
+                        : []),
+                    ...["mongo_db", "mongo_configdb"].map((k) =>
+                        copyStep(
+                            k,
+                            vols(ctx.from).find((x) => x.key === k)!,
+                            vols("1.2.0").find((x) => x.key === k)!,
+                        ),
+                    ),
+                    ...(
+                        [
+                            ["mongo:4.0.27", "4.0"],
+                            ["mongo:4.2.16", "4.2"],
+                            ["mongo:4.4.9", "4.4"],
+                        ] as const
+                    ).map(([image, fcv]): PlanStep => ({
+                        id: `mongo-fcv-${fcv}`,
+                        kind: "mongo-fcv",
+                        phase: "before-stop",
+                        reversible: false,
+                        moves: ["mongo_db", "mongo_configdb"],
                         description: `run ${image} on the copy \${vol:mongo_db:to}, setFeatureCompatibilityVersion "${fcv}", check { ok: 1 }, stop it (point of no return for the copy)`,
-                        params: { image, fcv, db: "${vol:mongo_db:to}", configdb: "${vol:mongo_configdb:to}", shell: "mongo" },
+                        params: {
+                            image,
+                            fcv,
+                            db: "${vol:mongo_db:to}",
+                            configdb: "${vol:mongo_configdb:to}",
+                            shell: "mongo",
+                        },
                     })),
                 ],
             },

@@ -26,7 +26,10 @@ export const CVAT_DELIBERATE: readonly DeliberateDifference[] = [
         why: "cvat_db gets a password (the cvat:dbPassword secret) instead of the vendor's trust auth, and the backend is given it",
         apply: (_v, name, f) => {
             const env: Record<string, string> = { ...f.env };
-            if (name === "cvat_db") { delete env.POSTGRES_HOST_AUTH_METHOD; env.POSTGRES_PASSWORD = SECRET_MARK; }
+            if (name === "cvat_db") {
+                delete env.POSTGRES_HOST_AUTH_METHOD;
+                env.POSTGRES_PASSWORD = SECRET_MARK;
+            }
             if (env.CVAT_POSTGRES_HOST) env.CVAT_POSTGRES_PASSWORD = SECRET_MARK;
             return { ...f, env };
         },
@@ -46,11 +49,18 @@ export const CVAT_DELIBERATE: readonly DeliberateDifference[] = [
     {
         id: "traefik-network",
         why: `traefik routes on upshift's network ${CVAT_NETWORK}, the name the containers are attached to (compose's is cvat_cvat)`,
-        apply: (_v, name, f) => name !== "traefik" ? f : {
-            ...f,
-            command: f.command?.map((c) => (c === "--providers.docker.network=cvat" ? `--providers.docker.network=${CVAT_NETWORK}` : c)),
-            env: f.env.TRAEFIK_PROVIDERS_DOCKER_NETWORK ? { ...f.env, TRAEFIK_PROVIDERS_DOCKER_NETWORK: CVAT_NETWORK } : f.env,
-        },
+        apply: (_v, name, f) =>
+            name !== "traefik"
+                ? f
+                : {
+                      ...f,
+                      command: f.command?.map((c) =>
+                          c === "--providers.docker.network=cvat" ? `--providers.docker.network=${CVAT_NETWORK}` : c,
+                      ),
+                      env: f.env.TRAEFIK_PROVIDERS_DOCKER_NETWORK
+                          ? { ...f.env, TRAEFIK_PROVIDERS_DOCKER_NETWORK: CVAT_NETWORK }
+                          : f.env,
+                  },
     },
 ];
 
@@ -60,7 +70,12 @@ export const CLEARML_DELIBERATE: readonly DeliberateDifference[] = [
     {
         id: "pinned-images",
         why: "the vendor's file names the app image `:latest`; upshift pins the release's tag, so a rerun never changes the version",
-        apply: (v, _n, f) => ({ ...f, image: /^(allegroai\/clearml|clearml\/server):latest$/.test(f.image) ? f.image.replace(/:latest$/, `:${v}`) : f.image }),
+        apply: (v, _n, f) => ({
+            ...f,
+            image: /^(allegroai\/clearml|clearml\/server):latest$/.test(f.image)
+                ? f.image.replace(/:latest$/, `:${v}`)
+                : f.image,
+        }),
     },
     loopbackPorts,
     {
@@ -76,11 +91,15 @@ export const CLEARML_DELIBERATE: readonly DeliberateDifference[] = [
     {
         id: "vendor-1.2.0-mongo-4.4",
         why: "the 1.2.0 tag's file still names mongo 3.6 on data/mongo; the vendor's next commit and the 1.2.0 release notes run mongo 4.4.9 on data/mongo_4",
-        apply: (v, name, f) => v !== "1.2.0" || name !== "clearml-mongo" ? f : {
-            ...f, image: "mongo:4.4.9",
-            command: ["--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=196100200"],
-            mounts: f.mounts.map((m) => m.replace("/data/mongo/", "/data/mongo_4/")),
-        },
+        apply: (v, name, f) =>
+            v !== "1.2.0" || name !== "clearml-mongo"
+                ? f
+                : {
+                      ...f,
+                      image: "mongo:4.4.9",
+                      command: ["--setParameter", "internalQueryMaxBlockingSortMemoryUsageBytes=196100200"],
+                      mounts: f.mounts.map((m) => m.replace("/data/mongo/", "/data/mongo_4/")),
+                  },
     },
 ];
 

@@ -11,8 +11,16 @@ import { gte, lt } from "./versions";
  * named in KWDB_UNSUPPORTED_RELEASES (config validation says so and how to go on).
  */
 export const KWDB_VERSIONS: readonly string[] = [
-    "2.0.4", "2.1.0", "2.2.0", "2.2.1", "2.2.2",
-    "3.0.0", "3.0.1", "3.1.0", "3.2.0", "3.2.1",
+    "2.0.4",
+    "2.1.0",
+    "2.2.0",
+    "2.2.1",
+    "2.2.2",
+    "3.0.0",
+    "3.0.1",
+    "3.1.0",
+    "3.2.0",
+    "3.2.1",
 ];
 /** Real KWDB releases upshift does not deploy. */
 export const KWDB_UNSUPPORTED_RELEASES: readonly string[] = ["2.0.3.2"];
@@ -55,21 +63,45 @@ export interface KwdbOptions {
 }
 
 export const KWDB_DEFAULTS: KwdbOptions = {
-    storePath: KWDB_DEFAULT_STORE, secure: false, ports: { sql: 26257, http: 8080, brpc: 27257 },
+    storePath: KWDB_DEFAULT_STORE,
+    secure: false,
+    ports: { sql: 26257, http: 8080, brpc: 27257 },
 };
 
 const major = (v: string) => Number(v.split(".")[0]);
 
 /** The SQL client arguments of `kwbase` for the mode (the same flag the server was started with). */
-export const kwbaseAuthArgs = (secure: boolean): string[] => (secure ? [`--certs-dir=${KWDB_CERTS_DIR}`] : ["--insecure"]);
+export const kwbaseAuthArgs = (secure: boolean): string[] =>
+    secure ? [`--certs-dir=${KWDB_CERTS_DIR}`] : ["--insecure"];
 
 /** The catalog for one deployment's settings (the container's command and mounts depend on them). */
 export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
     const dir = o.installerDirs;
     const dataVolumes = (v: string): DataVolume[] => [
         // 3.0 refactored the storage: a 2.x store is never opened by 3.x, so the formats differ.
-        { key: "kwdb_store", type: dir ? "dir" : "volume", defaultName: dir?.store ?? "kwdb_store", mount: o.storePath, owner: KWDB_CONTAINER, format: `kwdb${major(v)}`, schema: true, vendorData: true },
-        ...(o.secure ? [{ key: "kwdb_certs", type: dir ? "dir" as const : "volume" as const, defaultName: dir?.certs ?? "kwdb_certs", mount: KWDB_CERTS_DIR, owner: KWDB_CONTAINER, format: "certs", schema: false }] : []),
+        {
+            key: "kwdb_store",
+            type: dir ? "dir" : "volume",
+            defaultName: dir?.store ?? "kwdb_store",
+            mount: o.storePath,
+            owner: KWDB_CONTAINER,
+            format: `kwdb${major(v)}`,
+            schema: true,
+            vendorData: true,
+        },
+        ...(o.secure
+            ? [
+                  {
+                      key: "kwdb_certs",
+                      type: dir ? ("dir" as const) : ("volume" as const),
+                      defaultName: dir?.certs ?? "kwdb_certs",
+                      mount: KWDB_CERTS_DIR,
+                      owner: KWDB_CONTAINER,
+                      format: "certs",
+                      schema: false,
+                  },
+              ]
+            : []),
     ];
 
     const services = (v: string): ServiceSpec[] => {
@@ -77,38 +109,57 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
         // Quoted: `?` is a glob character for the shell.
         const ready = "'http" + (o.secure ? "s" : "") + "://127.0.0.1:8080/health?ready=1'";
         const curl = o.secure ? `curl -fsS --cacert ${KWDB_CERTS_DIR}/ca.crt ${ready}` : `curl -fsS ${ready}`;
-        return [{
-            name: KWDB_CONTAINER, image: kwdbImageSource(v).image, role: "data", aliases: [KWDB_CONTAINER],
-            // The vendor's `docker run` (db-upgrade.md, "Upgrade Using Docker Commands"), parameters kept identical across images.
-            command: [
-                "./kwbase", "start-single-node", ...kwbaseAuthArgs(o.secure),
-                "--listen-addr=0.0.0.0:26257", "--http-addr=0.0.0.0:8080",
-                ...(v3 ? ["--brpc-addr=0.0.0.0:27257"] : []),
-                `--store=${o.storePath}`,
-            ],
-            mounts: [
-                { volume: "kwdb_store", target: o.storePath },
-                ...(o.secure ? [{ volume: "kwdb_certs", target: KWDB_CERTS_DIR }] : []),
-            ],
-            // The installer's container sees the host's devices (its compose file: /dev:/dev).
-            ...(dir ? { binds: [{ source: "/dev", target: "/dev" }] } : {}),
-            ports: [
-                { internal: 26257, external: o.ports.sql },
-                { internal: 8080, external: o.ports.http },
-                ...(v3 ? [{ internal: 27257, external: o.ports.brpc }] : []),
-            ],
-            // /health?ready=1 (product-catalog.md). Whether the image has curl is *unconfirmed*: fall back to
-            // `kwbase node status`, which every image has.
-            healthcheck: {
-                test: ["CMD-SHELL", `if command -v curl >/dev/null 2>&1; then ${curl} >/dev/null; `
-                    + `else ${KWDB_BIN_DIR}/kwbase node status ${kwbaseAuthArgs(o.secure).join(" ")} --host=127.0.0.1:26257 >/dev/null; fi`],
-                interval: "10s", timeout: "10s", retries: 30, startPeriod: "30s",
+        return [
+            {
+                name: KWDB_CONTAINER,
+                image: kwdbImageSource(v).image,
+                role: "data",
+                aliases: [KWDB_CONTAINER],
+                // The vendor's `docker run` (db-upgrade.md, "Upgrade Using Docker Commands"), parameters kept identical across images.
+                command: [
+                    "./kwbase",
+                    "start-single-node",
+                    ...kwbaseAuthArgs(o.secure),
+                    "--listen-addr=0.0.0.0:26257",
+                    "--http-addr=0.0.0.0:8080",
+                    ...(v3 ? ["--brpc-addr=0.0.0.0:27257"] : []),
+                    `--store=${o.storePath}`,
+                ],
+                mounts: [
+                    { volume: "kwdb_store", target: o.storePath },
+                    ...(o.secure ? [{ volume: "kwdb_certs", target: KWDB_CERTS_DIR }] : []),
+                ],
+                // The installer's container sees the host's devices (its compose file: /dev:/dev).
+                ...(dir ? { binds: [{ source: "/dev", target: "/dev" }] } : {}),
+                ports: [
+                    { internal: 26257, external: o.ports.sql },
+                    { internal: 8080, external: o.ports.http },
+                    ...(v3 ? [{ internal: 27257, external: o.ports.brpc }] : []),
+                ],
+                // /health?ready=1 (product-catalog.md). Whether the image has curl is *unconfirmed*: fall back to
+                // `kwbase node status`, which every image has.
+                healthcheck: {
+                    test: [
+                        "CMD-SHELL",
+                        `if command -v curl >/dev/null 2>&1; then ${curl} >/dev/null; ` +
+                            `else ${KWDB_BIN_DIR}/kwbase node status ${kwbaseAuthArgs(o.secure).join(" ")} --host=127.0.0.1:26257 >/dev/null; fi`,
+                    ],
+                    interval: "10s",
+                    timeout: "10s",
+                    retries: 30,
+                    startPeriod: "30s",
+                },
+                wait: true,
+                waitTimeout: 900,
+                privileged: true,
+                ipcMode: "shareable",
+                ulimits: [
+                    { name: "memlock", soft: -1, hard: -1 },
+                    { name: "nofile", soft: o.maxFiles ?? 1048576, hard: o.maxFiles ?? 1048576 },
+                ],
+                workingDir: KWDB_BIN_DIR,
             },
-            wait: true, waitTimeout: 900,
-            privileged: true, ipcMode: "shareable",
-            ulimits: [{ name: "memlock", soft: -1, hard: -1 }, { name: "nofile", soft: o.maxFiles ?? 1048576, hard: o.maxFiles ?? 1048576 }],
-            workingDir: KWDB_BIN_DIR,
-        }];
+        ];
     };
 
     const secureParam = o.secure ? "true" : "false";
@@ -118,29 +169,34 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
         olderReleases: KWDB_UNSUPPORTED_RELEASES,
         dataVolumes,
         services,
-        hostRequirements: () => [`the KWDB container runs privileged with ipc shareable and memlock unlimited (vendor docker run)`],
+        hostRequirements: () => [
+            `the KWDB container runs privileged with ipc shareable and memlock unlimited (vendor docker run)`,
+        ],
         refusals: [
             {
                 // Same-major rules of the KWDB docs per version (reference/upstream/README.md): 2.2.1 is
                 // reached only from 2.2.0, 2.2.2 only from a 2.2.x (a 2.0.x is refused below: export/import).
                 from: (f) => gte(f, "2.1.0") && lt(f, "2.2.0"),
                 to: (t) => t === "2.2.1" || t === "2.2.2",
-                message: (f, t) => `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB docs: 2.2.1 only from 2.2.0, 2.2.2 only from 2.2.x). `
-                    + `The supported path: ${f} -> 2.2.0 -> ${t}; set kwdb:version 2.2.0 first, then ${t}`,
+                message: (f, t) =>
+                    `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB docs: 2.2.1 only from 2.2.0, 2.2.2 only from 2.2.x). ` +
+                    `The supported path: ${f} -> 2.2.0 -> ${t}; set kwdb:version 2.2.0 first, then ${t}`,
             },
             {
                 // 2.1.0 release notes: a standalone 2.0 upgrades offline only from 2.0.4.
                 from: (f) => lt(f, "2.0.4"),
                 to: (t) => gte(t, "2.1.0") && lt(t, "2.2.0"),
-                message: (f, t) => `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB 2.1.0 release notes: standalone upgrades come from 2.0.4). `
-                    + `Set kwdb:version 2.0.4 first, or go straight to 3.x, which upshift reaches by export and import`,
+                message: (f, t) =>
+                    `kwdb:version ${t}: KWDB ${f} cannot be upgraded to ${t} directly (KWDB 2.1.0 release notes: standalone upgrades come from 2.0.4). ` +
+                    `Set kwdb:version 2.0.4 first, or go straight to 3.x, which upshift reaches by export and import`,
             },
             {
                 // 2.2.0 release notes: "KWDB 2.0.x series: data export and import"; 2.1.0 upgrades offline.
                 from: (f) => lt(f, "2.1.0"),
                 to: (t) => gte(t, "2.2.0") && lt(t, "3.0.0"),
-                message: (f, t) => `kwdb:version ${t}: KWDB ${f} reaches 2.2 only by export and import (KWDB 2.2.0 release notes). `
-                    + `Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data`,
+                message: (f, t) =>
+                    `kwdb:version ${t}: KWDB ${f} reaches 2.2 only by export and import (KWDB 2.2.0 release notes). ` +
+                    `Set kwdb:version 2.1.0 first (from 2.0.4), or go straight to 3.x, where upshift exports, imports and verifies the data`,
             },
         ],
         rules: [
@@ -149,22 +205,33 @@ export function kwdbCatalogFor(o: KwdbOptions): ProductCatalog {
             {
                 // db-upgrade.md: "v1.x and v2.x cannot be directly upgraded to v3.0.0": deploy 3.x, move the data
                 // with EXPORT/IMPORT. The 2.x store is left untouched (and retained) for rollback.
-                id: "kwdb-3-export-import", at: "3.0.0",
+                id: "kwdb-3-export-import",
+                at: "3.0.0",
                 steps: ({ from, to }): PlanStep[] => {
                     const dir = `upshift-${from}-to-${to}`;
                     const common = { container: KWDB_CONTAINER, store: o.storePath, dir, secure: secureParam };
                     return [
                         {
-                            id: "kwdb-export", kind: "kwdb-export", phase: "before-stop", reversible: true, moves: ["kwdb_store"],
-                            description: `record table and row counts, then EXPORT every user database, the users and the cluster settings of KWDB ${from} `
-                                + `into ${o.storePath}/extern/${dir} (volume \${vol:kwdb_store:from}), copy the export next to the backup, stop ${KWDB_CONTAINER}`,
+                            id: "kwdb-export",
+                            kind: "kwdb-export",
+                            phase: "before-stop",
+                            reversible: true,
+                            moves: ["kwdb_store"],
+                            description:
+                                `record table and row counts, then EXPORT every user database, the users and the cluster settings of KWDB ${from} ` +
+                                `into ${o.storePath}/extern/${dir} (volume \${vol:kwdb_store:from}), copy the export next to the backup, stop ${KWDB_CONTAINER}`,
                             params: common,
                         },
                         {
-                            id: "kwdb-import", kind: "kwdb-import", phase: "after-data-service", reversible: true, moves: ["kwdb_store"],
-                            description: `copy the export into KWDB ${to} on the new volume \${vol:kwdb_store:to}`
-                                + ", strip PARTITION INTERVAL from meta.sql"
-                                + `, IMPORT databases, users and cluster settings, verify table and row counts; user passwords are not exported and must be reset`,
+                            id: "kwdb-import",
+                            kind: "kwdb-import",
+                            phase: "after-data-service",
+                            reversible: true,
+                            moves: ["kwdb_store"],
+                            description:
+                                `copy the export into KWDB ${to} on the new volume \${vol:kwdb_store:to}` +
+                                ", strip PARTITION INTERVAL from meta.sql" +
+                                `, IMPORT databases, users and cluster settings, verify table and row counts; user passwords are not exported and must be reset`,
                             // 3.1+ rejects it (product-catalog.md); 3.0 has no custom partition intervals at all
                             // (3.0.0 release notes, "Feature Adjustments"), so it goes for every 3.x target.
                             params: { ...common, stripPartitionInterval: "true" },

@@ -30,23 +30,43 @@ export function parsePostgresImage(image: string): PgImage | undefined {
 
 /** The default helper for from -> to, or why there is none (then: dump and restore). */
 export function defaultPgUpgradeImage(from: string, to: string): { image: string } | { none: string } {
-    const a = parsePostgresImage(from), b = parsePostgresImage(to);
-    if (!a || !b) return { none: `no default pg_upgrade helper for ${from} -> ${to} (not official postgres images); set upshift:pgUpgradeImage` };
+    const a = parsePostgresImage(from),
+        b = parsePostgresImage(to);
+    if (!a || !b)
+        return {
+            none: `no default pg_upgrade helper for ${from} -> ${to} (not official postgres images); set upshift:pgUpgradeImage`,
+        };
     if (a.major >= b.major) return { none: `${from} -> ${to} is not a major upgrade` };
-    if (a.libc !== b.libc) return { none: `${from} -> ${to} changes the C library (${a.libc} -> ${b.libc}): indexes on text would need a rebuild; dump and restore instead` };
-    return { image: b.libc === "musl" ? `pgautoupgrade/pgautoupgrade:${b.major}-alpine` : `tianon/postgres-upgrade:${a.major}-to-${b.major}` };
+    if (a.libc !== b.libc)
+        return {
+            none: `${from} -> ${to} changes the C library (${a.libc} -> ${b.libc}): indexes on text would need a rebuild; dump and restore instead`,
+        };
+    return {
+        image:
+            b.libc === "musl"
+                ? `pgautoupgrade/pgautoupgrade:${b.major}-alpine`
+                : `tianon/postgres-upgrade:${a.major}-to-${b.major}`,
+    };
 }
 
 /**
  * The helper a step uses (the stack's `upshift:pgUpgradeImage` wins over the pair's default) and
  * the plan's text for it: what `pulumi preview` says the Postgres major change will do.
  */
-export function pgUpgradePlan(from: string, to: string, override?: string, imageRef: (ref: string) => string = (r) => r): { image?: string; text: string } {
+export function pgUpgradePlan(
+    from: string,
+    to: string,
+    override?: string,
+    imageRef: (ref: string) => string = (r) => r,
+): { image?: string; text: string } {
     const found = defaultPgUpgradeImage(from, to);
     // A default helper is pulled like every image (config `images`, `registryMirror`).
     const d = override ? { image: override } : "image" in found ? { image: imageRef(found.image) } : found;
     if ("image" in d) {
-        return { image: d.image, text: `pg_upgrade with ${d.image} (--check first; dump and restore instead if it refuses), verified against the old cluster` };
+        return {
+            image: d.image,
+            text: `pg_upgrade with ${d.image} (--check first; dump and restore instead if it refuses), verified against the old cluster`,
+        };
     }
     return { text: `dump and restore (${d.none}), verified against the dump` };
 }
@@ -82,11 +102,20 @@ export function pgMigrateStep(a: PgMigrateStepArgs): PlanStep {
     const major = (image: string) => parsePostgresImage(image)?.major;
     const label = (image: string) => (major(image) ? `Postgres ${major(image)}` : image);
     return {
-        id: "pg-migrate", kind: "pg-migrate", phase: "before-stop", reversible: true, moves: [a.volumeKey],
-        description: `stop the ${a.product} app containers, then move ${a.service} from ${label(a.fromImage)} (volume \${vol:${a.volumeKey}:from}, only read) `
-            + `to ${label(a.toImage)} on the new volume \${vol:${a.volumeKey}:to}: ${how.text}; ${a.service} is then replaced on the new volume`,
+        id: "pg-migrate",
+        kind: "pg-migrate",
+        phase: "before-stop",
+        reversible: true,
+        moves: [a.volumeKey],
+        description:
+            `stop the ${a.product} app containers, then move ${a.service} from ${label(a.fromImage)} (volume \${vol:${a.volumeKey}:from}, only read) ` +
+            `to ${label(a.toImage)} on the new volume \${vol:${a.volumeKey}:to}: ${how.text}; ${a.service} is then replaced on the new volume`,
         params: {
-            container: a.service, image: a.toImage, volume: `\${vol:${a.volumeKey}:to}`, user: a.user, stop: a.stop.join(","),
+            container: a.service,
+            image: a.toImage,
+            volume: `\${vol:${a.volumeKey}:to}`,
+            user: a.user,
+            stop: a.stop.join(","),
             // The statistics come after the app serves again (pgAnalyzeStep), not in the downtime.
             ...(how.image ? { upgradeImage: how.image, deferAnalyze: "true" } : { method: "dump" }),
         },
@@ -102,9 +131,15 @@ export function pgMigrateStep(a: PgMigrateStepArgs): PlanStep {
  */
 export function pgAnalyzeStep(a: PgMigrateStepArgs): PlanStep[] {
     if (!pgUpgradePlan(a.fromImage, a.toImage, a.override, a.imageRef).image) return [];
-    return [{
-        id: "pg-analyze", kind: "pg-analyze", phase: "after-app", reversible: true, moves: [a.volumeKey],
-        description: `gather the planner statistics of the upgraded ${a.service} (vacuumdb --analyze-in-stages) while the ${a.product} app serves again`,
-        params: { container: a.service, user: a.user },
-    }];
+    return [
+        {
+            id: "pg-analyze",
+            kind: "pg-analyze",
+            phase: "after-app",
+            reversible: true,
+            moves: [a.volumeKey],
+            description: `gather the planner statistics of the upgraded ${a.service} (vacuumdb --analyze-in-stages) while the ${a.product} app serves again`,
+            params: { container: a.service, user: a.user },
+        },
+    ];
 }

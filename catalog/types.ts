@@ -4,26 +4,26 @@ export type Product = "cvat" | "clearml" | "kwdb";
 
 /** What a step does; the component maps each kind to a hooks CLI command line. */
 export type StepKind =
-    | "preflight"           // docker reachable, containers/volumes present, free space >= 3x the data to move
-    | "backup"              // restore point: archive every data volume/dir the upgrade touches
-    | "verify-backup"       // checksums + test restore into a throwaway container
-    | "stop"                // stop the containers that write to the data (not restarted: they are replaced next)
-    | "pg-dump"             // roles + every database from the running old Postgres
-    | "pg-restore"          // into the new Postgres (new volume), then compare with the dump's counts
-    | "pg-migrate"          // a Postgres major change onto the new volume: pg_upgrade, else dump/restore; verified; old volume only read
-    | "pg-analyze"          // after `start`: vacuumdb --analyze-in-stages on the new server (pg_upgrade carries no statistics), the app serving
-    | "manage"              // a command run inside the app container once it is healthy
-    | "warn"                // nothing runs; the preview and the log say what the operator must check
-    | "copy-dir"            // copy a data directory to a new location and fix ownership (original untouched)
-    | "mongo-fcv"           // run a given mongo on a data dir, set featureCompatibilityVersion, check ok:1, stop
+    | "preflight" // docker reachable, containers/volumes present, free space >= 3x the data to move
+    | "backup" // restore point: archive every data volume/dir the upgrade touches
+    | "verify-backup" // checksums + test restore into a throwaway container
+    | "stop" // stop the containers that write to the data (not restarted: they are replaced next)
+    | "pg-dump" // roles + every database from the running old Postgres
+    | "pg-restore" // into the new Postgres (new volume), then compare with the dump's counts
+    | "pg-migrate" // a Postgres major change onto the new volume: pg_upgrade, else dump/restore; verified; old volume only read
+    | "pg-analyze" // after `start`: vacuumdb --analyze-in-stages on the new server (pg_upgrade carries no statistics), the app serving
+    | "manage" // a command run inside the app container once it is healthy
+    | "warn" // nothing runs; the preview and the log say what the operator must check
+    | "copy-dir" // copy a data directory to a new location and fix ownership (original untouched)
+    | "mongo-fcv" // run a given mongo on a data dir, set featureCompatibilityVersion, check ok:1, stop
     | "intermediate-server" // run an intermediate app version until healthy (the app migrates its data itself)
-    | "kwdb-export"         // EXPORT databases, users and cluster settings from the old KWDB
-    | "kwdb-import"         // transform and IMPORT into the new KWDB, verify counts
-    | "reattach"            // rollback: point containers at the retained volume of the older format
-    | "restore-backup"      // rollback where nothing was retained: restore a restore point into a new volume
-    | "push"                // off-site copy of the verified backup to S3
-    | "prune"               // retention: delete old backups after the new one is verified
-    | "start";              // last step: start what a step stopped and the engine did not replace; wait until healthy
+    | "kwdb-export" // EXPORT databases, users and cluster settings from the old KWDB
+    | "kwdb-import" // transform and IMPORT into the new KWDB, verify counts
+    | "reattach" // rollback: point containers at the retained volume of the older format
+    | "restore-backup" // rollback where nothing was retained: restore a restore point into a new volume
+    | "push" // off-site copy of the verified backup to S3
+    | "prune" // retention: delete old backups after the new one is verified
+    | "start"; // last step: start what a step stopped and the engine did not replace; wait until healthy
 
 /**
  * When a step runs relative to the container replacements (reference/pulumi-notes.md, "Ordering

@@ -67,7 +67,9 @@ export class BackupBucket extends pulumi.ComponentResource {
 
         if (args.existingBucketName !== undefined) {
             if (args.bucketName !== undefined || args.kmsKeyId !== undefined) {
-                throw new Error(`${name}: existingBucketName manages nothing; bucketName and kmsKeyId apply only to a bucket this program creates`);
+                throw new Error(
+                    `${name}: existingBucketName manages nothing; bucketName and kmsKeyId apply only to a bucket this program creates`,
+                );
             }
             this.managed = false;
             this.bucketName = pulumi.output(args.existingBucketName);
@@ -75,8 +77,14 @@ export class BackupBucket extends pulumi.ComponentResource {
             return;
         }
 
-        const noncurrentDays = positiveInt(args.noncurrentVersionDays ?? DEFAULT_NONCURRENT_DAYS, `${name}: noncurrentVersionDays`);
-        const abortDays = positiveInt(args.abortIncompleteMultipartDays ?? DEFAULT_ABORT_MULTIPART_DAYS, `${name}: abortIncompleteMultipartDays`);
+        const noncurrentDays = positiveInt(
+            args.noncurrentVersionDays ?? DEFAULT_NONCURRENT_DAYS,
+            `${name}: noncurrentVersionDays`,
+        );
+        const abortDays = positiveInt(
+            args.abortIncompleteMultipartDays ?? DEFAULT_ABORT_MULTIPART_DAYS,
+            `${name}: abortIncompleteMultipartDays`,
+        );
 
         this.managed = true;
         this.bucket = new aws.s3.Bucket(
@@ -99,14 +107,26 @@ export class BackupBucket extends pulumi.ComponentResource {
                 rules: [
                     args.kmsKeyId === undefined
                         ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
-                        : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyId }, bucketKeyEnabled: true },
+                        : {
+                              applyServerSideEncryptionByDefault: {
+                                  sseAlgorithm: "aws:kms",
+                                  kmsMasterKeyId: args.kmsKeyId,
+                              },
+                              bucketKeyEnabled: true,
+                          },
                 ],
             },
             { parent: this },
         );
         this.publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access-block`,
-            { bucket, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            {
+                bucket,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
             { parent: this },
         );
         this.lifecycle = new aws.s3.BucketLifecycleConfiguration(

@@ -33,14 +33,48 @@ export function clearmlStepCommands(args: Pick<ProductArgs, "images" | "registry
             case "copy-dir":
                 return ["copy-dir", "--from", p("from"), "--to", p("to"), "--owner", p("owner"), ...helper];
             case "mongo-fcv":
-                return ["mongo-fcv", "--image", overrideImage(args, p("image")), "--db-dir", p("db"), "--configdb-dir", p("configdb"),
-                    "--fcv", p("fcv"), "--shell", p("shell")];
+                return [
+                    "mongo-fcv",
+                    "--image",
+                    overrideImage(args, p("image")),
+                    "--db-dir",
+                    p("db"),
+                    "--configdb-dir",
+                    p("configdb"),
+                    "--fcv",
+                    p("fcv"),
+                    "--shell",
+                    p("shell"),
+                ];
             case "intermediate-server": {
                 const mongo = p("mongoImage");
-                return ["intermediate-server", "--version", p("version"),
-                    "--apiserver-image", p("apiserverImage"), "--mongo-image", mongo, "--elastic-image", p("elasticImage"), "--redis-image", p("redisImage"),
-                    "--mongo-db", p("mongoDb"), "--mongo-configdb", p("mongoConfigdb"), "--elastic", p("elastic"), "--redis", p("redis"),
-                    "--config", p("config"), "--fcv", p("fcv"), "--shell", mongoShell(mongo)];
+                return [
+                    "intermediate-server",
+                    "--version",
+                    p("version"),
+                    "--apiserver-image",
+                    p("apiserverImage"),
+                    "--mongo-image",
+                    mongo,
+                    "--elastic-image",
+                    p("elasticImage"),
+                    "--redis-image",
+                    p("redisImage"),
+                    "--mongo-db",
+                    p("mongoDb"),
+                    "--mongo-configdb",
+                    p("mongoConfigdb"),
+                    "--elastic",
+                    p("elastic"),
+                    "--redis",
+                    p("redis"),
+                    "--config",
+                    p("config"),
+                    "--fcv",
+                    p("fcv"),
+                    "--shell",
+                    mongoShell(mongo),
+                ];
             }
             default:
                 return undefined;

@@ -12,7 +12,15 @@ export class Cvat extends ProductComponent {
         const d = deployProduct(this, name, args, {
             catalog: cvatCatalog,
             // The Postgres tools read the DB password from the environment, never argv.
-            stepSecrets: (kind): Record<string, string> => (kind === "backup" || kind === "pg-migrate" || kind === "pg-analyze" || kind === "pg-dump" || kind === "pg-restore" || kind === "verify-backup" ? { PGPASSWORD: "dbPassword" } : {}),
+            stepSecrets: (kind): Record<string, string> =>
+                kind === "backup" ||
+                kind === "pg-migrate" ||
+                kind === "pg-analyze" ||
+                kind === "pg-dump" ||
+                kind === "pg-restore" ||
+                kind === "verify-backup"
+                    ? { PGPASSWORD: "dbPassword" }
+                    : {},
         });
         this.adopt(d);
     }

@@ -40,7 +40,7 @@ export function resolveTokens(value: string, ctx: StepContext): string {
             if (before) return before.name;
             const v = ctx.volumes.find((x) => x.key === key);
             if (!v) throw new Error(`catalog bug: step refers to unknown volume key ${key}`);
-            const name = when === "from" ? v.fromName ?? v.name : v.name;
+            const name = when === "from" ? (v.fromName ?? v.name) : v.name;
             return name;
         })
         .replace(/\$\{image:([^:}]+):([^}]+)\}/g, (_, service: string, version: string) => ctx.image(service, version));
@@ -56,7 +56,9 @@ function sourceArgs(list: string, ctx: StepContext, flagFor: (type: "volume" | "
     const out: string[] = [];
     for (const token of list.split(",").filter(Boolean)) {
         const [, key, when] = /\$\{vol:([^:}]+):(from|to)\}/.exec(token) ?? [];
-        const v = (when === "from" ? ctx.fromVolumes?.find((x) => x.key === key) : undefined) ?? ctx.volumes.find((x) => x.key === key);
+        const v =
+            (when === "from" ? ctx.fromVolumes?.find((x) => x.key === key) : undefined) ??
+            ctx.volumes.find((x) => x.key === key);
         const type = v?.type ?? "volume";
         out.push(flagFor(type), resolveTokens(token, ctx));
     }
@@ -73,55 +75,151 @@ export function stepCommand(step: PlanStep, ctx: StepContext, extra?: StepComman
     const helper = ctx.helperImage ? ["--helper-image", ctx.helperImage] : [];
     switch (step.kind) {
         case "preflight":
-            return ["preflight",
-                ...p("containers").split(",").filter(Boolean).flatMap((c) => ["--container", c]),
+            return [
+                "preflight",
+                ...p("containers")
+                    .split(",")
+                    .filter(Boolean)
+                    .flatMap((c) => ["--container", c]),
                 ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
-                "--target", ctx.backupDir, "--factor", "3",
-                ...(step.params.retained ?? "").split(",").filter(Boolean).flatMap((r) => {
-                    const [type, name] = [r.slice(0, r.indexOf(":")), r.slice(r.indexOf(":") + 1)];
-                    return [type === "dir" ? "--retained-dir" : "--retained-volume", name];
-                }),
-                ...(step.params.backups ?? "").split(",").filter(Boolean).flatMap((id) => ["--backup", backupPath(ctx, id)]),
-                ...helper];
+                "--target",
+                ctx.backupDir,
+                "--factor",
+                "3",
+                ...(step.params.retained ?? "")
+                    .split(",")
+                    .filter(Boolean)
+                    .flatMap((r) => {
+                        const [type, name] = [r.slice(0, r.indexOf(":")), r.slice(r.indexOf(":") + 1)];
+                        return [type === "dir" ? "--retained-dir" : "--retained-volume", name];
+                    }),
+                ...(step.params.backups ?? "")
+                    .split(",")
+                    .filter(Boolean)
+                    .flatMap((id) => ["--backup", backupPath(ctx, id)]),
+                ...helper,
+            ];
         case "backup":
-            return ["backup", "--product", ctx.product, "--version", p("version"), "--id", stepId(ctx, step.id),
-                "--to", ctx.backupDir, "--label", p("label"),
+            return [
+                "backup",
+                "--product",
+                ctx.product,
+                "--version",
+                p("version"),
+                "--id",
+                stepId(ctx, step.id),
+                "--to",
+                ctx.backupDir,
+                "--label",
+                p("label"),
                 ...sourceArgs(step.params.volumes ?? "", ctx, (t) => (t === "dir" ? "--dir" : "--volume")),
-                ...opt("stop", "--stop"), ...opt("pgCensus", "--pg-census"), ...helper];
+                ...opt("stop", "--stop"),
+                ...opt("pgCensus", "--pg-census"),
+                ...helper,
+            ];
         case "verify-backup":
-            return ["verify", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--test-restore",
-                ...opt("pgImage", "--pg-image"), ...helper];
+            return [
+                "verify",
+                "--backup",
+                backupPath(ctx, stepId(ctx, p("label"))),
+                "--test-restore",
+                ...opt("pgImage", "--pg-image"),
+                ...helper,
+            ];
         case "push": {
             if (!ctx.s3) throw new Error(`step ${step.id} needs upshift:s3`);
-            return ["push", "--backup", backupPath(ctx, stepId(ctx, p("label"))), "--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : []), "--quiet"];
+            return [
+                "push",
+                "--backup",
+                backupPath(ctx, stepId(ctx, p("label"))),
+                "--bucket",
+                ctx.s3.bucket,
+                ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : []),
+                "--quiet",
+            ];
         }
         case "prune":
-            return ["prune", "--keep", p("keep"), "--backup-dir", ctx.backupDir, "--product", ctx.product,
-                ...(step.params.protect ?? "").split(",").filter(Boolean).flatMap((id) => ["--protect", id]),
-                ...(ctx.s3 ? ["--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : [])] : []), "--json", "--quiet"];
+            return [
+                "prune",
+                "--keep",
+                p("keep"),
+                "--backup-dir",
+                ctx.backupDir,
+                "--product",
+                ctx.product,
+                ...(step.params.protect ?? "")
+                    .split(",")
+                    .filter(Boolean)
+                    .flatMap((id) => ["--protect", id]),
+                ...(ctx.s3 ? ["--bucket", ctx.s3.bucket, ...(ctx.s3.prefix ? ["--prefix", ctx.s3.prefix] : [])] : []),
+                "--json",
+                "--quiet",
+            ];
         case "stop":
             return ["stop", "--container", p("containers")];
         case "start":
             return ["start", "--container", p("containers"), ...opt("optional", "--optional-container")];
         case "pg-dump":
-            return ["pg-dump", "--container", p("container"), "--out", backupPath(ctx, stepId(ctx, "pg-dump")),
-                ...opt("image", "--image"), ...opt("user", "--user"), ...opt("stop", "--stop")];
+            return [
+                "pg-dump",
+                "--container",
+                p("container"),
+                "--out",
+                backupPath(ctx, stepId(ctx, "pg-dump")),
+                ...opt("image", "--image"),
+                ...opt("user", "--user"),
+                ...opt("stop", "--stop"),
+            ];
         case "pg-restore":
-            return ["pg-restore", "--container", p("container"), "--from", backupPath(ctx, stepId(ctx, "pg-dump")),
-                ...opt("image", "--image"), ...opt("user", "--user")];
+            return [
+                "pg-restore",
+                "--container",
+                p("container"),
+                "--from",
+                backupPath(ctx, stepId(ctx, "pg-dump")),
+                ...opt("image", "--image"),
+                ...opt("user", "--user"),
+            ];
         case "pg-migrate":
-            return ["pg-migrate", "--container", p("container"), "--new-image", p("image"), "--new-volume", p("volume"),
-                "--work", backupPath(ctx, stepId(ctx, "pg-migrate")), ...opt("user", "--user"), ...opt("stop", "--stop"),
-                ...opt("upgradeImage", "--upgrade-image"), ...opt("method", "--method"), ...(step.params.deferAnalyze === "true" ? ["--defer-analyze"] : [])];
+            return [
+                "pg-migrate",
+                "--container",
+                p("container"),
+                "--new-image",
+                p("image"),
+                "--new-volume",
+                p("volume"),
+                "--work",
+                backupPath(ctx, stepId(ctx, "pg-migrate")),
+                ...opt("user", "--user"),
+                ...opt("stop", "--stop"),
+                ...opt("upgradeImage", "--upgrade-image"),
+                ...opt("method", "--method"),
+                ...(step.params.deferAnalyze === "true" ? ["--defer-analyze"] : []),
+            ];
         case "pg-analyze":
-            return ["pg-analyze", "--container", p("container"), ...opt("user", "--user"), "--work", backupPath(ctx, stepId(ctx, "pg-migrate"))];
+            return [
+                "pg-analyze",
+                "--container",
+                p("container"),
+                ...opt("user", "--user"),
+                "--work",
+                backupPath(ctx, stepId(ctx, "pg-migrate")),
+            ];
         case "manage":
             return ["exec", "--container", p("container"), "--wait-healthy", "1800", "--", ...p("command").split(" ")];
         case "reattach":
             // The retained volume must still exist before any container is pointed at it.
             return ["preflight", step.params.type === "dir" ? "--dir" : "--volume", p("volume")];
         case "restore-backup":
-            return ["restore", "--backup", `${ctx.backupDir}/${ctx.product}/${p("backup")}`, step.params.type === "dir" ? "--dir" : "--volume", `${p("source")}=${p("target")}`, ...helper];
+            return [
+                "restore",
+                "--backup",
+                `${ctx.backupDir}/${ctx.product}/${p("backup")}`,
+                step.params.type === "dir" ? "--dir" : "--volume",
+                `${p("source")}=${p("target")}`,
+                ...helper,
+            ];
         default: {
             const custom = extra?.(step, ctx);
             if (!custom) throw new Error(`no command for step kind ${step.kind} (${step.id}) of ${ctx.product}`);
@@ -141,6 +239,7 @@ export function hookLine(hooks: string, args: readonly string[]): string {
 
 /** The full shell line a Command runs. `warn` steps only print their message (to stderr). */
 export function stepShellLine(step: PlanStep, ctx: StepContext, extra?: StepCommandBuilder): string {
-    if (step.kind === "warn") return `printf '%s\\n' ${shellQuote([`upshift: ${ctx.product} ${ctx.to}: ${resolveTokens(step.description, ctx)}`])} >&2`;
+    if (step.kind === "warn")
+        return `printf '%s\\n' ${shellQuote([`upshift: ${ctx.product} ${ctx.to}: ${resolveTokens(step.description, ctx)}`])} >&2`;
     return hookLine(ctx.hooks, stepCommand(step, ctx, extra));
 }

@@ -5,13 +5,26 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    isTarballImage, KWDB_CERTS_DIR, KWDB_CONTAINER, KWDB_DEFAULTS, KWDB_INSTALLER_CERTS, kwdbCatalogFor, KwdbOptions,
+    isTarballImage,
+    KWDB_CERTS_DIR,
+    KWDB_CONTAINER,
+    KWDB_DEFAULTS,
+    KWDB_INSTALLER_CERTS,
+    kwdbCatalogFor,
+    KwdbOptions,
 } from "../catalog/kwdb";
 import { PlanStep } from "../catalog/types";
 import { lt } from "../catalog/versions";
 import { Plan, planChange, PlanRefused } from "../plan";
 import { backupPath, hookLine, StepCommandBuilder, StepContext, stepId } from "./hookSteps";
-import { declareAdoptionCheck, defaultHooksCommand, deployProduct, ProductArgs, ProductComponent, resolveImage } from "./product";
+import {
+    declareAdoptionCheck,
+    defaultHooksCommand,
+    deployProduct,
+    ProductArgs,
+    ProductComponent,
+    resolveImage,
+} from "./product";
 
 export interface KwdbArgs extends ProductArgs {
     /** Store path inside the container (kwdb:storePath). Default: `/kaiwudb/deploy/kaiwudb-container`. */
@@ -38,10 +51,31 @@ export const kwdbStepCommands: StepCommandBuilder = (step: PlanStep, ctx: StepCo
     switch (step.kind) {
         case "kwdb-export":
             // --stop-after: a write after the export would not reach 3.x; the container is replaced next anyway.
-            return ["kwdb-export", "--container", p.container, "--store", p.store, "--dir", p.dir, "--out", exportDir, ...auth, "--stop-after"];
+            return [
+                "kwdb-export",
+                "--container",
+                p.container,
+                "--store",
+                p.store,
+                "--dir",
+                p.dir,
+                "--out",
+                exportDir,
+                ...auth,
+                "--stop-after",
+            ];
         case "kwdb-import":
-            return ["kwdb-import", "--container", p.container, "--store", p.store, "--from", exportDir, ...auth,
-                ...(p.stripPartitionInterval === "true" ? ["--strip-partition-interval"] : [])];
+            return [
+                "kwdb-import",
+                "--container",
+                p.container,
+                "--store",
+                p.store,
+                "--from",
+                exportDir,
+                ...auth,
+                ...(p.stripPartitionInterval === "true" ? ["--strip-partition-interval"] : []),
+            ];
         default:
             return undefined;
     }
@@ -51,9 +85,11 @@ export const kwdbStepCommands: StepCommandBuilder = (step: PlanStep, ctx: StepCo
 function downgradeHelp(e: unknown, args: KwdbArgs): unknown {
     const from = args.deployed?.version;
     if (!(e instanceof PlanRefused) || !from || !lt(args.version, from)) return e;
-    return new PlanRefused(`${e.message}. KWDB cannot be downgraded in place (KWDB docs, "Database Upgrade"): to run ${args.version} again, `
-        + `restore a backup taken at ${args.version} into a new volume (\`upshift list --product kwdb\`, then \`upshift restore --backup ${args.backupDir}/kwdb/<id> --volume <archived>=<new volume>\`) `
-        + `and deploy ${args.version} on it in a new stack (kwdb:volumes.kwdb_store=<new volume>); this stack stays on ${from}`);
+    return new PlanRefused(
+        `${e.message}. KWDB cannot be downgraded in place (KWDB docs, "Database Upgrade"): to run ${args.version} again, ` +
+            `restore a backup taken at ${args.version} into a new volume (\`upshift list --product kwdb\`, then \`upshift restore --backup ${args.backupDir}/kwdb/<id> --volume <archived>=<new volume>\`) ` +
+            `and deploy ${args.version} on it in a new stack (kwdb:volumes.kwdb_store=<new volume>); this stack stays on ${from}`,
+    );
 }
 
 export class Kwdb extends ProductComponent {
@@ -68,15 +104,25 @@ export class Kwdb extends ProductComponent {
             prerequisites.length && (a.type === REMOTE_IMAGE || a.type === CONTAINER)
                 ? { props: a.props, opts: pulumi.mergeOptions(a.opts, { dependsOn: prerequisites }) }
                 : undefined;
-        super("upshift:kwdb:Kwdb", name, {}, { ...opts, transformations: [waitForPrerequisites, ...(opts?.transformations ?? [])] });
+        super(
+            "upshift:kwdb:Kwdb",
+            name,
+            {},
+            { ...opts, transformations: [waitForPrerequisites, ...(opts?.transformations ?? [])] },
+        );
 
         // kwdb:volumes.kwdb_store as a host path (the installer's /var/lib/kaiwudb): adopt the installer's
         // layout, bind mounts of its directories, never named volumes that would start an empty store.
         const storeDir = args.volumes?.kwdb_store?.startsWith("/") ? args.volumes.kwdb_store : undefined;
-        const installerDirs = storeDir ? { store: storeDir, certs: args.volumes?.kwdb_certs ?? KWDB_INSTALLER_CERTS } : undefined;
+        const installerDirs = storeDir
+            ? { store: storeDir, certs: args.volumes?.kwdb_certs ?? KWDB_INSTALLER_CERTS }
+            : undefined;
         const options: KwdbOptions = {
-            storePath: args.storePath ?? KWDB_DEFAULTS.storePath, secure: args.secure ?? installerDirs !== undefined,
-            ports: args.ports ?? KWDB_DEFAULTS.ports, maxFiles: args.maxFiles, installerDirs,
+            storePath: args.storePath ?? KWDB_DEFAULTS.storePath,
+            secure: args.secure ?? installerDirs !== undefined,
+            ports: args.ports ?? KWDB_DEFAULTS.ports,
+            maxFiles: args.maxFiles,
+            installerDirs,
         };
         const catalog = kwdbCatalogFor(options);
         let plan: Plan;
@@ -96,14 +142,21 @@ export class Kwdb extends ProductComponent {
         if (isTarballImage(ref)) {
             // An image of the vendor's KaiwuDB.tar (kwdb:images maps kwdb/kwdb:<v> to it) is on no registry:
             // without this check the provider would report a failed pull instead of the fix.
-            const how = `${ref} comes from the vendor's KaiwuDB.tar, not a registry: load it on that host with \`docker load < KaiwuDB.tar\`, `
-                + `or drop the kwdb:images entry to pull kwdb/kwdb:${args.version}`;
-            prerequisites.push(new command.local.Command(`${name}-image-present`, {
-                create: hookLine(hooks, ["image-present", "--image", ref, "--how", how]),
-                triggers: [ref],
-                environment: baseEnv,
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [...prerequisites] }));
+            const how =
+                `${ref} comes from the vendor's KaiwuDB.tar, not a registry: load it on that host with \`docker load < KaiwuDB.tar\`, ` +
+                `or drop the kwdb:images entry to pull kwdb/kwdb:${args.version}`;
+            prerequisites.push(
+                new command.local.Command(
+                    `${name}-image-present`,
+                    {
+                        create: hookLine(hooks, ["image-present", "--image", ref, "--how", how]),
+                        triggers: [ref],
+                        environment: baseEnv,
+                        addPreviousOutputInEnv: false,
+                    },
+                    { parent: this, dependsOn: [...prerequisites] },
+                ),
+            );
         }
 
         if (options.secure) {
@@ -113,22 +166,38 @@ export class Kwdb extends ProductComponent {
             const caCert = args.secrets?.caCert;
             const caKey = args.secrets?.caKey;
             if ((caCert === undefined) !== (caKey === undefined)) {
-                throw new Error("kwdb:caCert and kwdb:caKey go together. Fix: pulumi config set --secret kwdb:caCert/kwdb:caKey (both), or remove both to have a CA made once");
+                throw new Error(
+                    "kwdb:caCert and kwdb:caKey go together. Fix: pulumi config set --secret kwdb:caCert/kwdb:caKey (both), or remove both to have a CA made once",
+                );
             }
             // Secrets reach the hook through the environment only, as secret Outputs (never argv, never stdout).
             if (caCert !== undefined && caKey !== undefined) {
                 env.KWDB_CA_CERT = pulumi.secret(caCert);
                 env.KWDB_CA_KEY = pulumi.secret(caKey);
             }
-            prerequisites.push(new command.local.Command(`${name}-certs`, {
-                create: hookLine(hooks, ["kwdb-certs", "--volume", certs.name, "--image", ref, "--hosts", KWDB_CONTAINER,
-                    ...(args.helperImage ? ["--helper-image", args.helperImage] : [])]),
-                // Made once: a later image swap changes nothing; another certs volume makes them again.
-                update: "true",
-                triggers: [certs.name],
-                environment: env,
-                addPreviousOutputInEnv: false,
-            }, { parent: this, dependsOn: [...prerequisites], additionalSecretOutputs: ["stdout", "stderr"] }));
+            prerequisites.push(
+                new command.local.Command(
+                    `${name}-certs`,
+                    {
+                        create: hookLine(hooks, [
+                            "kwdb-certs",
+                            "--volume",
+                            certs.name,
+                            "--image",
+                            ref,
+                            "--hosts",
+                            KWDB_CONTAINER,
+                            ...(args.helperImage ? ["--helper-image", args.helperImage] : []),
+                        ]),
+                        // Made once: a later image swap changes nothing; another certs volume makes them again.
+                        update: "true",
+                        triggers: [certs.name],
+                        environment: env,
+                        addPreviousOutputInEnv: false,
+                    },
+                    { parent: this, dependsOn: [...prerequisites], additionalSecretOutputs: ["stdout", "stderr"] },
+                ),
+            );
         }
 
         const d = deployProduct(this, name, args, { catalog, extraCommands: kwdbStepCommands, adoption });

@@ -6,7 +6,18 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PlanStep, ProductCatalog, ServiceSpec } from "../catalog/types";
-import { attemptDirs, attemptId, AttemptVolumes, attemptVolumesFile, AuditEntry, DeployedProduct, LastChange, Plan, planChange, describePlan } from "../plan";
+import {
+    attemptDirs,
+    attemptId,
+    AttemptVolumes,
+    attemptVolumesFile,
+    AuditEntry,
+    DeployedProduct,
+    LastChange,
+    Plan,
+    planChange,
+    describePlan,
+} from "../plan";
 import { publishJson } from "../hooks/core/atomic-file";
 import { hookLine, shellQuote, StepCommandBuilder, StepContext, stepShellLine } from "./hookSteps";
 import { IDENTITY_LABELS } from "../hooks/containers/orphans";
@@ -87,45 +98,95 @@ export interface AdoptionStep {
  * - otherwise all or none (a fresh install at the vendor's names; part of an install is refused);
  * - nothing with `<product>:adopt false` (a fresh install wherever config says).
  */
-export function adoptionCheck(catalog: ProductCatalog, plan: Plan, args: Pick<ProductArgs, "volumes" | "adopt" | "helperImage">,
-    adoptedBy?: (key: string) => string | undefined): string[] | undefined {
+export function adoptionCheck(
+    catalog: ProductCatalog,
+    plan: Plan,
+    args: Pick<ProductArgs, "volumes" | "adopt" | "helperImage">,
+    adoptedBy?: (key: string) => string | undefined,
+): string[] | undefined {
     if (plan.kind !== "install" || args.adopt === false) return undefined;
     const p = catalog.product;
-    const keys = new Set(catalog.dataVolumes(plan.to).filter((d) => d.vendorData).map((d) => d.key));
+    const keys = new Set(
+        catalog
+            .dataVolumes(plan.to)
+            .filter((d) => d.vendorData)
+            .map((d) => d.key),
+    );
     const data = plan.volumes.filter((v) => keys.has(v.key));
-    const told = [...new Set(data.map((v) => (args.volumes?.[v.key] !== undefined ? `${p}:volumes.${v.key}` : adoptedBy?.(v.key)))
-        .filter((k): k is string => k !== undefined))];
+    const told = [
+        ...new Set(
+            data
+                .map((v) => (args.volumes?.[v.key] !== undefined ? `${p}:volumes.${v.key}` : adoptedBy?.(v.key)))
+                .filter((k): k is string => k !== undefined),
+        ),
+    ];
     const required = args.adopt === true || told.length > 0;
     if (!data.length || (!required && data.length < 2)) return undefined;
     const where = data.map((v) => `${v.key} ${v.name}`).join(", ");
-    const point = told.length ? told.map((k) => `pulumi config set ${k} <where the install keeps it>`).join("; ")
-        : data.map((v) => `pulumi config set --path ${p}:volumes.${v.key} <the install's ${v.type === "dir" ? "directory" : "volume"}>`).join("; ");
+    const point = told.length
+        ? told.map((k) => `pulumi config set ${k} <where the install keeps it>`).join("; ")
+        : data
+              .map(
+                  (v) =>
+                      `pulumi config set --path ${p}:volumes.${v.key} <the install's ${v.type === "dir" ? "directory" : "volume"}>`,
+              )
+              .join("; ");
     const how = required
-        ? `${p} ${plan.to} is adopted from ${where} (${told.length ? told.join(", ") : `${p}:adopt true`}), and the vendor's install always has data there. `
-            + `Fix: ${point}; for a fresh install instead: pulumi config set ${p}:adopt false`
-        : `the vendor's ${p} ${plan.to} has data in all of ${where}. Fix: ${point} where the rest of that install is, or restore it from a backup; `
-            + `for a fresh install move the partial data away first`;
-    return ["adopt-check", ...data.flatMap((v) => (v.type === "dir" ? ["--dir", v.name] : ["--volume", v.name])), ...(required ? [] : ["--all-or-none"]),
-        "--how", how, ...(args.helperImage ? ["--helper-image", args.helperImage] : [])];
+        ? `${p} ${plan.to} is adopted from ${where} (${told.length ? told.join(", ") : `${p}:adopt true`}), and the vendor's install always has data there. ` +
+          `Fix: ${point}; for a fresh install instead: pulumi config set ${p}:adopt false`
+        : `the vendor's ${p} ${plan.to} has data in all of ${where}. Fix: ${point} where the rest of that install is, or restore it from a backup; ` +
+          `for a fresh install move the partial data away first`;
+    return [
+        "adopt-check",
+        ...data.flatMap((v) => (v.type === "dir" ? ["--dir", v.name] : ["--volume", v.name])),
+        ...(required ? [] : ["--all-or-none"]),
+        "--how",
+        how,
+        ...(args.helperImage ? ["--helper-image", args.helperImage] : []),
+    ];
 }
 
 /**
  * Declares the adoption check (`<name>-adopt-check`): on a first run from `adoptionCheck`; later,
  * exactly as the record has it (same inputs: no diff, never run again; docs/pulumi.md, like `lastChange`).
  */
-export function declareAdoptionCheck(parent: pulumi.Resource, name: string, catalog: ProductCatalog, plan: Plan, args: ProductArgs,
-    adoptedBy?: (key: string) => string | undefined): AdoptionStep {
+export function declareAdoptionCheck(
+    parent: pulumi.Resource,
+    name: string,
+    catalog: ProductCatalog,
+    plan: Plan,
+    args: ProductArgs,
+    adoptedBy?: (key: string) => string | undefined,
+): AdoptionStep {
     const argv = adoptionCheck(catalog, plan, args, adoptedBy);
-    const record = plan.kind === "install"
-        ? (argv ? { create: hookLine(args.hooksCommand ?? defaultHooksCommand(), argv), version: plan.to } : undefined)
-        : args.deployed?.adoptCheck;
+    const record =
+        plan.kind === "install"
+            ? argv
+                ? { create: hookLine(args.hooksCommand ?? defaultHooksCommand(), argv), version: plan.to }
+                : undefined
+            : args.deployed?.adoptCheck;
     if (!record) return {};
     const env: Record<string, string> = args.dockerHost ? { DOCKER_HOST: args.dockerHost } : {};
-    return { record, step: stepResource(`${name}-adopt-check`, record.create, ["adopt-check", record.version], env, parent, args.stepsDependOn ?? []) };
+    return {
+        record,
+        step: stepResource(
+            `${name}-adopt-check`,
+            record.create,
+            ["adopt-check", record.version],
+            env,
+            parent,
+            args.stepsDependOn ?? [],
+        ),
+    };
 }
 
 /** Image for a service at a version: config `images` wins, then the mirror prefix, then the catalog. */
-export function resolveImage(catalog: ProductCatalog, args: Pick<ProductArgs, "images" | "registryMirror">, service: string, version: string): string {
+export function resolveImage(
+    catalog: ProductCatalog,
+    args: Pick<ProductArgs, "images" | "registryMirror">,
+    service: string,
+    version: string,
+): string {
     const spec = catalog.services(version).find((s) => s.name === service);
     if (!spec) throw new Error(`catalog bug: ${catalog.product} ${version} has no service ${service}`);
     return resolveRef(args, spec.image);
@@ -164,18 +225,29 @@ export abstract class ProductComponent extends pulumi.ComponentResource {
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, "_");
 
-export function deployProduct(parent: pulumi.ComponentResource, name: string, args: ProductArgs, internals: ProductInternals): ProductDeployment {
+export function deployProduct(
+    parent: pulumi.ComponentResource,
+    name: string,
+    args: ProductArgs,
+    internals: ProductInternals,
+): ProductDeployment {
     const { catalog } = internals;
     const productDir = path.join(args.backupDir, catalog.product);
     const plan = planChange({
-        catalog, to: args.version, deployed: args.deployed, volumeNames: args.volumes,
+        catalog,
+        to: args.version,
+        deployed: args.deployed,
+        volumeNames: args.volumes,
         backupPolicy: { offsite: args.s3 !== undefined, keep: args.keepBackups },
-        attemptsFound: attemptDirs(listDir(productDir)), attemptVolumes: readAttemptVolumes(productDir),
-        imageRef: (ref) => resolveRef(args, ref), pgUpgradeImage: args.pgUpgradeImage,
+        attemptsFound: attemptDirs(listDir(productDir)),
+        attemptVolumes: readAttemptVolumes(productDir),
+        imageRef: (ref) => resolveRef(args, ref),
+        pgUpgradeImage: args.pgUpgradeImage,
     });
     writeAttemptVolumes(productDir, plan);
     pulumi.log.info(describePlan(plan), parent);
-    for (const req of catalog.hostRequirements?.(args.version) ?? []) pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
+    for (const req of catalog.hostRequirements?.(args.version) ?? [])
+        pulumi.log.warn(`${catalog.product}: host requirement: ${req}`, parent);
 
     // Before any volume, image or container: the data an install is adopted from is there.
     // dependsOn is an option, not an input: existing stacks see no diff from it (docs/pulumi.md).
@@ -197,11 +269,14 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
         if (type === "dir") volumeNames.delete(known.name);
     }
     for (const volName of [...volumeNames].sort()) {
-        volumes[volName] = new docker.Volume(`${name}-vol-${safe(volName)}`, { name: volName },
+        volumes[volName] = new docker.Volume(
+            `${name}-vol-${safe(volName)}`,
+            { name: volName },
             // The provider reads a volume's labels back and any change replaces it (ForceNew:
             // kreuzwerker resource_docker_volume.go), so an adopted compose volume, labelled
             // com.docker.compose.*, would be replaced (refused: protected) on the second run.
-            { ...opts, retainOnDelete: true, protect: true, ignoreChanges: ["labels"] });
+            { ...opts, retainOnDelete: true, protect: true, ignoreChanges: ["labels"] },
+        );
     }
 
     const services = catalog.services(args.version).filter((s) => !s.optional || args.features?.[s.optional]);
@@ -209,14 +284,24 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const imageFor = (s: ServiceSpec) => {
         const ref = resolveImage(catalog, args, s.name, args.version);
         // keepLocally: the old image must stay on the host for a rollback.
-        return (images[ref] ??= new docker.RemoteImage(`${name}-image-${safe(ref)}`, { name: ref, keepLocally: true }, opts));
+        return (images[ref] ??= new docker.RemoteImage(
+            `${name}-image-${safe(ref)}`,
+            { name: ref, keepLocally: true },
+            opts,
+        ));
     };
 
     // Steps, chained in plan order within each phase.
     const ctx: StepContext = {
-        product: catalog.product, from: plan.from ?? plan.to, to: plan.to, attempt: plan.attempt,
+        product: catalog.product,
+        from: plan.from ?? plan.to,
+        to: plan.to,
+        attempt: plan.attempt,
         hooks: args.hooksCommand ?? defaultHooksCommand(),
-        backupDir: args.backupDir, helperImage: args.helperImage, volumes: plan.volumes, fromVolumes: plan.fromVolumes,
+        backupDir: args.backupDir,
+        helperImage: args.helperImage,
+        volumes: plan.volumes,
+        fromVolumes: plan.fromVolumes,
         image: (service, version) => resolveImage(catalog, args, service, version),
         s3: args.s3,
     };
@@ -232,14 +317,23 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     };
     let last: pulumi.Resource[] = [];
     // A step that writes a new volume of this change (pg-migrate's) waits for the engine to create it.
-    const newVolumesOf = (step: PlanStep): docker.Volume[] => Object.values(step.params)
-        .flatMap((v) => [...v.matchAll(/\$\{vol:([^:}]+):to\}/g)].map((m) => plan.volumes.find((pv) => pv.key === m[1])))
-        .flatMap((pv) => (pv && pv.isNew && pv.type === "volume" && volumes[pv.name] ? [volumes[pv.name]] : []));
+    const newVolumesOf = (step: PlanStep): docker.Volume[] =>
+        Object.values(step.params)
+            .flatMap((v) =>
+                [...v.matchAll(/\$\{vol:([^:}]+):to\}/g)].map((m) => plan.volumes.find((pv) => pv.key === m[1])),
+            )
+            .flatMap((pv) => (pv && pv.isNew && pv.type === "volume" && volumes[pv.name] ? [volumes[pv.name]] : []));
     const addSteps = (phase: string, after: pulumi.Resource[]): pulumi.Resource[] => {
         let prev = after;
         for (const step of plan.steps.filter((s) => s.phase === phase)) {
-            const cmd = stepResource(`${name}-${ctx.from}-to-${ctx.to}-${step.id}`, stepShellLine(step, ctx, internals.extraCommands),
-                stepTriggers(ctx.from, ctx.to, ctx.attempt), env(step.kind), parent, [...prev, ...newVolumesOf(step)]);
+            const cmd = stepResource(
+                `${name}-${ctx.from}-to-${ctx.to}-${step.id}`,
+                stepShellLine(step, ctx, internals.extraCommands),
+                stepTriggers(ctx.from, ctx.to, ctx.attempt),
+                env(step.kind),
+                parent,
+                [...prev, ...newVolumesOf(step)],
+            );
             steps[step.id] = cmd;
             prev = [cmd];
         }
@@ -248,12 +342,19 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     last = addSteps("before-stop", firstDeps);
     // Nothing changes: the last change's steps stay declared exactly as they ran (no diff, nothing
     // runs), instead of being deleted by the first run after it (e2e: --expect-no-changes).
-    const kept = plan.kind === "unchanged" && args.deployed?.lastChange?.to === plan.to ? args.deployed.lastChange : undefined;
+    const kept =
+        plan.kind === "unchanged" && args.deployed?.lastChange?.to === plan.to ? args.deployed.lastChange : undefined;
     if (kept) {
         let prev: pulumi.Resource[] = args.stepsDependOn ?? [];
         for (const step of kept.steps) {
-            const cmd = stepResource(`${name}-${kept.from}-to-${kept.to}-${step.id}`, step.create, stepTriggers(kept.from, kept.to, kept.attempt),
-                env(step.kind), parent, prev);
+            const cmd = stepResource(
+                `${name}-${kept.from}-to-${kept.to}-${step.id}`,
+                step.create,
+                stepTriggers(kept.from, kept.to, kept.attempt),
+                env(step.kind),
+                parent,
+                prev,
+            );
             steps[step.id] = cmd;
             prev = [cmd];
         }
@@ -273,17 +374,35 @@ export function deployProduct(parent: pulumi.ComponentResource, name: string, ar
     const appContainers = makeContainers("app", last).filter((c) => !dataContainers.includes(c));
     addSteps("after-app", [...last, ...appContainers]);
 
-    const lastChange: LastChange | undefined = plan.kind === "upgrade" || plan.kind === "rollback"
-        ? { from: ctx.from, to: ctx.to, attempt: ctx.attempt, steps: plan.steps.map((s) => ({ id: s.id, kind: s.kind, create: stepShellLine(s, ctx, internals.extraCommands) })) }
-        : undefined;
-    return { plan, deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange, adoption), containers, volumes, steps, network };
+    const lastChange: LastChange | undefined =
+        plan.kind === "upgrade" || plan.kind === "rollback"
+            ? {
+                  from: ctx.from,
+                  to: ctx.to,
+                  attempt: ctx.attempt,
+                  steps: plan.steps.map((s) => ({
+                      id: s.id,
+                      kind: s.kind,
+                      create: stepShellLine(s, ctx, internals.extraCommands),
+                  })),
+              }
+            : undefined;
+    return {
+        plan,
+        deployed: auditedRecord(plan, steps, containers, args.backupDir, lastChange, adoption),
+        containers,
+        volumes,
+        steps,
+        network,
+    };
 }
 
 /**
  * A step's triggers: the versions and the attempt. A step of a new attempt is a replacement, so its
  * `create` runs; with only its command line changed it would run `update: "true"` and do nothing.
  */
-const stepTriggers = (from: string, to: string, attempt: number | undefined) => (attempt === undefined ? [from, to] : [from, to, `a${attempt}`]);
+const stepTriggers = (from: string, to: string, attempt: number | undefined) =>
+    attempt === undefined ? [from, to] : [from, to, `a${attempt}`];
 
 const ATTEMPT_VOLUMES_FORMAT = "upshift-attempt-volumes/1";
 
@@ -293,16 +412,32 @@ const ATTEMPT_VOLUMES_FORMAT = "upshift-attempt-volumes/1";
  * that did not finish (plan/index.ts `AttemptVolumes`). Not in a preview, which changes nothing.
  */
 function writeAttemptVolumes(productDir: string, plan: Plan): void {
-    if (pulumi.runtime.isDryRun() || plan.attempt === undefined || (plan.kind !== "upgrade" && plan.kind !== "rollback")) return;
-    const volumes = plan.volumes.filter((v) => v.isNew && v.type === "volume").map((v) => ({ key: v.key, format: v.format, name: v.name }));
+    if (
+        pulumi.runtime.isDryRun() ||
+        plan.attempt === undefined ||
+        (plan.kind !== "upgrade" && plan.kind !== "rollback")
+    )
+        return;
+    const volumes = plan.volumes
+        .filter((v) => v.isNew && v.type === "volume")
+        .map((v) => ({ key: v.key, format: v.format, name: v.name }));
     if (!volumes.length) return;
     const file = path.join(productDir, attemptVolumesFile(plan.from!, plan.to, plan.attempt));
-    const ledger = { format: ATTEMPT_VOLUMES_FORMAT, stack: stackName(), from: plan.from, to: plan.to, n: plan.attempt, volumes };
+    const ledger = {
+        format: ATTEMPT_VOLUMES_FORMAT,
+        stack: stackName(),
+        from: plan.from,
+        to: plan.to,
+        n: plan.attempt,
+        volumes,
+    };
     try {
         fs.mkdirSync(productDir, { recursive: true, mode: 0o700 });
         publishJson(file, ledger);
     } catch (e) {
-        throw new Error(`cannot record this attempt's new volumes in ${file}: ${(e as Error).message}; check upshift:backupDir and its permissions (nothing was changed)`);
+        throw new Error(
+            `cannot record this attempt's new volumes in ${file}: ${(e as Error).message}; check upshift:backupDir and its permissions (nothing was changed)`,
+        );
     }
 }
 
@@ -315,9 +450,12 @@ function readAttemptVolumes(productDir: string): AttemptVolumes[] {
         try {
             l = JSON.parse(fs.readFileSync(file, "utf8"));
         } catch (e) {
-            throw new Error(`cannot read ${file} (${(e as Error).message}): it lists volumes an earlier attempt declared; restore it from a backup of that directory, or move it away if no such attempt ran`);
+            throw new Error(
+                `cannot read ${file} (${(e as Error).message}): it lists volumes an earlier attempt declared; restore it from a backup of that directory, or move it away if no such attempt ran`,
+            );
         }
-        if (l.format !== ATTEMPT_VOLUMES_FORMAT || !Array.isArray(l.volumes)) throw new Error(`${file} is not an upshift attempt ledger (${ATTEMPT_VOLUMES_FORMAT}); move it away`);
+        if (l.format !== ATTEMPT_VOLUMES_FORMAT || !Array.isArray(l.volumes))
+            throw new Error(`${file} is not an upshift attempt ledger (${ATTEMPT_VOLUMES_FORMAT}); move it away`);
         if (l.stack === stackName()) out.push(l);
     }
     return out;
@@ -335,27 +473,49 @@ function listDir(dir: string): string[] {
 }
 
 /** One step's Command. */
-function stepResource(name: string, create: string, triggers: string[], environment: Record<string, pulumi.Input<string>>,
-    parent: pulumi.Resource, dependsOn: pulumi.Resource[]): command.local.Command {
-    return new command.local.Command(name, {
-        create,
-        // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
-        update: "true",
-        // Plain version strings: a change always replaces (pulumi-command #855).
-        triggers,
-        environment,
-        // Hooks print one small JSON line; never carry it into the next run (pulumi-command #285).
-        addPreviousOutputInEnv: false,
-    }, { parent, dependsOn });
+function stepResource(
+    name: string,
+    create: string,
+    triggers: string[],
+    environment: Record<string, pulumi.Input<string>>,
+    parent: pulumi.Resource,
+    dependsOn: pulumi.Resource[],
+): command.local.Command {
+    return new command.local.Command(
+        name,
+        {
+            create,
+            // A finished step is never redone: an input change (e.g. a moved checkout) is a no-op update.
+            update: "true",
+            // Plain version strings: a change always replaces (pulumi-command #855).
+            triggers,
+            environment,
+            // Hooks print one small JSON line; never carry it into the next run (pulumi-command #285).
+            addPreviousOutputInEnv: false,
+        },
+        { parent, dependsOn },
+    );
 }
 
-function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, image: docker.RemoteImage, network: docker.Network,
-    volumes: Record<string, docker.Volume>, plan: Plan, args: ProductArgs, dependsOn: pulumi.Resource[]): docker.Container {
+function makeContainer(
+    parent: pulumi.Resource,
+    name: string,
+    s: ServiceSpec,
+    image: docker.RemoteImage,
+    network: docker.Network,
+    volumes: Record<string, docker.Volume>,
+    plan: Plan,
+    args: ProductArgs,
+    dependsOn: pulumi.Resource[],
+): docker.Container {
     const envs = Object.entries(s.env ?? {}).flatMap(([k, v]) => {
         if (typeof v === "string") return [pulumi.output(`${k}=${v}`)];
         const secret = args.secrets?.[v.secret];
         if (secret === undefined && v.optional) return [];
-        if (secret === undefined) throw new Error(`${plan.product}:${v.secret} is needed by ${s.name}. Fix: pulumi config set --secret ${plan.product}:${v.secret} <value>`);
+        if (secret === undefined)
+            throw new Error(
+                `${plan.product}:${v.secret} is needed by ${s.name}. Fix: pulumi config set --secret ${plan.product}:${v.secret} <value>`,
+            );
         return [pulumi.secret(pulumi.interpolate`${k}=${secret}`)];
     });
     const mounts = (s.mounts ?? []).map((m) => {
@@ -366,55 +526,71 @@ function makeContainer(parent: pulumi.Resource, name: string, s: ServiceSpec, im
             : { volumeName: volumes[v.name].name, containerPath: m.target, readOnly: m.readOnly ?? false };
     });
     // Host paths that are not data (traefik's Docker socket): bind-mounted as the vendor's file does.
-    for (const b of s.binds ?? []) mounts.push({ hostPath: b.source, containerPath: b.target, readOnly: b.readOnly ?? false });
+    for (const b of s.binds ?? [])
+        mounts.push({ hostPath: b.source, containerPath: b.target, readOnly: b.readOnly ?? false });
     const resourceName = `${name}-${s.name}`;
     const grace = s.role === "data" ? DATA_GRACE_SECONDS : APP_GRACE_SECONDS;
-    return new docker.Container(resourceName, {
-        name: s.name,
-        // imageId, not the tag: a tag or repoDigest replaces the container on every run (pulumi-docker #325, #1431).
-        image: image.imageId,
-        envs: envs.length ? pulumi.all(envs) : undefined,
-        command: s.command ? [...s.command] : undefined,
-        entrypoints: s.entrypoint ? [...s.entrypoint] : undefined,
-        volumes: mounts.length ? mounts : undefined,
-        // The container name and the names the app's code connects to (compose service aliases).
-        networksAdvanced: [{ name: network.name, aliases: [...new Set([s.name, ...(s.aliases ?? [])])] }],
-        // The vendor's labels, and what made it (upshift.stack, upshift.resource): after a killed run,
-        // `upshift orphans` removes only a container that run created and the state never recorded.
-        labels: [...Object.entries(s.labels ?? {}), [IDENTITY_LABELS[0], `${pulumi.getProject()}/${pulumi.getStack()}`], [IDENTITY_LABELS[1], resourceName]]
-            .map(([label, value]) => ({ label, value })),
-        tmpfs: s.tmpfs?.length ? Object.fromEntries(s.tmpfs.map((t) => [t, ""])) : undefined,
-        init: s.init,
-        ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
-        restart: "unless-stopped",
-        // Durations in Go's form: the provider reads them back with time.Duration.String() ("1m0s"
-        // for "60s"; kreuzwerker resource_docker_container_funcs.go), and any other spelling is a
-        // diff, with replaceOnChanges a replacement, on every run.
-        healthcheck: s.healthcheck ? {
-            tests: [...s.healthcheck.test], interval: goDuration(s.healthcheck.interval), timeout: goDuration(s.healthcheck.timeout),
-            retries: s.healthcheck.retries, startPeriod: goDuration(s.healthcheck.startPeriod),
-        } : undefined,
-        // Create returns only once healthy, so the next steps run on a ready service. The provider
-        // fails only at waitTimeout, and a container that timed out is kept with an init error that
-        // the next run does not wait for again: the final `start` step waits for health itself.
-        wait: s.wait ?? false,
-        waitTimeout: s.wait ? Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) : undefined,
-        // Without it the provider removes a container with no grace period (kreuzwerker
-        // resource_docker_container_funcs.go, delete): the old Postgres would be killed and its
-        // retained volume only crash-consistent.
-        destroyGraceSeconds: grace,
-        privileged: s.privileged,
-        ipcMode: s.ipcMode,
-        ulimits: s.ulimits?.map((u) => ({ ...u })),
-        user: s.user,
-        workingDir: s.workingDir,
-    }, {
-        parent, dependsOn,
-        // A healthcheck change alone is recorded but not applied by the provider (pulumi-notes.md).
-        replaceOnChanges: ["healthcheck"],
-        // The bridge takes the create timeout from here (default 20 min), which caps waitTimeout.
-        ...(s.wait ? { customTimeouts: { create: `${Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) + 300}s` } } : {}),
-    });
+    return new docker.Container(
+        resourceName,
+        {
+            name: s.name,
+            // imageId, not the tag: a tag or repoDigest replaces the container on every run (pulumi-docker #325, #1431).
+            image: image.imageId,
+            envs: envs.length ? pulumi.all(envs) : undefined,
+            command: s.command ? [...s.command] : undefined,
+            entrypoints: s.entrypoint ? [...s.entrypoint] : undefined,
+            volumes: mounts.length ? mounts : undefined,
+            // The container name and the names the app's code connects to (compose service aliases).
+            networksAdvanced: [{ name: network.name, aliases: [...new Set([s.name, ...(s.aliases ?? [])])] }],
+            // The vendor's labels, and what made it (upshift.stack, upshift.resource): after a killed run,
+            // `upshift orphans` removes only a container that run created and the state never recorded.
+            labels: [
+                ...Object.entries(s.labels ?? {}),
+                [IDENTITY_LABELS[0], `${pulumi.getProject()}/${pulumi.getStack()}`],
+                [IDENTITY_LABELS[1], resourceName],
+            ].map(([label, value]) => ({ label, value })),
+            tmpfs: s.tmpfs?.length ? Object.fromEntries(s.tmpfs.map((t) => [t, ""])) : undefined,
+            init: s.init,
+            ports: s.ports?.map((p) => ({ internal: p.internal, external: p.external, ip: p.ip ?? "127.0.0.1" })),
+            restart: "unless-stopped",
+            // Durations in Go's form: the provider reads them back with time.Duration.String() ("1m0s"
+            // for "60s"; kreuzwerker resource_docker_container_funcs.go), and any other spelling is a
+            // diff, with replaceOnChanges a replacement, on every run.
+            healthcheck: s.healthcheck
+                ? {
+                      tests: [...s.healthcheck.test],
+                      interval: goDuration(s.healthcheck.interval),
+                      timeout: goDuration(s.healthcheck.timeout),
+                      retries: s.healthcheck.retries,
+                      startPeriod: goDuration(s.healthcheck.startPeriod),
+                  }
+                : undefined,
+            // Create returns only once healthy, so the next steps run on a ready service. The provider
+            // fails only at waitTimeout, and a container that timed out is kept with an init error that
+            // the next run does not wait for again: the final `start` step waits for health itself.
+            wait: s.wait ?? false,
+            waitTimeout: s.wait ? Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) : undefined,
+            // Without it the provider removes a container with no grace period (kreuzwerker
+            // resource_docker_container_funcs.go, delete): the old Postgres would be killed and its
+            // retained volume only crash-consistent.
+            destroyGraceSeconds: grace,
+            privileged: s.privileged,
+            ipcMode: s.ipcMode,
+            ulimits: s.ulimits?.map((u) => ({ ...u })),
+            user: s.user,
+            workingDir: s.workingDir,
+        },
+        {
+            parent,
+            dependsOn,
+            // A healthcheck change alone is recorded but not applied by the provider (pulumi-notes.md).
+            replaceOnChanges: ["healthcheck"],
+            // The bridge takes the create timeout from here (default 20 min), which caps waitTimeout.
+            ...(s.wait
+                ? { customTimeouts: { create: `${Math.min(s.waitTimeout ?? 60, MAX_WAIT_SECONDS) + 300}s` } }
+                : {}),
+        },
+    );
 }
 
 /** Longest healthcheck wait asked of the provider; the `start` step waits again, as long as it takes. */
@@ -431,7 +607,9 @@ export function goDuration(d: string | undefined): string | undefined {
     const ms = ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
     if (ms === 0) return "0s";
     if (ms < 1000) return `${ms}ms`;
-    const h = Math.floor(ms / 3600000), min = Math.floor((ms % 3600000) / 60000), sec = (ms % 60000) / 1000;
+    const h = Math.floor(ms / 3600000),
+        min = Math.floor((ms % 3600000) / 60000),
+        sec = (ms % 60000) / 1000;
     const secText = `${sec}s`;
     if (h) return `${h}h${min}m${secText}`;
     if (min) return `${min}m${secText}`;
@@ -445,21 +623,35 @@ const HISTORY = 50;
  * The deployed record with this change's audit entry. The restore point's checksums come from the
  * backup step's one-line JSON report (its stdout; hooks never print secrets: docs/hooks-cli.md).
  */
-function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>, containers: Record<string, docker.Container>,
-    backupDir: string, lastChange: LastChange | undefined, adoption: AdoptionStep): pulumi.Output<DeployedProduct> {
+function auditedRecord(
+    plan: Plan,
+    steps: Record<string, command.local.Command>,
+    containers: Record<string, docker.Container>,
+    backupDir: string,
+    lastChange: LastChange | undefined,
+    adoption: AdoptionStep,
+): pulumi.Output<DeployedProduct> {
     // The record resolves only once every step and every container of this change has succeeded
     // (containers with `wait` are created healthy; the last step waits for all). The SDK sends a
     // stack output as soon as it resolves, and after a failed update the engine keeps an output
     // that was sent (pulumi/pulumi#14621, step_executor.go: only outputs NOT sent again keep their
     // old value): resolving earlier would record a half-done change as deployed. docs/pulumi.md.
-    const done = pulumi.all([...Object.values(steps).map((s) => s.stdout), ...Object.values(containers).map((c) => c.id),
-        ...(adoption.step ? [adoption.step.stdout] : [])]);
+    const done = pulumi.all([
+        ...Object.values(steps).map((s) => s.stdout),
+        ...Object.values(containers).map((c) => c.id),
+        ...(adoption.step ? [adoption.step.stdout] : []),
+    ]);
     if (plan.kind === "unchanged") return done.apply(() => plan.next);
     const adopted = plan.kind === "install" && adoption.record ? { adoptCheck: adoption.record } : {};
     const point = plan.kind === "upgrade" ? "restore-point" : "rollback-point";
-    const pointId = plan.attempt === undefined ? `${plan.from}-to-${plan.to}-${point}` : attemptId(plan.from!, plan.to, plan.attempt, point);
+    const pointId =
+        plan.attempt === undefined
+            ? `${plan.from}-to-${plan.to}-${point}`
+            : attemptId(plan.from!, plan.to, plan.attempt, point);
     const entry: AuditEntry = {
-        kind: plan.kind, ...(plan.from ? { from: plan.from } : {}), to: plan.to,
+        kind: plan.kind,
+        ...(plan.from ? { from: plan.from } : {}),
+        to: plan.to,
         steps: plan.steps.map((s) => s.id),
         backups: steps[point] ? [`${plan.product}/${pointId}`] : [],
     };
@@ -469,8 +661,17 @@ function auditedRecord(plan: Plan, steps: Record<string, command.local.Command>,
         // A finished step re-run by an input change runs `update: true`, whose stdout is empty: the
         // restore point's own manifest then gives the same checksums.
         const parsed = parseReport(out) ?? readManifestReport(manifest);
-        const full: AuditEntry = { ...entry, ...(parsed?.archives ? { archives: parsed.archives } : {}), ...(parsed?.createdAt ? { at: parsed.createdAt } : {}) };
-        return { ...plan.next, ...adopted, history: [...(plan.next.history ?? []), full].slice(-HISTORY), ...(lastChange ? { lastChange } : {}) };
+        const full: AuditEntry = {
+            ...entry,
+            ...(parsed?.archives ? { archives: parsed.archives } : {}),
+            ...(parsed?.createdAt ? { at: parsed.createdAt } : {}),
+        };
+        return {
+            ...plan.next,
+            ...adopted,
+            history: [...(plan.next.history ?? []), full].slice(-HISTORY),
+            ...(lastChange ? { lastChange } : {}),
+        };
     });
 }
 
@@ -486,8 +687,14 @@ function parseReport(out: string | undefined): { archives?: AuditEntry["archives
     const line = (out ?? "").trim().split("\n").pop();
     if (!line) return undefined;
     try {
-        const r = JSON.parse(line) as { archives?: { name: string; sha256: string; bytes: number }[]; createdAt?: string };
-        return { archives: r.archives?.map((a) => ({ name: a.name, sha256: a.sha256, bytes: a.bytes })), createdAt: r.createdAt };
+        const r = JSON.parse(line) as {
+            archives?: { name: string; sha256: string; bytes: number }[];
+            createdAt?: string;
+        };
+        return {
+            archives: r.archives?.map((a) => ({ name: a.name, sha256: a.sha256, bytes: a.bytes })),
+            createdAt: r.createdAt,
+        };
     } catch {
         return undefined;
     }

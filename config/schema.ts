@@ -36,7 +36,10 @@ const expandHome = (p: string) => (p === "~" || p.startsWith("~/") ? path.join(o
 
 const stackSchema = z.strictObject({
     /** Docker host: unset = DOCKER_HOST or the local socket; `ssh://user@host` for a remote one. */
-    dockerHost: z.string().regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://").optional(),
+    dockerHost: z
+        .string()
+        .regex(/^(unix|tcp|ssh|npipe):\/\//, "must start with unix://, tcp://, ssh:// or npipe://")
+        .optional(),
     /**
      * Where backups and dumps are written (on the machine that runs `pulumi up`). Default outside
      * the checkout, private to the user ($XDG_DATA_HOME/upshift/backups, else ~/.local/share/...);
@@ -50,13 +53,20 @@ const stackSchema = z.strictObject({
     /** How steps call the hooks CLI; default: this checkout's bin/upshift. */
     hooksCommand: z.string().min(1).optional(),
     /** Off-site copies; `create: true` makes upshift manage the bucket. */
-    s3: z.strictObject({
-        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)"),
-        create: z.boolean().default(false),
-        prefix: z.string().default(""),
-        region: z.string().optional(),
-        noncurrentVersionDays: z.number().int().positive().default(30),
-    }).optional(),
+    s3: z
+        .strictObject({
+            bucket: z
+                .string()
+                .regex(
+                    /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+                    "must be a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)",
+                ),
+            create: z.boolean().default(false),
+            prefix: z.string().default(""),
+            region: z.string().optional(),
+            noncurrentVersionDays: z.number().int().positive().default(30),
+        })
+        .optional(),
     /** Keep the last N backups per product (the latest restore point is always kept). */
     retention: z.strictObject({ keep: z.number().int().min(1).default(5) }).default({ keep: 5 }),
 });
@@ -76,21 +86,32 @@ const productSchemas = {
         storePath: z.string().startsWith("/", "must be an absolute path").default("/kaiwudb/deploy/kaiwudb-container"),
         /** Secure mode: TLS certificates from secrets or generated once with `kwbase cert`. Default: on when kwdb:volumes.kwdb_store is a host path (the installer's layout, whose default it is), else off. */
         secure: z.boolean().optional(),
-        ports: z.strictObject({
-            sql: z.number().int().min(1).max(65535).default(26257),
-            http: z.number().int().min(1).max(65535).default(8080),
-            brpc: z.number().int().min(1).max(65535).default(27257),
-        }).default({ sql: 26257, http: 8080, brpc: 27257 }),
+        ports: z
+            .strictObject({
+                sql: z.number().int().min(1).max(65535).default(26257),
+                http: z.number().int().min(1).max(65535).default(8080),
+                brpc: z.number().int().min(1).max(65535).default(27257),
+            })
+            .default({ sql: 26257, http: 8080, brpc: 27257 }),
     }),
 } as const;
 
 /** Secret keys per product: they must be set with `--secret`; `required` ones must be set at all. */
 export const SECRET_KEYS: Record<Product, readonly { key: string; required: boolean }[]> = {
-    cvat: [{ key: "dbPassword", required: true }, { key: "djangoSecretKey", required: false }],
+    cvat: [
+        { key: "dbPassword", required: true },
+        { key: "djangoSecretKey", required: false },
+    ],
     // clearml-agent-services credentials (made in the web UI); without them the agent shuts down, as the vendor runs it.
-    clearml: [{ key: "agentAccessKey", required: false }, { key: "agentSecretKey", required: false }],
+    clearml: [
+        { key: "agentAccessKey", required: false },
+        { key: "agentSecretKey", required: false },
+    ],
     // Secure mode authenticates the hooks with the root client certificate (kwdb-certs), so no password.
-    kwdb: [{ key: "caKey", required: false }, { key: "caCert", required: false }],
+    kwdb: [
+        { key: "caKey", required: false },
+        { key: "caCert", required: false },
+    ],
 };
 
 /** Every config key upshift reads, `ns:key` (documented in docs/config.md and Pulumi.yaml's comment). */
@@ -125,10 +146,12 @@ const FOREIGN = new Set(["pulumi", "aws", "docker", "command"]);
 
 const OLDEST_HINT: Record<Product, string> = {
     cvat: "CVAT before 2.0.0 has no direct upgrade: upgrade to 2.2.0 with the vendor's v1.7.0 -> v2.2.0 guide first",
-    clearml: "ClearML Server 0.15 or older must first go through the vendor's Elasticsearch 5 -> 7 (v0.16) migration procedure",
-    kwdb: "KWDB before 2.0.4 (1.x, and 2.0.3.2, whose four-part version upshift cannot order) is not deployed by upshift: "
-        + "replace a 2.0.3.2 image with 2.0.4 on the same store (a same-major upgrade, KWDB docs) and adopt it with kwdb:version 2.0.4; "
-        + "for 1.x deploy 3.x and move the data with EXPORT/IMPORT by hand",
+    clearml:
+        "ClearML Server 0.15 or older must first go through the vendor's Elasticsearch 5 -> 7 (v0.16) migration procedure",
+    kwdb:
+        "KWDB before 2.0.4 (1.x, and 2.0.3.2, whose four-part version upshift cannot order) is not deployed by upshift: " +
+        "replace a 2.0.3.2 image with 2.0.4 on the same store (a same-major upgrade, KWDB docs) and adopt it with kwdb:version 2.0.4; " +
+        "for 1.x deploy 3.x and move the data with EXPORT/IMPORT by hand",
 };
 
 /**
@@ -144,12 +167,17 @@ export function validateConfig(raw: Record<string, string>, isSecret: (key: stri
         const key = full.slice(i + 1);
         if (FOREIGN.has(ns)) continue;
         if (ns !== "upshift" && !PRODUCTS.includes(ns as Product)) {
-            problems.push(`${full}: unknown product "${ns}"; upshift manages ${PRODUCTS.join(", ")} (stack settings go under upshift:). Fix: pulumi config rm ${full}`);
+            problems.push(
+                `${full}: unknown product "${ns}"; upshift manages ${PRODUCTS.join(", ")} (stack settings go under upshift:). Fix: pulumi config rm ${full}`,
+            );
             continue;
         }
         const secretSpec = ns === "upshift" ? undefined : SECRET_KEYS[ns as Product].find((s) => s.key === key);
         if (secretSpec) {
-            if (!isSecret(full)) problems.push(`${full} is set in plaintext but must be a secret. Fix: pulumi config set --secret ${full} <value>`);
+            if (!isSecret(full))
+                problems.push(
+                    `${full} is set in plaintext but must be a secret. Fix: pulumi config set --secret ${full} <value>`,
+                );
             continue;
         }
         (groups[ns] ??= {})[key] = parseValue(value);
@@ -157,22 +185,33 @@ export function validateConfig(raw: Record<string, string>, isSecret: (key: stri
 
     const out: { stack?: StackConfig } & Partial<Record<Product, unknown>> = {};
     const stack = stackSchema.safeParse(groups.upshift ?? {});
-    if (stack.success) out.stack = stack.data; else problems.push(...zodProblems("upshift", stack.error));
+    if (stack.success) out.stack = stack.data;
+    else problems.push(...zodProblems("upshift", stack.error));
 
     for (const p of PRODUCTS) {
         const g = groups[p];
         if (!g) continue;
         if (g.version === undefined) {
-            problems.push(`${p}: settings are present but ${p}:version is not set, so ${p} is not enabled. Fix: pulumi config set ${p}:version <version>, or remove the ${p}: keys`);
+            problems.push(
+                `${p}: settings are present but ${p}:version is not set, so ${p} is not enabled. Fix: pulumi config set ${p}:version <version>, or remove the ${p}: keys`,
+            );
             continue;
         }
         const parsed = productSchemas[p].safeParse(g);
-        if (!parsed.success) { problems.push(...zodProblems(p, parsed.error)); continue; }
+        if (!parsed.success) {
+            problems.push(...zodProblems(p, parsed.error));
+            continue;
+        }
         const vProblem = checkVersion(p, parsed.data.version);
-        if (vProblem) { problems.push(vProblem); continue; }
+        if (vProblem) {
+            problems.push(vProblem);
+            continue;
+        }
         for (const s of SECRET_KEYS[p]) {
             if (s.required && raw[`${p}:${s.key}`] === undefined) {
-                problems.push(`${p}:${s.key} is required when ${p}:version is set. Fix: pulumi config set --secret ${p}:${s.key} <value>`);
+                problems.push(
+                    `${p}:${s.key} is required when ${p}:version is set. Fix: pulumi config set --secret ${p}:${s.key} <value>`,
+                );
             }
         }
         out[p] = parsed.data;
@@ -182,10 +221,13 @@ export function validateConfig(raw: Record<string, string>, isSecret: (key: stri
 }
 
 function checkVersion(p: Product, v: string): string | undefined {
-    if (CATALOGS[p]?.olderReleases?.includes(v) && !isSemver(v)) return `${p}:version ${v} is a ${p} release that upshift does not deploy: ${OLDEST_HINT[p]}`;
-    if (!isSemver(v)) return `${p}:version "${v}" is not a version like 2.3.0. Fix: pulumi config set ${p}:version <major.minor.patch>`;
+    if (CATALOGS[p]?.olderReleases?.includes(v) && !isSemver(v))
+        return `${p}:version ${v} is a ${p} release that upshift does not deploy: ${OLDEST_HINT[p]}`;
+    if (!isSemver(v))
+        return `${p}:version "${v}" is not a version like 2.3.0. Fix: pulumi config set ${p}:version <major.minor.patch>`;
     const catalog = CATALOGS[p];
-    if (!catalog) return `${p}:version is set but this upshift has no ${p} catalog yet. Fix: pulumi config rm ${p}:version, or update upshift`;
+    if (!catalog)
+        return `${p}:version is set but this upshift has no ${p} catalog yet. Fix: pulumi config rm ${p}:version, or update upshift`;
     const list = catalog.versions;
     if (list.includes(v)) return undefined;
     if (list.length && lt(v, list[0])) {
@@ -194,8 +236,10 @@ function checkVersion(p: Product, v: string): string | undefined {
         return `${p}:version ${v} is older than upshift supports (${list[0]})${real ? "" : ` and not a ${p} release (the nearest are ${nearestReleases([...older.filter(isSemver), list[0]], v).join(" and ")})`}: ${OLDEST_HINT[p]}`;
     }
     const near = nearestReleases(list, v);
-    return `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}); `
-        + `the nearest ${near.length > 1 ? `are ${near.join(" and ")}` : `is ${near[0]}`}. Fix: pulumi config set ${p}:version ${near[0]}, or update upshift's catalog`;
+    return (
+        `${p}:version ${v} is not a ${p} release upshift knows (${list[0] ?? "none"} to ${list[list.length - 1] ?? "none"}); ` +
+        `the nearest ${near.length > 1 ? `are ${near.join(" and ")}` : `is ${near[0]}`}. Fix: pulumi config set ${p}:version ${near[0]}, or update upshift's catalog`
+    );
 }
 
 /** The releases just below and just above `v` (one of them at either end of the list), highest first. */
@@ -210,7 +254,11 @@ function parseValue(value: string): unknown {
     const t = value.trim();
     // Numbers stay strings at the top level: "2.3" is a (bad) version, not a number.
     if (t.startsWith("{") || t.startsWith("[") || t === "true" || t === "false") {
-        try { return JSON.parse(t); } catch { return value; }
+        try {
+            return JSON.parse(t);
+        } catch {
+            return value;
+        }
     }
     return value;
 }
@@ -218,10 +266,12 @@ function parseValue(value: string): unknown {
 function zodProblems(ns: string, error: z.ZodError): string[] {
     return error.issues.map((issue) => {
         if (issue.code === "unrecognized_keys") {
-            return issue.keys.map((k) => {
-                const at = [...issue.path.map(String), k];
-                return `${ns}:${at.join(".")}: unknown setting. Fix: pulumi config rm ${issue.path.length ? "--path " : ""}${ns}:${at.join(".")} (check the spelling against docs/config.md)`;
-            }).join("\n  - ");
+            return issue.keys
+                .map((k) => {
+                    const at = [...issue.path.map(String), k];
+                    return `${ns}:${at.join(".")}: unknown setting. Fix: pulumi config rm ${issue.path.length ? "--path " : ""}${ns}:${at.join(".")} (check the spelling against docs/config.md)`;
+                })
+                .join("\n  - ");
         }
         const path = issue.path.map(String);
         const key = `${ns}:${path.join(".")}`;

@@ -9,21 +9,21 @@ import { EXIT_STATUS, HookCommand, UsageError } from "./core/command";
 
 /** Operation name -> module exporting its HookCommand (add new ones here, one line each). */
 export const OPERATIONS: Readonly<Record<string, string>> = {
-    "backup": "./volumes/backup",
-    "restore": "./volumes/restore",
-    "verify": "./volumes/verify",
-    "stop": "./containers/stop",
-    "start": "./containers/start",
-    "exec": "./containers/exec",
-    "preflight": "./volumes/preflight",
+    backup: "./volumes/backup",
+    restore: "./volumes/restore",
+    verify: "./volumes/verify",
+    stop: "./containers/stop",
+    start: "./containers/start",
+    exec: "./containers/exec",
+    preflight: "./volumes/preflight",
     "pg-dump": "./postgres/pg-dump",
     "pg-restore": "./postgres/pg-restore",
     "pg-migrate": "./postgres/pg-migrate",
     "pg-analyze": "./postgres/pg-analyze",
-    "push": "./offsite/push",
-    "pull": "./offsite/pull",
-    "list": "./volumes/list",
-    "prune": "./offsite/prune",
+    push: "./offsite/push",
+    pull: "./offsite/pull",
+    list: "./volumes/list",
+    prune: "./offsite/prune",
     "copy-dir": "./volumes/copy-dir",
     "mongo-fcv": "./mongo/mongo-fcv",
     "intermediate-server": "./mongo/intermediate-server",
@@ -32,14 +32,19 @@ export const OPERATIONS: Readonly<Record<string, string>> = {
     "kwdb-certs": "./kwdb/kwdb-certs",
     "kwdb-export": "./kwdb/kwdb-export",
     "kwdb-import": "./kwdb/kwdb-import",
-    "orphans": "./containers/orphans",
+    orphans: "./containers/orphans",
 };
 
 function load(name: string): HookCommand {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const mod = require(OPERATIONS[name]) as Record<string, unknown>;
-    const cmd = Object.values(mod).find((v): v is HookCommand =>
-        !!v && typeof v === "object" && (v as HookCommand).name === name && typeof (v as HookCommand).run === "function");
+    const cmd = Object.values(mod).find(
+        (v): v is HookCommand =>
+            !!v &&
+            typeof v === "object" &&
+            (v as HookCommand).name === name &&
+            typeof (v as HookCommand).run === "function",
+    );
     if (!cmd) throw new Error(`hooks/cli.ts: ${OPERATIONS[name]} exports no operation named ${name}`);
     return cmd;
 }

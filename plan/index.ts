@@ -95,7 +95,11 @@ export interface Plan {
      * The deployed version's data volumes by the names they have now (what `${vol:KEY:from}` names):
      * also those the target no longer has (a rollback past the version that added one).
      */
-    readonly fromVolumes?: readonly { readonly key: string; readonly type: DataVolume["type"]; readonly name: string }[];
+    readonly fromVolumes?: readonly {
+        readonly key: string;
+        readonly type: DataVolume["type"];
+        readonly name: string;
+    }[];
     /** What the operator must know (data not carried back on rollback, manual checks...). */
     readonly notes: readonly string[];
     /** The deployed record after this plan is applied. */
@@ -146,7 +150,12 @@ export function attemptDirs(names: readonly string[]): FoundAttempt[] {
  * number on disk, above the record's, taken by this very change. Anything else (a first try, or
  * backups of an attempt that was abandoned or of another change) gets a number above all of them.
  */
-export function attemptNumber(deployed: DeployedProduct | undefined, found: readonly FoundAttempt[], from: string, to: string): number {
+export function attemptNumber(
+    deployed: DeployedProduct | undefined,
+    found: readonly FoundAttempt[],
+    from: string,
+    to: string,
+): number {
     const recorded = deployed?.attempts ?? 0;
     const top = Math.max(recorded, ...found.map((f) => f.n));
     const atTop = found.filter((f) => f.n === top);
@@ -182,7 +191,13 @@ export const attemptVolumesFile = (from: string, to: string, n: number) => attem
  * half-made or unverified copy. They stay declared, protected and retained, and a later attempt
  * never writes into one: as names on record, they are taken (resolveVolumes picks a fresh one).
  */
-function abandonedVolumes(ledgers: readonly AttemptVolumes[], deployed: DeployedProduct, from: string, to: string, attempt: number | undefined): Record<string, KnownVolume> {
+function abandonedVolumes(
+    ledgers: readonly AttemptVolumes[],
+    deployed: DeployedProduct,
+    from: string,
+    to: string,
+    attempt: number | undefined,
+): Record<string, KnownVolume> {
     const onRecord = new Set(Object.values(deployed.volumes).map((v) => v.name));
     const out: Record<string, KnownVolume> = {};
     for (const l of ledgers) {
@@ -199,7 +214,8 @@ function abandonedVolumes(ledgers: readonly AttemptVolumes[], deployed: Deployed
 }
 
 /** The id of an attempt's backup or dump: `<from>-to-<to>-a<n>-<label>`. */
-export const attemptId = (from: string, to: string, attempt: number, label: string) => `${from}-to-${to}-a${attempt}-${label}`;
+export const attemptId = (from: string, to: string, attempt: number, label: string) =>
+    `${from}-to-${to}-a${attempt}-${label}`;
 
 export interface BackupPolicy {
     /** Push each verified backup to S3. */
@@ -214,7 +230,9 @@ export function planChange(original: PlanInput): Plan {
     const { catalog, to } = original;
     const product = catalog.product;
     if (!catalog.versions.includes(to)) {
-        throw new PlanRefused(`${product}:version ${to} is not in the ${product} catalog; known: ${catalog.versions[0]} to ${catalog.versions[catalog.versions.length - 1]}`);
+        throw new PlanRefused(
+            `${product}:version ${to} is not in the ${product} catalog; known: ${catalog.versions[0]} to ${catalog.versions[catalog.versions.length - 1]}`,
+        );
     }
     const from = original.deployed?.version;
     if (from !== undefined && from !== to) {
@@ -223,39 +241,75 @@ export function planChange(original: PlanInput): Plan {
         }
     }
     // Earlier attempts' volumes that the record does not know join it (archived entries).
-    const attempt = from !== undefined && from !== to ? attemptNumber(original.deployed, original.attemptsFound ?? [], from, to) : undefined;
-    const abandoned = original.deployed ? abandonedVolumes(original.attemptVolumes ?? [], original.deployed, from!, to, attempt) : {};
+    const attempt =
+        from !== undefined && from !== to
+            ? attemptNumber(original.deployed, original.attemptsFound ?? [], from, to)
+            : undefined;
+    const abandoned = original.deployed
+        ? abandonedVolumes(original.attemptVolumes ?? [], original.deployed, from!, to, attempt)
+        : {};
     const input: PlanInput = Object.keys(abandoned).length
         ? { ...original, deployed: { ...original.deployed!, volumes: { ...original.deployed!.volumes, ...abandoned } } }
         : original;
     const volumes = resolveVolumes(input);
     const next = nextRecord(input, volumes);
 
-    const fromVolumes = original.deployed ? catalog.dataVolumes(original.deployed.version).map((v) => ({
-        key: v.key, type: v.type, name: original.deployed!.volumes[volKey(v)]?.name ?? original.volumeNames?.[v.key] ?? v.defaultName,
-    })) : undefined;
-    const plan = { ...planFor(input, from, volumes, next, Object.keys(abandoned).length > 0), ...(fromVolumes ? { fromVolumes } : {}) };
-    const kept = Object.entries(abandoned).map(([k, v]) => `${v.name} (${k.split("~")[0]}) was made by attempt ${k.split("~")[1]}, which did not finish: `
-        + "it stays declared, protected and retained, and is never written again; remove it by hand once you know it holds nothing you need (docs/reliability.md)");
+    const fromVolumes = original.deployed
+        ? catalog.dataVolumes(original.deployed.version).map((v) => ({
+              key: v.key,
+              type: v.type,
+              name: original.deployed!.volumes[volKey(v)]?.name ?? original.volumeNames?.[v.key] ?? v.defaultName,
+          }))
+        : undefined;
+    const plan = {
+        ...planFor(input, from, volumes, next, Object.keys(abandoned).length > 0),
+        ...(fromVolumes ? { fromVolumes } : {}),
+    };
+    const kept = Object.entries(abandoned).map(
+        ([k, v]) =>
+            `${v.name} (${k.split("~")[0]}) was made by attempt ${k.split("~")[1]}, which did not finish: ` +
+            "it stays declared, protected and retained, and is never written again; remove it by hand once you know it holds nothing you need (docs/reliability.md)",
+    );
     return kept.length ? { ...plan, notes: [...plan.notes, ...kept] } : plan;
 }
 
-function planFor(input: PlanInput, from: string | undefined, volumes: PlannedVolume[], next: DeployedProduct, recordChanged: boolean): Plan {
+function planFor(
+    input: PlanInput,
+    from: string | undefined,
+    volumes: PlannedVolume[],
+    next: DeployedProduct,
+    recordChanged: boolean,
+): Plan {
     const { catalog, to, deployed } = input;
     const product = catalog.product;
     // A run that changes nothing still records the attempts whose backups are on disk: an attempt
     // abandoned by setting the version back is never continued later by a change of the same versions.
     const seen = attemptsSeen(deployed, input.attemptsFound ?? []);
     if (from === undefined) {
-        return { product, kind: "install", to, steps: [], volumes, notes: [], next: seen ? { ...next, attempts: seen } : next };
+        return {
+            product,
+            kind: "install",
+            to,
+            steps: [],
+            volumes,
+            notes: [],
+            next: seen ? { ...next, attempts: seen } : next,
+        };
     }
     if (from === to) {
         const same = seen === (deployed!.attempts ?? 0) && !recordChanged;
-        return { product, kind: "unchanged", from, to, steps: [], volumes, notes: [], next: same ? deployed! : { ...deployed!, attempts: seen } };
+        return {
+            product,
+            kind: "unchanged",
+            from,
+            to,
+            steps: [],
+            volumes,
+            notes: [],
+            next: same ? deployed! : { ...deployed!, attempts: seen },
+        };
     }
-    return cmp(from, to) < 0
-        ? planUpgrade(input, from, volumes, next)
-        : planRollback(input, from, volumes, next);
+    return cmp(from, to) < 0 ? planUpgrade(input, from, volumes, next) : planRollback(input, from, volumes, next);
 }
 
 function resolveVolumes(input: PlanInput): PlannedVolume[] {
@@ -266,20 +320,27 @@ function resolveVolumes(input: PlanInput): PlannedVolume[] {
         const base = { key: v.key, type: v.type, format: v.format, mount: v.mount, owner: v.owner };
         if (!deployed) return { ...base, name: override ?? v.defaultName, isNew: true };
         const before = fromVols.find((f) => f.key === v.key);
-        const fromName = before ? deployed.volumes[volKey(before)]?.name ?? override ?? before.defaultName : undefined;
+        const fromName = before
+            ? (deployed.volumes[volKey(before)]?.name ?? override ?? before.defaultName)
+            : undefined;
         const known = deployed.volumes[volKey(v)];
         const rollback = cmp(to, deployed.version) < 0;
         // A recorded volume of the target format is re-attached on a rollback, or kept when the format
         // does not change. On an upgrade that changes the format it holds data from before a rollback:
         // stale, so the migration gets a fresh one (the stale one stays on record, retained).
-        if (known && (rollback || before?.format === v.format || !before)) return { ...base, name: known.name, fromName, isNew: false };
-        if (before && before.format === v.format && fromName) return { ...base, name: fromName, fromName, isNew: false };
+        if (known && (rollback || before?.format === v.format || !before))
+            return { ...base, name: known.name, fromName, isNew: false };
+        if (before && before.format === v.format && fromName)
+            return { ...base, name: fromName, fromName, isNew: false };
         // A new format gets a new volume; the old one is kept for rollback (design.md data-safety rules).
         const vendorName = override && v.defaultName === before?.defaultName ? override : v.defaultName;
         // Never the name of a retained volume/dir of another format (a product whose vendor keeps one
         // path across several format changes, e.g. ClearML's data/mongo_4 for Mongo 4.4 to 7.0).
-        const retained = Object.entries(deployed.volumes).some(([k, kv]) => k.startsWith(`${v.key}@`) && kv.name === vendorName);
-        let name = fromName !== undefined && (vendorName === fromName || retained) ? newName(v, vendorName) : vendorName;
+        const retained = Object.entries(deployed.volumes).some(
+            ([k, kv]) => k.startsWith(`${v.key}@`) && kv.name === vendorName,
+        );
+        let name =
+            fromName !== undefined && (vendorName === fromName || retained) ? newName(v, vendorName) : vendorName;
         const used = new Set(Object.values(deployed.volumes).map((kv) => kv.name));
         for (let i = 2; used.has(name); i++) name = `${newName(v, vendorName)}_${i}`;
         return { ...base, name, fromName, isNew: true };
@@ -291,7 +352,8 @@ function newName(v: DataVolume, base: string): string {
 }
 
 /** A format in messages: the tag, with the vendor's words when the catalog gives them. */
-const formatText = (v: { format: string; formatLabel?: string }) => (v.formatLabel ? `${v.format} (${v.formatLabel})` : v.format);
+const formatText = (v: { format: string; formatLabel?: string }) =>
+    v.formatLabel ? `${v.format} (${v.formatLabel})` : v.format;
 
 /**
  * Records the volume used for key@format at `version`. One that it replaces stays on record under
@@ -318,52 +380,103 @@ function nextRecord(input: PlanInput, volumes: PlannedVolume[]): DeployedProduct
     for (const v of volumes) record(known, v, to);
     const previous = deployed && deployed.version !== to ? deployed.version : deployed?.previous;
     return {
-        version: to, ...(previous ? { previous } : {}), volumes: known, restorePoints: deployed?.restorePoints ?? [], history: deployed?.history ?? [],
+        version: to,
+        ...(previous ? { previous } : {}),
+        volumes: known,
+        restorePoints: deployed?.restorePoints ?? [],
+        history: deployed?.history ?? [],
         ...(deployed?.attempts ? { attempts: deployed.attempts } : {}),
         ...(deployed?.adoptCheck ? { adoptCheck: deployed.adoptCheck } : {}),
     };
 }
 
 /** The restore point every upgrade starts with: nothing is changed before it is verified. */
-export function restorePointSteps(catalog: ProductCatalog, from: string, label: string, policy?: BackupPolicy, protect: readonly string[] = []): PlanStep[] {
+export function restorePointSteps(
+    catalog: ProductCatalog,
+    from: string,
+    label: string,
+    policy?: BackupPolicy,
+    protect: readonly string[] = [],
+): PlanStep[] {
     const vols = catalog.dataVolumes(from);
     const moves = vols.map((v) => v.key);
-    const writers = catalog.services(from).map((s) => s.name).join(",");
+    const writers = catalog
+        .services(from)
+        .map((s) => s.name)
+        .join(",");
     // An optional service (ClearML's agent-services) may not exist: the backup stops it only when
     // it runs, and the preflight does not require it (issue 12, finding 10).
-    const required = catalog.services(from).filter((s) => !s.optional).map((s) => s.name).join(",");
+    const required = catalog
+        .services(from)
+        .filter((s) => !s.optional)
+        .map((s) => s.name)
+        .join(",");
     const volumeTokens = vols.map((v) => `\${vol:${v.key}:from}`).join(",");
     // A Postgres volume is test-restored into a throwaway container of the same image, which must answer row counts.
     const pg = vols.find((v) => /^pg\d+$/.test(v.format));
     const pgCheck: Record<string, string> = pg ? { pgImage: `\${image:${pg.owner}:${from}}` } : {};
     return [
         {
-            id: "preflight", kind: "preflight", phase: "before-stop", reversible: true, moves,
+            id: "preflight",
+            kind: "preflight",
+            phase: "before-stop",
+            reversible: true,
+            moves,
             description: `check Docker, the ${catalog.product} ${from} containers and volumes, and free space for the backup (3x the data)`,
             params: { volumes: volumeTokens, containers: required },
         },
         {
-            id: label, kind: "backup", phase: "before-stop", reversible: true, moves,
+            id: label,
+            kind: "backup",
+            phase: "before-stop",
+            reversible: true,
+            moves,
             description: `back up ${moves.join(", ")} of ${catalog.product} ${from} (containers stopped meanwhile, started again after)`,
             // The database's rows are counted before it stops, for the verify to compare.
-            params: { volumes: volumeTokens, version: from, label, stop: writers, ...(pg ? { pgCensus: pg.owner } : {}) },
+            params: {
+                volumes: volumeTokens,
+                version: from,
+                label,
+                stop: writers,
+                ...(pg ? { pgCensus: pg.owner } : {}),
+            },
         },
         {
-            id: `verify-${label}`, kind: "verify-backup", phase: "before-stop", reversible: true, moves,
+            id: `verify-${label}`,
+            kind: "verify-backup",
+            phase: "before-stop",
+            reversible: true,
+            moves,
             description: `verify the ${label} backup: checksums, then a test restore into a throwaway container`,
             params: { label, version: from, ...pgCheck },
         },
-        ...(policy?.offsite ? [{
-            id: `push-${label}`, kind: "push" as const, phase: "before-stop" as const, reversible: true, moves,
-            description: `copy the verified ${label} backup to the S3 bucket`,
-            params: { label },
-        }] : []),
-        ...(policy?.keep ? [{
-            id: `prune-${label}`, kind: "prune" as const, phase: "before-stop" as const, reversible: false, moves: [],
-            description: `retention: keep the last ${policy.keep} ${catalog.product} backups, the latest restore point and every rollback target on record (only once this one verified)`,
-            // Never a restore point the deployed record lists (a later rollback needs it; finding 3).
-            params: { keep: String(policy.keep), ...(protect.length ? { protect: protect.join(",") } : {}) },
-        }] : []),
+        ...(policy?.offsite
+            ? [
+                  {
+                      id: `push-${label}`,
+                      kind: "push" as const,
+                      phase: "before-stop" as const,
+                      reversible: true,
+                      moves,
+                      description: `copy the verified ${label} backup to the S3 bucket`,
+                      params: { label },
+                  },
+              ]
+            : []),
+        ...(policy?.keep
+            ? [
+                  {
+                      id: `prune-${label}`,
+                      kind: "prune" as const,
+                      phase: "before-stop" as const,
+                      reversible: false,
+                      moves: [],
+                      description: `retention: keep the last ${policy.keep} ${catalog.product} backups, the latest restore point and every rollback target on record (only once this one verified)`,
+                      // Never a restore point the deployed record lists (a later rollback needs it; finding 3).
+                      params: { keep: String(policy.keep), ...(protect.length ? { protect: protect.join(",") } : {}) },
+                  },
+              ]
+            : []),
     ];
 }
 
@@ -373,9 +486,7 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
     const pointId = attemptId(from, to, attempt, "restore-point");
     const protect = [...(next.restorePoints ?? []).map((p) => p.id), pointId];
     const steps: PlanStep[] = [...restorePointSteps(catalog, from, "restore-point", input.backupPolicy, protect)];
-    const fired = catalog.rules
-        .filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0)
-        .sort((a, b) => cmp(a.at, b.at));
+    const fired = catalog.rules.filter((r) => lt(from, r.at) && cmp(r.at, to) <= 0).sort((a, b) => cmp(a.at, b.at));
     const imageRef = input.imageRef ?? ((ref: string) => ref);
     const ruleSteps = fired.flatMap((rule) => rule.steps({ from, to, imageRef, pgUpgradeImage: input.pgUpgradeImage }));
     steps.push(...ruleSteps.filter((s) => !AFTER_START.has(s.kind)));
@@ -383,7 +494,17 @@ function planUpgrade(input: PlanInput, from: string, volumes: PlannedVolume[], n
     steps.push(...ruleSteps.filter((s) => AFTER_START.has(s.kind)));
     assertUniqueIds(steps);
     const restorePoints = [...(next.restorePoints ?? []), { version: from, id: pointId }];
-    return { product: catalog.product, kind: "upgrade", from, to, attempt, steps, volumes, notes: [], next: { ...next, restorePoints, attempts: attempt } };
+    return {
+        product: catalog.product,
+        kind: "upgrade",
+        from,
+        to,
+        attempt,
+        steps,
+        volumes,
+        notes: [],
+        next: { ...next, restorePoints, attempts: attempt },
+    };
 }
 
 function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], next: DeployedProduct): Plan {
@@ -395,10 +516,17 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const steps: PlanStep[] = [...restorePointSteps(catalog, from, "rollback-point", input.backupPolicy, protect)];
     // The app stays stopped from here on: a write after the rollback point would be in neither the
     // backup nor the rolled-back data (the backup starts again only what it stopped itself).
-    const apps = catalog.services(from).filter((s) => s.role === "app").map((s) => s.name);
+    const apps = catalog
+        .services(from)
+        .filter((s) => s.role === "app")
+        .map((s) => s.name);
     if (apps.length) {
         steps.splice(1, 0, {
-            id: "stop-apps", kind: "stop", phase: "before-stop", reversible: true, moves: [],
+            id: "stop-apps",
+            kind: "stop",
+            phase: "before-stop",
+            reversible: true,
+            moves: [],
             description: `stop the ${product} ${from} app containers, so nothing is written after the rollback point`,
             params: { containers: apps.join(",") },
         });
@@ -414,48 +542,76 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
         const known = deployed!.volumes[volKey(v)];
         if (current.format !== v.format) {
             if (!known) {
-                throw new PlanRefused(`${product}:version ${to} needs ${v.key} in format ${formatText(target)}, but no retained volume of that format is recorded; `
-                    + `restore a backup taken at ${to} with \`upshift restore\`, or set ${product}:version back to ${from}`);
+                throw new PlanRefused(
+                    `${product}:version ${to} needs ${v.key} in format ${formatText(target)}, but no retained volume of that format is recorded; ` +
+                        `restore a backup taken at ${to} with \`upshift restore\`, or set ${product}:version back to ${from}`,
+                );
             }
             if (lt(to, known.lastVersion)) {
-                throw new PlanRefused(`${product}:version ${to}: the retained ${v.key} (${known.name}) was last used by ${known.lastVersion}, newer than ${to}; `
-                    + `set ${product}:version to ${known.lastVersion} or later, or restore a backup taken at ${to}`);
+                throw new PlanRefused(
+                    `${product}:version ${to}: the retained ${v.key} (${known.name}) was last used by ${known.lastVersion}, newer than ${to}; ` +
+                        `set ${product}:version to ${known.lastVersion} or later, or restore a backup taken at ${to}`,
+                );
             }
             steps.push({
-                id: `reattach-${v.key}`, kind: "reattach", phase: "before-stop", reversible: true, moves: [v.key],
+                id: `reattach-${v.key}`,
+                kind: "reattach",
+                phase: "before-stop",
+                reversible: true,
+                moves: [v.key],
                 description: `re-attach the retained ${v.key} volume ${known.name} (${v.format}, last used by ${known.lastVersion})`,
                 params: { volume: known.name, type: v.type },
             });
-            notes.push(`${v.key}: changes made since the upgrade to ${from} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
+            notes.push(
+                `${v.key}: changes made since the upgrade to ${from} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`,
+            );
         } else if (current.schema) {
             const point = [...(deployed!.restorePoints ?? [])].reverse().find((p) => p.version === to);
             if (!point) {
-                throw new PlanRefused(`${product}:version ${to} is older than the deployed ${from} and ${v.key} keeps the same format (${formatText(target)}) but its schema was migrated by ${from}; `
-                    + `no restore point taken at ${to} is recorded, so it cannot be rolled back safely. Set ${product}:version back to ${from}, or restore a backup taken at ${to} by hand with \`upshift restore\``);
+                throw new PlanRefused(
+                    `${product}:version ${to} is older than the deployed ${from} and ${v.key} keeps the same format (${formatText(target)}) but its schema was migrated by ${from}; ` +
+                        `no restore point taken at ${to} is recorded, so it cannot be rolled back safely. Set ${product}:version back to ${from}, or restore a backup taken at ${to} by hand with \`upshift restore\``,
+                );
             }
             const name = `${v.name}_rollback_${to.replace(/\./g, "_")}`;
             steps.push({
-                id: `restore-${v.key}`, kind: "restore-backup", phase: "before-stop", reversible: true, moves: [v.key],
+                id: `restore-${v.key}`,
+                kind: "restore-backup",
+                phase: "before-stop",
+                reversible: true,
+                moves: [v.key],
                 description: `restore ${v.key} from restore point ${product}/${point.id} (taken at ${to}) into the new volume ${name}`,
                 params: { backup: point.id, source: v.fromName ?? v.name, target: name, type: v.type },
             });
             restored.push({ ...v, name, isNew: true });
-            notes.push(`${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`);
+            notes.push(
+                `${v.key}: changes made since ${to} are not in the rolled-back state; they are saved in backup ${product}/${backupId}`,
+            );
         }
     }
     // What the rollback needs is checked before anything is stopped: the retained volumes exist and
     // the restore points verify (checksums). A missing or damaged one refuses the rollback with the
     // product still running (issue 12, finding 3).
-    const retained = steps.filter((s) => s.kind === "reattach").map((s) => `${s.params.type ?? "volume"}:${s.params.volume}`);
+    const retained = steps
+        .filter((s) => s.kind === "reattach")
+        .map((s) => `${s.params.type ?? "volume"}:${s.params.volume}`);
     const points = steps.filter((s) => s.kind === "restore-backup").map((s) => s.params.backup);
     if (retained.length || points.length) {
         steps[0] = {
             ...steps[0],
             description: `${steps[0].description}; and, before anything is stopped, ${[
-                ...(retained.length ? [`that the retained ${retained.map((r) => r.slice(r.indexOf(":") + 1)).join(", ")} still ${retained.length > 1 ? "exist" : "exists"}`] : []),
+                ...(retained.length
+                    ? [
+                          `that the retained ${retained.map((r) => r.slice(r.indexOf(":") + 1)).join(", ")} still ${retained.length > 1 ? "exist" : "exists"}`,
+                      ]
+                    : []),
                 ...(points.length ? [`that restore point ${points.join(", ")} is whole (every archive's sha256)`] : []),
             ].join(" and ")}`,
-            params: { ...steps[0].params, ...(retained.length ? { retained: retained.join(",") } : {}), ...(points.length ? { backups: points.join(",") } : {}) },
+            params: {
+                ...steps[0].params,
+                ...(retained.length ? { retained: retained.join(",") } : {}),
+                ...(points.length ? { backups: points.join(",") } : {}),
+            },
         };
     }
     steps.push(startStep(catalog, to));
@@ -463,7 +619,17 @@ function planRollback(input: PlanInput, from: string, volumes: PlannedVolume[], 
     const finalVolumes = volumes.map((v) => restored.find((r) => r.key === v.key) ?? v);
     const known = { ...next.volumes };
     for (const v of finalVolumes) record(known, v, to);
-    return { product, kind: "rollback", from, to, attempt, steps, volumes: finalVolumes, notes, next: { ...next, volumes: known, attempts: attempt } };
+    return {
+        product,
+        kind: "rollback",
+        from,
+        to,
+        attempt,
+        steps,
+        volumes: finalVolumes,
+        notes,
+        next: { ...next, volumes: known, attempts: attempt },
+    };
 }
 
 /**
@@ -482,11 +648,21 @@ const AFTER_START: ReadonlySet<PlanStep["kind"]> = new Set(["pg-analyze"]);
 function startStep(catalog: ProductCatalog, to: string): PlanStep {
     const services = catalog.services(to);
     return {
-        id: "start", kind: "start", phase: "after-app", reversible: true, moves: [],
+        id: "start",
+        kind: "start",
+        phase: "after-app",
+        reversible: true,
+        moves: [],
         description: `start every ${catalog.product} ${to} container that a step stopped and that was not replaced, and wait until all are healthy`,
         params: {
-            containers: services.filter((s) => !s.optional).map((s) => s.name).join(","),
-            optional: services.filter((s) => s.optional).map((s) => s.name).join(","),
+            containers: services
+                .filter((s) => !s.optional)
+                .map((s) => s.name)
+                .join(","),
+            optional: services
+                .filter((s) => s.optional)
+                .map((s) => s.name)
+                .join(","),
         },
     };
 }
@@ -501,19 +677,27 @@ function assertUniqueIds(steps: PlanStep[]): void {
 
 /** The plan in words, one line per step, for the preview log. */
 export function describePlan(plan: Plan): string {
-    const head = plan.kind === "install" ? `${plan.product} ${plan.to}: fresh install (or adoption of existing volumes)`
-        : plan.kind === "unchanged" ? `${plan.product} ${plan.to}: unchanged, no step`
-        : `${plan.product} ${plan.from} -> ${plan.to} (${plan.kind}): ${plan.steps.length} steps`;
+    const head =
+        plan.kind === "install"
+            ? `${plan.product} ${plan.to}: fresh install (or adoption of existing volumes)`
+            : plan.kind === "unchanged"
+              ? `${plan.product} ${plan.to}: unchanged, no step`
+              : `${plan.product} ${plan.from} -> ${plan.to} (${plan.kind}): ${plan.steps.length} steps`;
     // Volume tokens in descriptions name the real volumes (images are resolved by the component).
-    const words = (text: string) => text.replace(/\$\{vol:([^:}]+):(from|to)\}/g, (all, key: string, when: string) => {
-        const v = plan.volumes.find((x) => x.key === key);
-        return v ? (when === "from" ? v.fromName ?? v.name : v.name) : all;
-    });
-    const lines = plan.steps.map((s, i) =>
-        `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${words(s.description)}`);
-    const vols = plan.volumes.filter((v) => v.isNew && plan.kind !== "install")
-        .map((v) => v.fromName === undefined
-            ? `  new ${v.type} ${v.name} for ${v.key} (${v.format}), new in ${plan.to}`
-            : `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName} is kept`);
+    const words = (text: string) =>
+        text.replace(/\$\{vol:([^:}]+):(from|to)\}/g, (all, key: string, when: string) => {
+            const v = plan.volumes.find((x) => x.key === key);
+            return v ? (when === "from" ? (v.fromName ?? v.name) : v.name) : all;
+        });
+    const lines = plan.steps.map(
+        (s, i) => `  ${i + 1}. [${s.kind}${s.reversible ? "" : ", point of no return"}] ${words(s.description)}`,
+    );
+    const vols = plan.volumes
+        .filter((v) => v.isNew && plan.kind !== "install")
+        .map((v) =>
+            v.fromName === undefined
+                ? `  new ${v.type} ${v.name} for ${v.key} (${v.format}), new in ${plan.to}`
+                : `  new ${v.type} ${v.name} for ${v.key} (${v.format}); ${v.fromName} is kept`,
+        );
     return [head, ...lines, ...vols, ...plan.notes.map((n) => `  note: ${n}`)].join("\n");
 }

@@ -11,9 +11,15 @@ const why = staleReason();
 if (why) {
     process.stderr.write(`tests: building the hooks CLI (${why})\n`);
     try {
-        execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "tsconfig.hooks.json")], { stdio: "inherit" });
+        execFileSync(
+            process.execPath,
+            [require.resolve("typescript/bin/tsc"), "-p", path.join(__dirname, "..", "tsconfig.hooks.json")],
+            { stdio: "inherit" },
+        );
     } catch (e) {
-        throw new Error(`tests: \`npm run build\` (tsc -p tsconfig.hooks.json) failed, the hooks CLI cannot run: ${(e as Error).message}`);
+        throw new Error(
+            `tests: \`npm run build\` (tsc -p tsconfig.hooks.json) failed, the hooks CLI cannot run: ${(e as Error).message}`,
+        );
     }
     const still = staleReason();
     if (still) throw new Error(`tests: dist/hooks is still stale after the build: ${still}`);

@@ -21,27 +21,41 @@ export const adoptCheck: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, {
-            volume: { type: "string", multiple: true }, dir: { type: "string", multiple: true },
-            "all-or-none": { type: "boolean" }, how: { type: "string" }, "helper-image": { type: "string" },
+            volume: { type: "string", multiple: true },
+            dir: { type: "string", multiple: true },
+            "all-or-none": { type: "boolean" },
+            how: { type: "string" },
+            "helper-image": { type: "string" },
         });
         const volumes = values.volume ?? [];
         const dirs = values.dir ?? [];
         if (!volumes.length && !dirs.length) throw new UsageError("nothing to check: give --volume and/or --dir");
-        for (const d of dirs) if (!d.startsWith("/")) throw new UsageError(`--dir ${d}: expected an absolute path on the Docker host`);
+        for (const d of dirs)
+            if (!d.startsWith("/")) throw new UsageError(`--dir ${d}: expected an absolute path on the Docker host`);
         return runOperation(OP, async () => {
             const image = helperImage(values["helper-image"]);
             const state: Record<string, "data" | "empty" | "missing"> = {};
-            for (const v of volumes) state[v] = (await volumeExists(v)) ? await entries(["--mount", `type=volume,src=${v},dst=/m,readonly`], image) : "missing";
+            for (const v of volumes)
+                state[v] = (await volumeExists(v))
+                    ? await entries(["--mount", `type=volume,src=${v},dst=/m,readonly`], image)
+                    : "missing";
             // type=bind fails on a missing source instead of creating it (as -v would, owned by root).
-            for (const d of dirs) state[d] = await entries(["--mount", `type=bind,src=${d},dst=/m,readonly`], image, true);
+            for (const d of dirs)
+                state[d] = await entries(["--mount", `type=bind,src=${d},dst=/m,readonly`], image, true);
             const found = Object.keys(state).filter((k) => state[k] === "data");
             const empty = Object.keys(state).filter((k) => state[k] === "empty");
             const missing = Object.keys(state).filter((k) => state[k] === "missing");
             const fresh = found.length === 0;
             if (found.length < Object.keys(state).length && !(values["all-or-none"] && fresh)) {
-                const what = [...missing.map((k) => `${k} is missing`), ...empty.map((k) => `${k} is empty`)].join(", ");
-                const part = values["all-or-none"] ? ` while ${found.join(", ")} ${found.length > 1 ? "hold" : "holds"} data (part of an install)` : "";
-                throw new RefusedError(`${what}${part}; nothing was created or started. ${values.how ?? "Point the config at the install's data"}`);
+                const what = [...missing.map((k) => `${k} is missing`), ...empty.map((k) => `${k} is empty`)].join(
+                    ", ",
+                );
+                const part = values["all-or-none"]
+                    ? ` while ${found.join(", ")} ${found.length > 1 ? "hold" : "holds"} data (part of an install)`
+                    : "";
+                throw new RefusedError(
+                    `${what}${part}; nothing was created or started. ${values.how ?? "Point the config at the install's data"}`,
+                );
             }
             return { found, empty, missing, fresh };
         });
@@ -50,7 +64,10 @@ export const adoptCheck: HookCommand = {
 
 /** "data" when the mounted source has any entry, "empty" when none; "missing" for a bind source that does not exist. */
 async function entries(mount: string[], image: string, bind = false): Promise<"data" | "empty" | "missing"> {
-    const r = await docker([...helperRunArgs(helperName("adopt-check")), ...mount, image, "sh", "-c", 'ls -A /m | head -n 1'], { check: false });
+    const r = await docker(
+        [...helperRunArgs(helperName("adopt-check")), ...mount, image, "sh", "-c", "ls -A /m | head -n 1"],
+        { check: false },
+    );
     if (r.code !== 0) {
         if (bind && /bind source path does not exist/.test(r.stderr)) return "missing";
         throw new Error(`cannot look into ${mount[1]}: ${r.stderr.trim().split("\n").pop()}`);

@@ -16,12 +16,17 @@ export const exec: HookCommand = {
     usage: USAGE,
     run(argv) {
         const dd = argv.indexOf("--");
-        if (dd < 0 || dd === argv.length - 1) throw new UsageError("give the command after --, e.g. -- python manage.py migrate");
-        const { values } = parseOptions(argv.slice(0, dd), { container: { type: "string" }, "wait-healthy": { type: "string" } } as const);
+        if (dd < 0 || dd === argv.length - 1)
+            throw new UsageError("give the command after --, e.g. -- python manage.py migrate");
+        const { values } = parseOptions(argv.slice(0, dd), {
+            container: { type: "string" },
+            "wait-healthy": { type: "string" },
+        } as const);
         const cmd = argv.slice(dd + 1);
         requireFlags(values, "container C");
         const wait = values["wait-healthy"] === undefined ? 0 : Number(values["wait-healthy"]);
-        if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait-healthy ${values["wait-healthy"]}: expected a number of seconds`);
+        if (!Number.isFinite(wait) || wait < 0)
+            throw new UsageError(`--wait-healthy ${values["wait-healthy"]}: expected a number of seconds`);
         return runOperation("exec", () => runExec(values.container!, wait, cmd));
     },
 };
@@ -29,14 +34,20 @@ export const exec: HookCommand = {
 async function runExec(container: string, waitSeconds: number, cmd: string[]): Promise<Record<string, unknown>> {
     let announced = false;
     const waited = await waitServing(container, Date.now() + waitSeconds * 1000, (st) => {
-        if (!announced) { log("exec", `waiting for ${container} to be healthy (${st.status}${st.health ? `, ${st.health}` : ""})`); announced = true; }
+        if (!announced) {
+            log("exec", `waiting for ${container} to be healthy (${st.status}${st.health ? `, ${st.health}` : ""})`);
+            announced = true;
+        }
     });
     if (!waited.serving) {
         const st = waited.state;
         if (!st) throw new HookError(`container ${container} does not exist`);
-        if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${container} is ${st.status}, not running`);
+        if (st.status === "exited" || st.status === "dead")
+            throw new HookError(`container ${container} is ${st.status}, not running`);
         const how = st.status === "running" ? `still ${st.health}` : st.status;
-        throw new HookError(`container ${container} is ${how}${waitSeconds ? ` after ${waitSeconds} s` : ""}; raise --wait-healthy or check its logs`);
+        throw new HookError(
+            `container ${container} is ${how}${waitSeconds ? ` after ${waitSeconds} s` : ""}; raise --wait-healthy or check its logs`,
+        );
     }
     const started = Date.now();
     const p = dockerStream(["exec", container, ...cmd], { check: false });

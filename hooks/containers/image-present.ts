@@ -18,7 +18,9 @@ export const imagePresent: HookCommand = {
             const r = await docker(["image", "inspect", "--format", "{{.Id}}", values.image!], { check: false });
             if (r.code !== 0) {
                 const where = process.env.DOCKER_HOST ? ` ${process.env.DOCKER_HOST}` : "";
-                throw new HookError(`image ${values.image} is not on the Docker host${where}. ${values.how ?? "Pull or load it, or override it in config"}`);
+                throw new HookError(
+                    `image ${values.image} is not on the Docker host${where}. ${values.how ?? "Pull or load it, or override it in config"}`,
+                );
             }
             return { image: values.image, id: r.stdout.trim() };
         });

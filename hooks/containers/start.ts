@@ -26,23 +26,39 @@ export const start: HookCommand = {
         const optional = splitList(values["optional-container"]);
         if (!required.length && !optional.length) throw new UsageError("--container C1,C2 is required");
         const wait = values["wait-healthy"] === undefined ? 600 : Number(values["wait-healthy"]);
-        if (!Number.isFinite(wait) || wait < 0) throw new UsageError(`--wait-healthy ${values["wait-healthy"]}: expected a number of seconds`);
+        if (!Number.isFinite(wait) || wait < 0)
+            throw new UsageError(`--wait-healthy ${values["wait-healthy"]}: expected a number of seconds`);
         return runOperation("start", () => startAll(required, optional, wait));
     },
 };
 
 async function startAll(required: string[], optional: string[], waitSeconds: number): Promise<Record<string, unknown>> {
-    const started: string[] = [], running: string[] = [], skipped: string[] = [];
+    const started: string[] = [],
+        running: string[] = [],
+        skipped: string[] = [];
     const present: string[] = [];
-    for (const [c, isOptional] of [...required.map((c) => [c, false] as const), ...optional.map((c) => [c, true] as const)]) {
+    for (const [c, isOptional] of [
+        ...required.map((c) => [c, false] as const),
+        ...optional.map((c) => [c, true] as const),
+    ]) {
         const st = await containerState(c);
         if (!st) {
-            if (isOptional) { skipped.push(c); continue; }
+            if (isOptional) {
+                skipped.push(c);
+                continue;
+            }
             throw new HookError(`container ${c} does not exist; run \`pulumi up\` again to create it`);
         }
         present.push(c);
-        if (st.status === "paused") { await docker(["unpause", c]); started.push(c); continue; }
-        if (st.status === "running" || st.status === "restarting") { running.push(c); continue; }
+        if (st.status === "paused") {
+            await docker(["unpause", c]);
+            started.push(c);
+            continue;
+        }
+        if (st.status === "running" || st.status === "restarting") {
+            running.push(c);
+            continue;
+        }
         log("start", `starting ${c} (${st.status})`);
         await docker(["start", c]);
         started.push(c);
@@ -55,8 +71,11 @@ async function startAll(required: string[], optional: string[], waitSeconds: num
         if (r.serving) continue;
         const st = r.state;
         if (!st) throw new HookError(`container ${c} disappeared while starting`);
-        if (st.status === "exited" || st.status === "dead") throw new HookError(`container ${c} is ${st.status} after \`docker start\`; check \`docker logs ${c}\``);
-        throw new HookError(`container ${c} is ${st.status}${st.health ? `, ${st.health}` : ""} after ${waitSeconds} s; check \`docker logs ${c}\``);
+        if (st.status === "exited" || st.status === "dead")
+            throw new HookError(`container ${c} is ${st.status} after \`docker start\`; check \`docker logs ${c}\``);
+        throw new HookError(
+            `container ${c} is ${st.status}${st.health ? `, ${st.health}` : ""} after ${waitSeconds} s; check \`docker logs ${c}\``,
+        );
     }
     // Started and serving: off the ledger of containers upshift stopped (hooks/core/stop-restart.ts).
     clearStopped(present);

@@ -11,13 +11,21 @@ import * as path from "path";
 /** fsync of a directory (its entries: names created, renamed or removed in it). */
 export function fsyncDir(dir: string): void {
     const fd = fs.openSync(dir, "r");
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    try {
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /** fsync of one existing regular file. */
 export function fsyncFile(file: string): void {
     const fd = fs.openSync(file, "r");
-    try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); }
+    try {
+        fs.fsyncSync(fd);
+    } finally {
+        fs.closeSync(fd);
+    }
 }
 
 /**

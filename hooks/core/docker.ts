@@ -59,10 +59,18 @@ export function docker(args: readonly string[], opts: RunOptions = {}): Promise<
 
 /** Runs any program the same way as docker(). */
 export function run(command: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    const s = startProcess(command, args, { ...opts, stdin: opts.input !== undefined || opts.stdinFile ? "pipe" : "ignore" });
+    const s = startProcess(command, args, {
+        ...opts,
+        stdin: opts.input !== undefined || opts.stdinFile ? "pipe" : "ignore",
+    });
     if (opts.input !== undefined) s.stdin!.end(opts.input);
     else if (opts.stdinFile) {
-        fs.createReadStream(opts.stdinFile).on("error", (e) => { s.fail(e); s.child.kill("SIGKILL"); }).pipe(s.stdin!);
+        fs.createReadStream(opts.stdinFile)
+            .on("error", (e) => {
+                s.fail(e);
+                s.child.kill("SIGKILL");
+            })
+            .pipe(s.stdin!);
     }
     let out: Buffer[] = [];
     let outLen = 0;
@@ -125,22 +133,34 @@ export function startProcess(command: string, args: readonly string[], opts: Str
     child.stdin?.on("error", () => undefined);
     let failure: Error | undefined;
     let timer: NodeJS.Timeout | undefined;
-    if (opts.timeoutMs) timer = setTimeout(() => { failure ??= new Error(`${describe(command, args)} timed out after ${opts.timeoutMs} ms`); child.kill("SIGKILL"); }, opts.timeoutMs);
+    if (opts.timeoutMs)
+        timer = setTimeout(() => {
+            failure ??= new Error(`${describe(command, args)} timed out after ${opts.timeoutMs} ms`);
+            child.kill("SIGKILL");
+        }, opts.timeoutMs);
     const done = new Promise<RunResult>((resolve, reject) => {
-        child.on("error", (e) => { failure ??= new Error(scrubSecrets(`${command}: ${e.message}`)); });
+        child.on("error", (e) => {
+            failure ??= new Error(scrubSecrets(`${command}: ${e.message}`));
+        });
         child.on("close", (code, signal) => {
             if (timer) clearTimeout(timer);
             if (failure) return reject(failure);
             const r = { stdout: "", stderr, code: code ?? 128 };
-            if ((code !== 0 || signal) && opts.check !== false) return reject(new ProcessError(command, args, code, stderr, signal));
+            if ((code !== 0 || signal) && opts.check !== false)
+                return reject(new ProcessError(command, args, code, stderr, signal));
             resolve(r);
         });
     });
     // Callers await done, often after other steps failed first: a late rejection is not a crash.
     done.catch(() => undefined);
     return {
-        child, stdin: child.stdin, stdout: child.stdout, done,
-        fail(err: Error) { failure ??= err; },
+        child,
+        stdin: child.stdin,
+        stdout: child.stdout,
+        done,
+        fail(err: Error) {
+            failure ??= err;
+        },
     };
 }
 
@@ -159,7 +179,16 @@ export interface ContainerState {
 
 /** The container's state, or undefined when there is no such container. */
 export async function containerState(name: string): Promise<ContainerState | undefined> {
-    const r = await docker(["container", "inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name], { check: false });
+    const r = await docker(
+        [
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+            name,
+        ],
+        { check: false },
+    );
     if (r.code !== 0) {
         if (/no such (object|container)/i.test(r.stderr)) return undefined;
         throw new ProcessError("docker", ["container", "inspect", name], r.code, r.stderr);
@@ -169,19 +198,25 @@ export async function containerState(name: string): Promise<ContainerState | und
 }
 
 /** A container runs and is healthy, or runs and has no healthcheck. */
-export const isServing = (st: ContainerState): boolean => st.status === "running" && (st.health === "" || st.health === "healthy");
+export const isServing = (st: ContainerState): boolean =>
+    st.status === "running" && (st.health === "" || st.health === "healthy");
 
 /**
  * Polls (every second) until the container serves or `deadline` (ms since epoch) passes. Gives up
  * at once when it is missing, exited or dead. Returns the last state seen when it does not serve
  * (undefined: no such container); `onWaiting` sees each state that is not serving yet.
  */
-export async function waitServing(name: string, deadline: number, onWaiting?: (st: ContainerState) => void): Promise<{ serving: true } | { serving: false; state?: ContainerState }> {
+export async function waitServing(
+    name: string,
+    deadline: number,
+    onWaiting?: (st: ContainerState) => void,
+): Promise<{ serving: true } | { serving: false; state?: ContainerState }> {
     for (;;) {
         const st = await containerState(name);
         if (!st) return { serving: false };
         if (isServing(st)) return { serving: true };
-        if (st.status === "exited" || st.status === "dead" || Date.now() >= deadline) return { serving: false, state: st };
+        if (st.status === "exited" || st.status === "dead" || Date.now() >= deadline)
+            return { serving: false, state: st };
         onWaiting?.(st);
         await new Promise((r) => setTimeout(r, 1000));
     }
@@ -222,7 +257,18 @@ export function ownerLabels(kind: "helper" | "throwaway" = "helper"): string[] {
  * no log driver, since a tar stream on stdout would otherwise be copied into the container's log.
  */
 export function helperRunArgs(name: string, opts: { interactive?: boolean } = {}): string[] {
-    return ["run", "--rm", ...(opts.interactive ? ["-i"] : []), "--name", name, ...ownerLabels(), "--log-driver", "none", "--network", "none"];
+    return [
+        "run",
+        "--rm",
+        ...(opts.interactive ? ["-i"] : []),
+        "--name",
+        name,
+        ...ownerLabels(),
+        "--log-driver",
+        "none",
+        "--network",
+        "none",
+    ];
 }
 
 /** Removes the containers (then the volumes) that `owner` labelled as its own; returns what it removed. */
@@ -242,15 +288,24 @@ export async function removeOwned(owner: string): Promise<string[]> {
 export async function removeLeftovers(): Promise<string[]> {
     const host = os.hostname();
     const owners = new Set<string>();
-    for (const what of [["ps", "-a"], ["volume", "ls"]]) {
-        const r = await docker([...what, "--filter", "label=upshift.owner", "--format", '{{.Label "upshift.owner"}}'], { check: false });
-        for (const o of r.stdout.split("\n").map((l) => l.trim()).filter(Boolean)) owners.add(o);
+    for (const what of [
+        ["ps", "-a"],
+        ["volume", "ls"],
+    ]) {
+        const r = await docker([...what, "--filter", "label=upshift.owner", "--format", '{{.Label "upshift.owner"}}'], {
+            check: false,
+        });
+        for (const o of r.stdout
+            .split("\n")
+            .map((l) => l.trim())
+            .filter(Boolean))
+            owners.add(o);
     }
     const removed: string[] = [];
     for (const owner of owners) {
         const [h, pid] = [owner.slice(0, owner.lastIndexOf(":")), Number(owner.slice(owner.lastIndexOf(":") + 1))];
         if (h !== host || !Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
-        removed.push(...await removeOwned(owner));
+        removed.push(...(await removeOwned(owner)));
     }
     return removed;
 }
@@ -265,7 +320,9 @@ function alive(pid: number): boolean {
 }
 
 // An interrupted operation removes its own helpers: a tar reading a volume would run on otherwise.
-onInterrupt(async () => { await removeOwned(OWNER); });
+onInterrupt(async () => {
+    await removeOwned(OWNER);
+});
 
 /** Key names whose values are secrets (docs/hooks-cli.md: secrets only through the environment). */
 const SECRET_KEY = /PASSWORD|SECRET|KEY|TOKEN/i;

@@ -30,7 +30,9 @@ export function assertNotInterrupted(what: string): void {
 /** Registers a clean-up until the returned function is called. */
 export function onInterrupt(fn: Cleanup): () => void {
     cleanups.add(fn);
-    return () => { cleanups.delete(fn); };
+    return () => {
+        cleanups.delete(fn);
+    };
 }
 
 const EXIT_CODES: Readonly<Record<string, number>> = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 };
@@ -50,7 +52,9 @@ export function installInterruptHandlers(operation: string, opts: { parentPollMs
         if (interruptedBy) return; // a second signal while cleaning up changes nothing
         interruptedBy = why;
         safeLog(operation, `interrupted (${why}): undoing what would leave the product down`);
-        const all = [...cleanups].map((fn) => fn(why).catch((e: Error) => safeLog(operation, `clean-up after ${why} failed: ${e.message}`)));
+        const all = [...cleanups].map((fn) =>
+            fn(why).catch((e: Error) => safeLog(operation, `clean-up after ${why} failed: ${e.message}`)),
+        );
         const budget = new Promise<void>((r) => setTimeout(r, CLEANUP_BUDGET_MS).unref());
         void Promise.race([Promise.all(all), budget]).then(() => process.exit(code));
     };
@@ -61,7 +65,8 @@ export function installInterruptHandlers(operation: string, opts: { parentPollMs
     // stopping the product and migrating while the rerun started). A shell that exec'd us is us.
     const given = takeParentPid(); // out of the environment: never inherited by anything this process starts
     const parent = given === undefined || given === process.pid ? process.ppid : given;
-    if (process.ppid !== parent) handle(`parent process ${parent} gone before the operation started`, EXIT_CODES.SIGHUP);
+    if (process.ppid !== parent)
+        handle(`parent process ${parent} gone before the operation started`, EXIT_CODES.SIGHUP);
     const timer = setInterval(() => {
         if (process.ppid !== parent) handle(`parent process ${parent} gone`, EXIT_CODES.SIGHUP);
     }, opts.parentPollMs ?? 500);

@@ -19,7 +19,10 @@ export class Progress {
     private readonly intervalMs: number;
     private readonly write: (line: string) => void;
 
-    constructor(private readonly label: string, private readonly opts: ProgressOptions = {}) {
+    constructor(
+        private readonly label: string,
+        private readonly opts: ProgressOptions = {},
+    ) {
         this.intervalMs = opts.intervalMs ?? progressMs(2000);
         this.write = opts.write ?? ((l) => process.stderr.write(l + "\n"));
         this.last = this.started;

@@ -51,7 +51,11 @@ export function log(name: string, message: string): void {
 }
 
 /** util.parseArgs with its errors turned into UsageError (exit 2 with the usage text). */
-export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T, allowPositionals = false) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
+    argv: string[],
+    options: T,
+    allowPositionals = false,
+) {
     try {
         return parseArgs({ args: argv, options, allowPositionals, strict: true });
     } catch (e) {
@@ -62,7 +66,10 @@ export function parseOptions<T extends NonNullable<ParseArgsConfig["options"]>>(
 /** Splits `a,b, c` lists (repeatable flags may also hold comma lists). */
 export function splitList(values: string | string[] | undefined): string[] {
     const all = Array.isArray(values) ? values : values ? [values] : [];
-    return all.flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+    return all
+        .flatMap((v) => v.split(","))
+        .map((v) => v.trim())
+        .filter(Boolean);
 }
 
 /** A stream that scrubs secrets line by line (a secret split across two chunks is still caught). */
@@ -74,9 +81,15 @@ export function scrubLines(): Transform {
             const cut = text.lastIndexOf("\n") + 1;
             rest = text.slice(cut);
             // A single line longer than 64 KiB is passed on rather than held.
-            if (rest.length > 65536) { cb(null, scrubSecrets(text)); rest = ""; return; }
+            if (rest.length > 65536) {
+                cb(null, scrubSecrets(text));
+                rest = "";
+                return;
+            }
             cb(null, scrubSecrets(text.slice(0, cut)));
         },
-        flush(cb) { cb(null, scrubSecrets(rest)); },
+        flush(cb) {
+            cb(null, scrubSecrets(rest));
+        },
     });
 }

@@ -10,15 +10,18 @@ type Env = NodeJS.ProcessEnv;
 
 /** The variables, one line each, for docs and errors. */
 export const SETTINGS: Readonly<Record<string, string>> = {
-    UPSHIFT_HELPER_IMAGE: "image of the short-lived tar/zstd helper containers (default alpine:3.20; --helper-image wins)",
+    UPSHIFT_HELPER_IMAGE:
+        "image of the short-lived tar/zstd helper containers (default alpine:3.20; --helper-image wins)",
     UPSHIFT_ZSTD_LEVEL: "zstd level of backups: 1-19 or fast=N (1-99); default 1",
     UPSHIFT_COMPRESSION: "zstd (default) or none (a plain .tar, for data that does not compress)",
     UPSHIFT_COMPRESS: "where zstd runs for a backup: helper (default) or host",
     UPSHIFT_BACKUP_STREAM: "1: the archive comes through the Docker connection even on a local host (default 0)",
     UPSHIFT_PG_START_TIMEOUT: "seconds a test-restored Postgres may take to start (default 600)",
     UPSHIFT_PROGRESS_MS: "milliseconds between progress lines (default 2000; 5000 for Postgres steps)",
-    UPSHIFT_POLL_MS: "milliseconds between health polls of temporary servers (default 1000 for mongo-fcv, 5000 for intermediate-server)",
-    UPSHIFT_STATE_DIR: "where hooks keep their state (the ledger of stopped containers); default $XDG_STATE_HOME/upshift, else ~/.local/state/upshift",
+    UPSHIFT_POLL_MS:
+        "milliseconds between health polls of temporary servers (default 1000 for mongo-fcv, 5000 for intermediate-server)",
+    UPSHIFT_STATE_DIR:
+        "where hooks keep their state (the ledger of stopped containers); default $XDG_STATE_HOME/upshift, else ~/.local/state/upshift",
     UPSHIFT_S3_ENDPOINT: "an S3-compatible server's http(s) URL, path-style (--s3-endpoint wins)",
     UPSHIFT_PARENT_PID: "set by the step's shell: the pid whose exit stops the operation (never inherited further)",
 };
@@ -104,7 +107,10 @@ export function takeParentPid(env: Env = process.env): number | undefined {
 
 /** Where hooks keep their state: UPSHIFT_STATE_DIR, else $XDG_STATE_HOME/upshift, else ~/.local/state/upshift. */
 export function stateDir(env: Env = process.env): string {
-    return raw(env, "UPSHIFT_STATE_DIR") ?? path.join(env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state"), "upshift");
+    return (
+        raw(env, "UPSHIFT_STATE_DIR") ??
+        path.join(env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state"), "upshift")
+    );
 }
 
 /** UPSHIFT_S3_ENDPOINT (offsite/s3.ts checks that it is an http(s) URL, naming it). */

@@ -82,10 +82,18 @@ export class Writers {
     private readonly stoppedNow: string[] = [];
     private readonly unregister: () => void;
 
-    constructor(private readonly operation: string, private readonly names: readonly string[], private readonly opts: { resume?: boolean } = {}) {
+    constructor(
+        private readonly operation: string,
+        private readonly names: readonly string[],
+        private readonly opts: { resume?: boolean } = {},
+    ) {
         this.unregister = onInterrupt(async () => {
             const failed = await this.startAgain();
-            if (failed.length) log(operation, `could not start again: ${failed.join(", ")}; the ledger ${ledgerFile()} keeps them for the next step`);
+            if (failed.length)
+                log(
+                    operation,
+                    `could not start again: ${failed.join(", ")}; the ledger ${ledgerFile()} keeps them for the next step`,
+                );
         });
     }
 
@@ -110,7 +118,10 @@ export class Writers {
                 // another step stopped on purpose (a rollback's stop-apps) stays stopped.
                 const entry = stoppedByUpshift(c);
                 if (this.opts.resume && entry?.by === this.operation) {
-                    log(this.operation, `${c} was stopped by an earlier, interrupted run (${entry.by}, ${entry.at}); it is started again after this one`);
+                    log(
+                        this.operation,
+                        `${c} was stopped by an earlier, interrupted run (${entry.by}, ${entry.at}); it is started again after this one`,
+                    );
                     this.stoppedNow.push(c);
                 }
                 continue;
@@ -120,11 +131,19 @@ export class Writers {
         if (!toStop.length) return;
         assertNotInterrupted(`stopping ${toStop.map((x) => x.c).join(", ")}`);
         // Before stopping: if a `docker stop` fails halfway, it is started again.
-        recordStopped(toStop.map((x) => x.c), this.operation);
+        recordStopped(
+            toStop.map((x) => x.c),
+            this.operation,
+        );
         this.stoppedNow.push(...toStop.map((x) => x.c));
-        log(this.operation, `stopping ${toStop.map((x) => (x.status === "running" ? x.c : `${x.c} (${x.status})`)).join(", ")}`);
+        log(
+            this.operation,
+            `stopping ${toStop.map((x) => (x.status === "running" ? x.c : `${x.c} (${x.status})`)).join(", ")}`,
+        );
         const results = await Promise.allSettled(toStop.map((x) => stopContainer(x.c)));
-        const failed = results.flatMap((r, i) => (r.status === "rejected" ? [`${toStop[i].c}: ${(r.reason as Error).message}`] : []));
+        const failed = results.flatMap((r, i) =>
+            r.status === "rejected" ? [`${toStop[i].c}: ${(r.reason as Error).message}`] : [],
+        );
         if (failed.length) throw new Error(`could not stop ${failed.join("; ")}`);
     }
 
@@ -155,11 +174,13 @@ export class Writers {
     }
 
     private async startAgain(): Promise<string[]> {
-        const results = await Promise.all(this.stoppedNow.map(async (c) => {
-            log(this.operation, `starting ${c} again`);
-            const r = await docker(["start", c], { check: false });
-            return { c, ok: r.code === 0, why: r.stderr.trim().split("\n").pop() ?? "" };
-        }));
+        const results = await Promise.all(
+            this.stoppedNow.map(async (c) => {
+                log(this.operation, `starting ${c} again`);
+                const r = await docker(["start", c], { check: false });
+                return { c, ok: r.code === 0, why: r.stderr.trim().split("\n").pop() ?? "" };
+            }),
+        );
         const started = results.filter((r) => r.ok).map((r) => r.c);
         clearStopped(started);
         return results.filter((r) => !r.ok).map((r) => `${r.c} (${r.why})`);

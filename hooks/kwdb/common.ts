@@ -18,7 +18,17 @@ export const authArgs = (t: KwdbTarget): string[] => (t.certsDir ? [`--certs-dir
 
 /** The exact argv of `docker` for one SQL statement (CSV output: header row, then rows). */
 export function sqlArgv(t: KwdbTarget, sql: string): string[] {
-    return ["exec", t.container, "./kwbase", "sql", ...authArgs(t), "--host=127.0.0.1:26257", "--format=csv", "-e", sql];
+    return [
+        "exec",
+        t.container,
+        "./kwbase",
+        "sql",
+        ...authArgs(t),
+        "--host=127.0.0.1:26257",
+        "--format=csv",
+        "-e",
+        sql,
+    ];
 }
 
 /** Runs one statement; returns its rows as objects keyed by the header. */
@@ -26,7 +36,9 @@ export async function sql(t: KwdbTarget, statement: string): Promise<Record<stri
     const r = await docker(sqlArgv(t, statement), { check: false });
     if (r.code !== 0) {
         const tail = r.stderr.trim().split("\n").slice(-3).join(" | ");
-        throw new HookError(`kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${tail || `exit ${r.code}`}`);
+        throw new HookError(
+            `kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${tail || `exit ${r.code}`}`,
+        );
     }
     return parseCsv(r.stdout);
 }
@@ -40,17 +52,27 @@ export function parseCsv(text: string): Record<string, string>[] {
     for (let i = 0; i < text.length; i++) {
         const c = text[i];
         if (quoted) {
-            if (c === '"' && text[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
+            if (c === '"' && text[i + 1] === '"') {
+                field += '"';
+                i++;
+            } else if (c === '"') quoted = false;
+            else field += c;
         } else if (c === '"') quoted = true;
-        else if (c === ",") { row.push(field); field = ""; }
-        else if (c === "\n" || c === "\r") {
+        else if (c === ",") {
+            row.push(field);
+            field = "";
+        } else if (c === "\n" || c === "\r") {
             if (c === "\r" && text[i + 1] === "\n") i++;
-            row.push(field); field = "";
+            row.push(field);
+            field = "";
             if (row.length > 1 || row[0] !== "") rows.push(row);
             row = [];
         } else field += c;
     }
-    if (field !== "" || row.length) { row.push(field); rows.push(row); }
+    if (field !== "" || row.length) {
+        row.push(field);
+        rows.push(row);
+    }
     const [header, ...body] = rows;
     if (!header) return [];
     return body.map((r) => Object.fromEntries(header.map((h, i) => [h.trim(), r[i] ?? ""])));
@@ -62,7 +84,14 @@ export const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 export const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 // Databases that belong to KWDB itself, never exported (defaultdb only when it holds tables).
-const SYSTEM_DATABASES = new Set(["system", "postgres", "information_schema", "pg_catalog", "kwdb_internal", "crdb_internal"]);
+const SYSTEM_DATABASES = new Set([
+    "system",
+    "postgres",
+    "information_schema",
+    "pg_catalog",
+    "kwdb_internal",
+    "crdb_internal",
+]);
 
 export interface DbCensus {
     /** `schema.table` -> row count. */
@@ -96,7 +125,7 @@ export async function countRows(t: KwdbTarget, db: string, table: string): Promi
 /** Tables and row counts of every user database (defaultdb only when it holds tables). */
 export async function census(t: KwdbTarget, dbs?: string[]): Promise<Census> {
     const out: Census = {};
-    for (const db of dbs ?? await listDatabases(t)) {
+    for (const db of dbs ?? (await listDatabases(t))) {
         const tables: Record<string, number> = {};
         for (const table of await listTables(t, db)) tables[table] = await countRows(t, db, table);
         if (db === "defaultdb" && !Object.keys(tables).length) continue;
@@ -120,7 +149,9 @@ export async function fingerprintTable(t: KwdbTarget, db: string, table: string)
     for await (const chunk of s.stdout!) acc.add(chunk as string);
     const r = await s.done;
     if (r.code !== 0) {
-        throw new HookError(`kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${r.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${r.code}`}`);
+        throw new HookError(
+            `kwbase sql in ${t.container} failed on \`${statement.slice(0, 120)}\`: ${r.stderr.trim().split("\n").slice(-3).join(" | ") || `exit ${r.code}`}`,
+        );
     }
     return acc.digest();
 }
@@ -156,9 +187,15 @@ export class RowHashSum {
         this.rest = all.slice(start);
     }
     private record(text: string, start: number, end: number): void {
-        if (this.header) { this.header = false; return; }
+        if (this.header) {
+            this.header = false;
+            return;
+        }
         this.rows++;
-        let a = 0x811c9dc5, b = 0x01000193 ^ 0x5bd1e995, c = 0x9e3779b9, d = 0x85ebca6b;
+        let a = 0x811c9dc5,
+            b = 0x01000193 ^ 0x5bd1e995,
+            c = 0x9e3779b9,
+            d = 0x85ebca6b;
         for (let i = start; i < end; i++) {
             const k = text.charCodeAt(i);
             a = Math.imul(a ^ k, 0x01000193);
@@ -210,7 +247,10 @@ export function compareFingerprints(expected: Fingerprints, actual: Fingerprints
     for (const [db, tables] of Object.entries(expected)) {
         for (const [table, fp] of Object.entries(tables)) {
             const a = actual[db]?.[table];
-            if (a !== fp) diffs.push(`${db}.${table}: content ${a === undefined ? "missing" : "changed"} (fingerprint ${a ?? "-"}, expected ${fp})`);
+            if (a !== fp)
+                diffs.push(
+                    `${db}.${table}: content ${a === undefined ? "missing" : "changed"} (fingerprint ${a ?? "-"}, expected ${fp})`,
+                );
         }
     }
     return diffs;
@@ -221,7 +261,10 @@ export function compareCensus(expected: Census, actual: Census): string[] {
     const diffs: string[] = [];
     for (const [db, e] of Object.entries(expected)) {
         const a = actual[db];
-        if (!a) { diffs.push(`database ${db} is missing`); continue; }
+        if (!a) {
+            diffs.push(`database ${db} is missing`);
+            continue;
+        }
         const et = Object.keys(e.tables).length;
         const at = Object.keys(a.tables).length;
         if (et !== at) diffs.push(`${db}: ${at} tables, expected ${et}`);
@@ -236,7 +279,10 @@ export function compareCensus(expected: Census, actual: Census): string[] {
 /** Non-system users (their passwords are not in an export: db-upgrade.md / export-data.md). */
 export async function listUsers(t: KwdbTarget): Promise<string[]> {
     const rows = await sql(t, "SHOW USERS");
-    return rows.map((r) => col(r, "username", "user_name")).filter((u) => u && u !== "root" && u !== "admin").sort();
+    return rows
+        .map((r) => col(r, "username", "user_name"))
+        .filter((u) => u && u !== "root" && u !== "admin")
+        .sort();
 }
 
 /**
@@ -253,11 +299,16 @@ export async function waitReady(op: string, container: string, seconds: number):
     }
     let said = false;
     const r = await waitServing(container, Date.now() + seconds * 1000, () => {
-        if (!said) { log(op, `waiting for ${container} to be healthy`); said = true; }
+        if (!said) {
+            log(op, `waiting for ${container} to be healthy`);
+            said = true;
+        }
     });
     if (r.serving) return;
     if (!r.state) throw new HookError(`container ${container} disappeared while starting`);
-    throw new HookError(`container ${container} is not healthy after ${seconds} s (${r.state.status} ${r.state.health}); check \`docker logs ${container}\``);
+    throw new HookError(
+        `container ${container} is not healthy after ${seconds} s (${r.state.status} ${r.state.health}); check \`docker logs ${container}\``,
+    );
 }
 
 /** What kwdb-export leaves next to the backup: `<out>/export.json` and the exported tree in `<out>/data`. */
@@ -279,12 +330,14 @@ export interface ExportManifest {
 
 export function readExportManifest(dir: string): ExportManifest {
     const file = path.join(dir, "export.json");
-    if (!fs.existsSync(file)) throw new HookError(`${file} not found: run kwdb-export first (the export is kept next to the backup)`);
+    if (!fs.existsSync(file))
+        throw new HookError(`${file} not found: run kwdb-export first (the export is kept next to the backup)`);
     const m = JSON.parse(fs.readFileSync(file, "utf8")) as ExportManifest;
     if (m.format !== EXPORT_FORMAT) throw new HookError(`${file}: unknown format ${String(m.format)}`);
     return m;
 }
 
 /** Total rows of a census (for the final JSON line). */
-export const totalRows = (c: Census) => Object.values(c).reduce((n, d) => n + Object.values(d.tables).reduce((a, b) => a + b, 0), 0);
+export const totalRows = (c: Census) =>
+    Object.values(c).reduce((n, d) => n + Object.values(d.tables).reduce((a, b) => a + b, 0), 0);
 export const totalTables = (c: Census) => Object.values(c).reduce((n, d) => n + Object.keys(d.tables).length, 0);

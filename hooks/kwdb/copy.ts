@@ -21,7 +21,11 @@ export async function copyIn(src: string, container: string, dest: string, label
     return pump(from, into, label);
 }
 
-async function pump(from: ReturnType<typeof startProcess>, into: ReturnType<typeof startProcess>, label: string): Promise<number> {
+async function pump(
+    from: ReturnType<typeof startProcess>,
+    into: ReturnType<typeof startProcess>,
+    label: string,
+): Promise<number> {
     const progress = new Progress(label);
     try {
         await Promise.all([pipeline(from.stdout!, progress.meter(), into.stdin!), from.done, into.done]);

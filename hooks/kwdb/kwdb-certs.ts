@@ -17,25 +17,70 @@ const USAGE = `usage: upshift kwdb-certs --volume V --image IMG [--hosts H1,H2] 
 
 /** The exact `docker run` argv of one `kwbase cert` command. */
 export function certArgv(volume: string, image: string, args: string[], name = helperName("kwdb-cert")): string[] {
-    return [...helperRunArgs(name), "-v", `${volume}:${DIR}`, "-w", "/kaiwudb/bin", "--entrypoint", "/kaiwudb/bin/kwbase", image,
-        "cert", ...args, `--certs-dir=${DIR}`, `--ca-key=${DIR}/ca.key`];
+    return [
+        ...helperRunArgs(name),
+        "-v",
+        `${volume}:${DIR}`,
+        "-w",
+        "/kaiwudb/bin",
+        "--entrypoint",
+        "/kaiwudb/bin/kwbase",
+        image,
+        "cert",
+        ...args,
+        `--certs-dir=${DIR}`,
+        `--ca-key=${DIR}/ca.key`,
+    ];
 }
 
 async function listFiles(volume: string, helper: string): Promise<Set<string>> {
-    const r = await docker([...helperRunArgs(helperName("kwdb-certs-ls")), "-v", `${volume}:${DIR}`, helper, "ls", "-A", DIR]);
-    return new Set(r.stdout.split("\n").map((s) => s.trim()).filter(Boolean));
+    const r = await docker([
+        ...helperRunArgs(helperName("kwdb-certs-ls")),
+        "-v",
+        `${volume}:${DIR}`,
+        helper,
+        "ls",
+        "-A",
+        DIR,
+    ]);
+    return new Set(
+        r.stdout
+            .split("\n")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
 }
 
 /** Writes one file into the volume from stdin (mode 600), so a key never appears in argv. */
 async function writeFile(volume: string, helper: string, file: string, content: string): Promise<void> {
-    await docker([...helperRunArgs(helperName("kwdb-certs-put"), { interactive: true }), "-v", `${volume}:${DIR}`, helper,
-        "sh", "-c", `umask 077 && cat > "${DIR}/$1"`, "sh", file], { input: content.endsWith("\n") ? content : content + "\n" });
+    await docker(
+        [
+            ...helperRunArgs(helperName("kwdb-certs-put"), { interactive: true }),
+            "-v",
+            `${volume}:${DIR}`,
+            helper,
+            "sh",
+            "-c",
+            `umask 077 && cat > "${DIR}/$1"`,
+            "sh",
+            file,
+        ],
+        { input: content.endsWith("\n") ? content : content + "\n" },
+    );
 }
 
-export async function runCerts(o: { volume: string; image: string; hosts: string[]; helper: string }): Promise<Record<string, unknown>> {
+export async function runCerts(o: {
+    volume: string;
+    image: string;
+    hosts: string[];
+    helper: string;
+}): Promise<Record<string, unknown>> {
     const caCert = process.env.KWDB_CA_CERT;
     const caKey = process.env.KWDB_CA_KEY;
-    if (Boolean(caCert) !== Boolean(caKey)) throw new HookError("give both KWDB_CA_CERT and KWDB_CA_KEY (kwdb:caCert and kwdb:caKey), or neither to have a CA made");
+    if (Boolean(caCert) !== Boolean(caKey))
+        throw new HookError(
+            "give both KWDB_CA_CERT and KWDB_CA_KEY (kwdb:caCert and kwdb:caKey), or neither to have a CA made",
+        );
     const have = await listFiles(o.volume, o.helper);
     const made: string[] = [];
     if (!have.has("ca.crt")) {
@@ -48,19 +93,34 @@ export async function runCerts(o: { volume: string; image: string; hosts: string
             made.push("ca.crt", "ca.key");
         }
     } else if (caCert) {
-        const r = await docker([...helperRunArgs(helperName("kwdb-certs-cat")), "-v", `${o.volume}:${DIR}`, o.helper, "cat", `${DIR}/ca.crt`]);
+        const r = await docker([
+            ...helperRunArgs(helperName("kwdb-certs-cat")),
+            "-v",
+            `${o.volume}:${DIR}`,
+            o.helper,
+            "cat",
+            `${DIR}/ca.crt`,
+        ]);
         if (r.stdout.trim() !== caCert.trim()) {
-            throw new HookError(`volume ${o.volume} already holds a different CA than kwdb:caCert; nothing was changed. Use a new certs volume (kwdb:volumes.kwdb_certs) or unset kwdb:caCert/kwdb:caKey`);
+            throw new HookError(
+                `volume ${o.volume} already holds a different CA than kwdb:caCert; nothing was changed. Use a new certs volume (kwdb:volumes.kwdb_certs) or unset kwdb:caCert/kwdb:caKey`,
+            );
         }
     }
     const needKey = !have.has("ca.key") && !made.length;
     if (!have.has("client.root.crt")) {
-        if (needKey) throw new HookError(`volume ${o.volume} has ca.crt but no ca.key: cannot make client.root.crt; put the CA key in the volume or set kwdb:caKey`);
+        if (needKey)
+            throw new HookError(
+                `volume ${o.volume} has ca.crt but no ca.key: cannot make client.root.crt; put the CA key in the volume or set kwdb:caKey`,
+            );
         await docker(certArgv(o.volume, o.image, ["create-client", "root"]));
         made.push("client.root.crt", "client.root.key");
     }
     if (!have.has("node.crt")) {
-        if (needKey) throw new HookError(`volume ${o.volume} has ca.crt but no ca.key: cannot make node.crt; put the CA key in the volume or set kwdb:caKey`);
+        if (needKey)
+            throw new HookError(
+                `volume ${o.volume} has ca.crt but no ca.key: cannot make node.crt; put the CA key in the volume or set kwdb:caKey`,
+            );
         await docker(certArgv(o.volume, o.image, ["create-node", "127.0.0.1", "localhost", "0.0.0.0", ...o.hosts]));
         made.push("node.crt", "node.key");
     }
@@ -74,9 +134,19 @@ export const kwdbCerts: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, {
-            volume: { type: "string" }, image: { type: "string" }, hosts: { type: "string", multiple: true }, "helper-image": { type: "string" },
+            volume: { type: "string" },
+            image: { type: "string" },
+            hosts: { type: "string", multiple: true },
+            "helper-image": { type: "string" },
         });
         requireFlags(values, "volume", "image");
-        return runOperation(OP, () => runCerts({ volume: values.volume!, image: values.image!, hosts: splitList(values.hosts), helper: helperImage(values["helper-image"]) }));
+        return runOperation(OP, () =>
+            runCerts({
+                volume: values.volume!,
+                image: values.image!,
+                hosts: splitList(values.hosts),
+                helper: helperImage(values["helper-image"]),
+            }),
+        );
     },
 };

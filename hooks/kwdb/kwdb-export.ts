@@ -15,8 +15,20 @@ import { HookCommand, UsageError } from "../core/command";
 import { publishDir } from "../core/atomic-file";
 import { containerState, docker, stopContainer } from "../core/docker";
 import {
-    census, compareCensus, compareFingerprints, EXPORT_FORMAT, ExportManifest, fingerprints, ident, KwdbTarget, listDatabases, listUsers, sql,
-    totalRows, totalTables, waitReady,
+    census,
+    compareCensus,
+    compareFingerprints,
+    EXPORT_FORMAT,
+    ExportManifest,
+    fingerprints,
+    ident,
+    KwdbTarget,
+    listDatabases,
+    listUsers,
+    sql,
+    totalRows,
+    totalTables,
+    waitReady,
 } from "./common";
 import { copyOut } from "./copy";
 import { privateName, removePrivate, startPrivate } from "./private";
@@ -99,7 +111,13 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
     return { ...result, stopped: o.stopAfter && wasRunning };
 }
 
-async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial: string, started: number): Promise<Record<string, unknown>> {
+async function exportFrom(
+    t: KwdbTarget,
+    o: ExportOptions,
+    out: string,
+    partial: string,
+    started: number,
+): Promise<Record<string, unknown>> {
     const extern = `${o.store.replace(/\/$/, "")}/extern/${o.dir}`;
     // The target must be empty (db-upgrade.md); the dir name is ours, so a rerun clears its own leftovers.
     await docker(["exec", t.container, "rm", "-rf", extern]);
@@ -109,7 +127,10 @@ async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial:
     const before = await census(t, dbs);
     const prints = await fingerprints(t, before);
     const exported = Object.keys(before);
-    log(OP, `${exported.length} user databases (${totalTables(before)} tables, ${totalRows(before)} rows), ${users.length} users`);
+    log(
+        OP,
+        `${exported.length} user databases (${totalTables(before)} tables, ${totalRows(before)} rows), ${users.length} users`,
+    );
     const statements = exportStatements(o.dir, exported);
     const skipped: string[] = [];
     for (const s of statements) {
@@ -119,8 +140,12 @@ async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial:
         } catch (e) {
             // EXPORT USERS / CLUSTER SETTING came with 2.2 (2.2.0 release notes, "Import/Export"): older
             // servers reject them. Users are then written from SHOW USERS; settings are reported.
-            if (s.startsWith("EXPORT INTO") || !/syntax error|unimplemented|not supported/i.test((e as Error).message)) throw e;
-            log(OP, `this KWDB cannot run \`${s.split(" TO ")[0]}\`: ${s.includes("USERS") ? "users are taken from SHOW USERS instead" : "cluster settings must be set again by hand on the new version"}`);
+            if (s.startsWith("EXPORT INTO") || !/syntax error|unimplemented|not supported/i.test((e as Error).message))
+                throw e;
+            log(
+                OP,
+                `this KWDB cannot run \`${s.split(" TO ")[0]}\`: ${s.includes("USERS") ? "users are taken from SHOW USERS instead" : "cluster settings must be set again by hand on the new version"}`,
+            );
             skipped.push(s);
         }
     }
@@ -129,7 +154,9 @@ async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial:
     const after = await census(t, exported);
     const moved = [...compareCensus(before, after), ...compareFingerprints(prints, await fingerprints(t, after))];
     if (moved.length) {
-        throw new HookError(`data changed while exporting (${moved.slice(0, 3).join("; ")}); stop the clients writing to KWDB and rerun`);
+        throw new HookError(
+            `data changed while exporting (${moved.slice(0, 3).join("; ")}); stop the clients writing to KWDB and rerun`,
+        );
     }
 
     fs.rmSync(partial, { recursive: true, force: true });
@@ -139,11 +166,20 @@ async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial:
     if (skipped.some((s) => s.startsWith("EXPORT USERS")) && users.length) {
         // The same statements EXPORT USERS writes (no passwords either way).
         fs.mkdirSync(path.join(partial, "data", "users"), { recursive: true });
-        fs.writeFileSync(path.join(partial, "data", "users", "users.sql"), users.map((u) => `CREATE USER ${ident(u)};\n`).join(""));
+        fs.writeFileSync(
+            path.join(partial, "data", "users", "users.sql"),
+            users.map((u) => `CREATE USER ${ident(u)};\n`).join(""),
+        );
     }
     const manifest: ExportManifest = {
-        format: EXPORT_FORMAT, createdAt: new Date().toISOString(), container: o.target.container, dir: o.dir,
-        databases: before, fingerprints: prints, users, statements: statements.filter((s) => !skipped.includes(s)),
+        format: EXPORT_FORMAT,
+        createdAt: new Date().toISOString(),
+        container: o.target.container,
+        dir: o.dir,
+        databases: before,
+        fingerprints: prints,
+        users,
+        statements: statements.filter((s) => !skipped.includes(s)),
         seconds: Math.round((Date.now() - started) / 100) / 10,
     };
     fs.writeFileSync(path.join(partial, "export.json"), JSON.stringify(manifest, null, 2) + "\n", { mode: 0o600 });
@@ -151,8 +187,14 @@ async function exportFrom(t: KwdbTarget, o: ExportOptions, out: string, partial:
     publishDir(partial, out, { replace: true });
     log(OP, `export kept at ${out} (${formatBytes(bytes)})`);
     return {
-        out, databases: exported.length, tables: totalTables(before), rows: totalRows(before), users: users.length, bytes,
-        settingsExported: !skipped.some((s) => s.startsWith("EXPORT CLUSTER")), seconds: manifest.seconds,
+        out,
+        databases: exported.length,
+        tables: totalTables(before),
+        rows: totalRows(before),
+        users: users.length,
+        bytes,
+        settingsExported: !skipped.some((s) => s.startsWith("EXPORT CLUSTER")),
+        seconds: manifest.seconds,
     };
 }
 
@@ -162,17 +204,31 @@ export const kwdbExport: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, {
-            container: { type: "string" }, store: { type: "string" }, dir: { type: "string" }, out: { type: "string" },
-            insecure: { type: "boolean" }, "certs-dir": { type: "string" }, "stop-after": { type: "boolean" }, "wait-healthy": { type: "string" },
+            container: { type: "string" },
+            store: { type: "string" },
+            dir: { type: "string" },
+            out: { type: "string" },
+            insecure: { type: "boolean" },
+            "certs-dir": { type: "string" },
+            "stop-after": { type: "boolean" },
+            "wait-healthy": { type: "string" },
         });
         requireFlags(values, "container", "store", "dir", "out");
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(values.dir!)) throw new UsageError("--dir must be one plain directory name (letters, digits, _ . + -)");
-        if (Boolean(values.insecure) === Boolean(values["certs-dir"])) throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.+-]*$/.test(values.dir!))
+            throw new UsageError("--dir must be one plain directory name (letters, digits, _ . + -)");
+        if (Boolean(values.insecure) === Boolean(values["certs-dir"]))
+            throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
         const wait = Number(values["wait-healthy"] ?? "600");
         if (!Number.isFinite(wait) || wait < 0) throw new UsageError("--wait-healthy must be a number of seconds");
-        return runOperation(OP, () => runExport({
-            target: { container: values.container!, certsDir: values["certs-dir"] }, store: values.store!, dir: values.dir!,
-            out: values.out!, stopAfter: Boolean(values["stop-after"]), waitSeconds: wait,
-        }));
+        return runOperation(OP, () =>
+            runExport({
+                target: { container: values.container!, certsDir: values["certs-dir"] },
+                store: values.store!,
+                dir: values.dir!,
+                out: values.out!,
+                stopAfter: Boolean(values["stop-after"]),
+                waitSeconds: wait,
+            }),
+        );
     },
 };

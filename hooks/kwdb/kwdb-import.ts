@@ -10,7 +10,19 @@ import * as path from "path";
 import { HookCommand, UsageError } from "../core/command";
 import { docker } from "../core/docker";
 import {
-    census, compareCensus, DbCensus, ExportManifest, ident, KwdbTarget, listDatabases, listUsers, readExportManifest, sql, totalRows, totalTables, waitReady,
+    census,
+    compareCensus,
+    DbCensus,
+    ExportManifest,
+    ident,
+    KwdbTarget,
+    listDatabases,
+    listUsers,
+    readExportManifest,
+    sql,
+    totalRows,
+    totalTables,
+    waitReady,
 } from "./common";
 import { copyIn } from "./copy";
 import { dbDir } from "./kwdb-export";
@@ -55,8 +67,11 @@ function sqlFileIn(data: string, sub: string, fallback: string): string | undefi
     const d = path.join(data, sub);
     if (!fs.existsSync(d)) return undefined;
     if (fs.statSync(d).isFile()) return sub;
-    const files = fs.readdirSync(d).filter((f) => f.endsWith(".sql")).sort();
-    return `${sub}/${files.includes(fallback) ? fallback : files[0] ?? fallback}`;
+    const files = fs
+        .readdirSync(d)
+        .filter((f) => f.endsWith(".sql"))
+        .sort();
+    return `${sub}/${files.includes(fallback) ? fallback : (files[0] ?? fallback)}`;
 }
 
 /** The statements, in order (what the tests assert). */
@@ -89,9 +104,12 @@ async function readState(t: KwdbTarget, file: string, dir: string): Promise<Impo
     try {
         s = JSON.parse(r.stdout) as ImportState;
     } catch (e) {
-        throw new HookError(`${file} in ${t.container} is not valid JSON (${(e as Error).message}); nothing was changed. It records which databases were imported: check it, do not just delete it`);
+        throw new HookError(
+            `${file} in ${t.container} is not valid JSON (${(e as Error).message}); nothing was changed. It records which databases were imported: check it, do not just delete it`,
+        );
     }
-    if (s.format !== STATE_FORMAT || typeof s.databases !== "object") throw new HookError(`${file} in ${t.container}: unknown format ${String(s.format)}`);
+    if (s.format !== STATE_FORMAT || typeof s.databases !== "object")
+        throw new HookError(`${file} in ${t.container}: unknown format ${String(s.format)}`);
     return s;
 }
 
@@ -100,7 +118,9 @@ async function readState(t: KwdbTarget, file: string, dir: string): Promise<Impo
 const WRITE_STATE = 'cat > "$1.tmp" && mv -f "$1.tmp" "$1" && sync';
 
 async function writeState(t: KwdbTarget, file: string, s: ImportState): Promise<void> {
-    await docker(["exec", "-i", t.container, "sh", "-c", WRITE_STATE, "sh", file], { input: JSON.stringify(s, null, 2) + "\n" });
+    await docker(["exec", "-i", t.container, "sh", "-c", WRITE_STATE, "sh", file], {
+        input: JSON.stringify(s, null, 2) + "\n",
+    });
 }
 
 /** Rows (and tables) a database has beyond what the export recorded; 0 when it has none more. */
@@ -138,8 +158,10 @@ export async function runImport(o: ImportOptions): Promise<Record<string, unknow
         const rec = state.databases[db];
         if (!present.has(db)) {
             if (rec === "imported") {
-                throw new RefusedError(`database ${db} was imported into ${t.container} by an earlier run and is no longer there: `
-                    + `it is not imported again over whatever happened to it; nothing was changed. Find out who dropped it; to import it anyway remove ${stateFile} in ${t.container}`);
+                throw new RefusedError(
+                    `database ${db} was imported into ${t.container} by an earlier run and is no longer there: ` +
+                        `it is not imported again over whatever happened to it; nothing was changed. Find out who dropped it; to import it anyway remove ${stateFile} in ${t.container}`,
+                );
             }
             todo.push(db);
             continue;
@@ -153,19 +175,26 @@ export async function runImport(o: ImportOptions): Promise<Record<string, unknow
         }
         const grown = grownBy(m.databases[db], have[db]);
         if (rec === "imported" || (rec === "importing" && grown)) {
-            throw new RefusedError(`database ${db} in ${t.container} was ${rec === "imported" ? "imported and verified by an earlier run" : "being imported by an earlier run"} `
-                + `and has changed since (${grown ? `${grown} rows or tables more than the export; ` : ""}${diffs.slice(0, 3).join("; ")}): `
-                + `it holds writes made after the import and is never dropped. Nothing was changed; the import of ${db} is done`);
+            throw new RefusedError(
+                `database ${db} in ${t.container} was ${rec === "imported" ? "imported and verified by an earlier run" : "being imported by an earlier run"} ` +
+                    `and has changed since (${grown ? `${grown} rows or tables more than the export; ` : ""}${diffs.slice(0, 3).join("; ")}): ` +
+                    `it holds writes made after the import and is never dropped. Nothing was changed; the import of ${db} is done`,
+            );
         }
         const empty = !Object.keys(have[db]?.tables ?? {}).length;
         if (rec !== "importing" && !empty) {
-            throw new RefusedError(`database ${db} already exists in ${t.container} with other content: the import target must be the new, empty store; nothing was changed`);
+            throw new RefusedError(
+                `database ${db} already exists in ${t.container} with other content: the import target must be the new, empty store; nothing was changed`,
+            );
         }
         drop.push(db);
         todo.push(db);
     }
     for (const db of drop) {
-        log(OP, `dropping ${state.databases[db] === "importing" ? "the unfinished import of" : "the empty"} ${db} before importing it`);
+        log(
+            OP,
+            `dropping ${state.databases[db] === "importing" ? "the unfinished import of" : "the empty"} ${db} before importing it`,
+        );
         await sql(t, `DROP DATABASE ${ident(db)} CASCADE`);
     }
     await saveState();
@@ -212,19 +241,29 @@ export async function runImport(o: ImportOptions): Promise<Record<string, unknow
     for (const db of todo) if (!compareCensus({ [db]: m.databases[db] }, now).length) state.databases[db] = "imported";
     await saveState();
     if (diffs.length) {
-        throw new HookError(`the import does not match the export (${diffs.length} difference${diffs.length > 1 ? "s" : ""}: ${diffs.slice(0, 5).join("; ")}); `
-            + `the old store is retained and the export is kept in ${from}`);
+        throw new HookError(
+            `the import does not match the export (${diffs.length} difference${diffs.length > 1 ? "s" : ""}: ${diffs.slice(0, 5).join("; ")}); ` +
+                `the old store is retained and the export is kept in ${from}`,
+        );
     }
     const missingUsers = m.users.filter((u) => !existingUsers.has(u));
     const afterUsers = new Set(await listUsers(t));
     const notImported = missingUsers.filter((u) => !afterUsers.has(u));
     if (notImported.length) throw new HookError(`users not imported: ${notImported.join(", ")}`);
     if (m.users.length) {
-        log(OP, `passwords are not exported (KWDB export-data.md): reset them with ALTER USER <name> WITH PASSWORD for: ${m.users.join(", ")}`);
+        log(
+            OP,
+            `passwords are not exported (KWDB export-data.md): reset them with ALTER USER <name> WITH PASSWORD for: ${m.users.join(", ")}`,
+        );
     }
     return {
-        databases: Object.keys(m.databases).length, tables: totalTables(now), rows: totalRows(now), imported: todo,
-        partitionIntervalRemoved: removed, usersToReset: m.users, seconds: Math.round((Date.now() - started) / 100) / 10,
+        databases: Object.keys(m.databases).length,
+        tables: totalTables(now),
+        rows: totalRows(now),
+        imported: todo,
+        partitionIntervalRemoved: removed,
+        usersToReset: m.users,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
     };
 }
 
@@ -234,17 +273,27 @@ export const kwdbImport: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, {
-            container: { type: "string" }, store: { type: "string" }, from: { type: "string" },
-            insecure: { type: "boolean" }, "certs-dir": { type: "string" }, "strip-partition-interval": { type: "boolean" },
+            container: { type: "string" },
+            store: { type: "string" },
+            from: { type: "string" },
+            insecure: { type: "boolean" },
+            "certs-dir": { type: "string" },
+            "strip-partition-interval": { type: "boolean" },
             "wait-healthy": { type: "string" },
         });
         requireFlags(values, "container", "store", "from");
-        if (Boolean(values.insecure) === Boolean(values["certs-dir"])) throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
+        if (Boolean(values.insecure) === Boolean(values["certs-dir"]))
+            throw new UsageError("give exactly one of --insecure or --certs-dir D (the server's own mode)");
         const wait = Number(values["wait-healthy"] ?? "900");
         if (!Number.isFinite(wait) || wait < 0) throw new UsageError("--wait-healthy must be a number of seconds");
-        return runOperation(OP, () => runImport({
-            target: { container: values.container!, certsDir: values["certs-dir"] }, store: values.store!, from: values.from!,
-            stripPartitionInterval: Boolean(values["strip-partition-interval"]), waitSeconds: wait,
-        }));
+        return runOperation(OP, () =>
+            runImport({
+                target: { container: values.container!, certsDir: values["certs-dir"] },
+                store: values.store!,
+                from: values.from!,
+                stripPartitionInterval: Boolean(values["strip-partition-interval"]),
+                waitSeconds: wait,
+            }),
+        );
     },
 };

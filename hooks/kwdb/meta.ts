@@ -15,7 +15,9 @@ export interface MetaTransform {
 export function maskSql(sql: string): string {
     const out = sql.split("");
     let i = 0;
-    const blank = (from: number, to: number) => { for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = "\0"; };
+    const blank = (from: number, to: number) => {
+        for (let k = from; k < to; k++) if (out[k] !== "\n") out[k] = "\0";
+    };
     while (i < sql.length) {
         const c = sql[i];
         if (c === "'" || c === '"') {
@@ -23,7 +25,13 @@ export function maskSql(sql: string): string {
             let j = i + 1;
             for (;;) {
                 if (j >= sql.length) break;
-                if (sql[j] === c) { if (sql[j + 1] === c) { j += 2; continue; } break; }
+                if (sql[j] === c) {
+                    if (sql[j + 1] === c) {
+                        j += 2;
+                        continue;
+                    }
+                    break;
+                }
                 j++;
             }
             blank(i + 1, j);

@@ -13,7 +13,12 @@ export const privateName = (container: string) => `upshift-kwdb-private-${contai
 interface Inspected {
     Image: string;
     Config: { Entrypoint: string[] | null; Cmd: string[] | null; WorkingDir?: string; User?: string };
-    HostConfig: { Privileged?: boolean; IpcMode?: string; Ulimits?: { Name: string; Soft: number; Hard: number }[] | null; ShmSize?: number };
+    HostConfig: {
+        Privileged?: boolean;
+        IpcMode?: string;
+        Ulimits?: { Name: string; Soft: number; Hard: number }[] | null;
+        ShmSize?: number;
+    };
 }
 
 /** The exact `docker run` argv of the private server for `container`, from its inspect JSON. */
@@ -21,17 +26,31 @@ export function privateRunArgs(container: string, inspected: Inspected): string[
     const c = inspected.Config;
     const h = inspected.HostConfig;
     const [entry, ...entryArgs] = c.Entrypoint ?? [];
-    const ipc = h.IpcMode && h.IpcMode !== "private" && !h.IpcMode.startsWith("container:") ? [`--ipc=${h.IpcMode}`] : [];
+    const ipc =
+        h.IpcMode && h.IpcMode !== "private" && !h.IpcMode.startsWith("container:") ? [`--ipc=${h.IpcMode}`] : [];
     return [
-        "run", "-d", "--name", privateName(container), "--label", "upshift.helper=true", "--label", `upshift.kwdb-private-of=${container}`,
-        "--network", "none", "--volumes-from", container,
-        ...(h.Privileged ? ["--privileged"] : []), ...ipc,
+        "run",
+        "-d",
+        "--name",
+        privateName(container),
+        "--label",
+        "upshift.helper=true",
+        "--label",
+        `upshift.kwdb-private-of=${container}`,
+        "--network",
+        "none",
+        "--volumes-from",
+        container,
+        ...(h.Privileged ? ["--privileged"] : []),
+        ...ipc,
         ...(h.ShmSize ? [`--shm-size=${h.ShmSize}`] : []),
         ...(h.Ulimits ?? []).map((u) => `--ulimit=${u.Name}=${u.Soft}:${u.Hard}`),
         ...(c.WorkingDir ? ["-w", c.WorkingDir] : []),
         ...(c.User ? ["-u", c.User] : []),
         ...(entry !== undefined ? ["--entrypoint", entry] : []),
-        inspected.Image, ...entryArgs, ...(c.Cmd ?? []),
+        inspected.Image,
+        ...entryArgs,
+        ...(c.Cmd ?? []),
     ];
 }
 
@@ -41,9 +60,15 @@ export function privateRunArgs(container: string, inspected: Inspected): string[
  */
 export async function removePrivate(container: string): Promise<boolean> {
     const name = privateName(container);
-    const r = await docker(["container", "inspect", "--format", "{{index .Config.Labels \"upshift.kwdb-private-of\"}}", name], { check: false });
+    const r = await docker(
+        ["container", "inspect", "--format", '{{index .Config.Labels "upshift.kwdb-private-of"}}', name],
+        { check: false },
+    );
     if (r.code !== 0) return false;
-    if (r.stdout.trim() !== container) throw new HookError(`a container named ${name} exists and is not upshift's private server for ${container}; remove or rename it`);
+    if (r.stdout.trim() !== container)
+        throw new HookError(
+            `a container named ${name} exists and is not upshift's private server for ${container}; remove or rename it`,
+        );
     await docker(["rm", "-f", name]);
     return true;
 }
@@ -65,8 +90,16 @@ export async function startPrivate(op: string, t: KwdbTarget, seconds: number): 
             return p;
         } catch (e) {
             // Only "not up yet" is waited for; a wrong mode or certificate fails at once.
-            if (!/connection refused|cannot dial|not ready|unavailable|starting up|initializ/i.test((e as Error).message)) throw e;
-            if (Date.now() >= deadline) throw new HookError(`the private KWDB server ${p.container} does not answer SQL after ${seconds} s (${(e as Error).message}); check \`docker logs ${p.container}\``);
+            if (
+                !/connection refused|cannot dial|not ready|unavailable|starting up|initializ/i.test(
+                    (e as Error).message,
+                )
+            )
+                throw e;
+            if (Date.now() >= deadline)
+                throw new HookError(
+                    `the private KWDB server ${p.container} does not answer SQL after ${seconds} s (${(e as Error).message}); check \`docker logs ${p.container}\``,
+                );
         }
         await new Promise((res) => setTimeout(res, 1000));
     }

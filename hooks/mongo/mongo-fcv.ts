@@ -28,7 +28,11 @@ const OPTIONS = {
     timeout: { type: "string", default: "300" },
 } as const;
 
-export interface MongoAnswer { readonly ok?: number; readonly errmsg?: string; readonly [k: string]: unknown }
+export interface MongoAnswer {
+    readonly ok?: number;
+    readonly errmsg?: string;
+    readonly [k: string]: unknown;
+}
 
 /** The last line of a shell's output that parses as a JSON object (the shell may print banners first). */
 export function parseMongoAnswer(stdout: string): MongoAnswer | undefined {
@@ -36,7 +40,11 @@ export function parseMongoAnswer(stdout: string): MongoAnswer | undefined {
     for (const l of lines) {
         const t = l.trim();
         if (!t.startsWith("{")) continue;
-        try { return JSON.parse(t) as MongoAnswer; } catch { /* not JSON: try the line before */ }
+        try {
+            return JSON.parse(t) as MongoAnswer;
+        } catch {
+            /* not JSON: try the line before */
+        }
     }
     return undefined;
 }
@@ -57,18 +65,37 @@ export const mongoFcv: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        const image = values.image, db = values["db-dir"], configdb = values["configdb-dir"], fcv = values.fcv;
-        if (!image || !db || !configdb || !fcv) throw new UsageError("--image, --db-dir, --configdb-dir and --fcv are required");
+        const image = values.image,
+            db = values["db-dir"],
+            configdb = values["configdb-dir"],
+            fcv = values.fcv;
+        if (!image || !db || !configdb || !fcv)
+            throw new UsageError("--image, --db-dir, --configdb-dir and --fcv are required");
         if (!/^\d+\.\d+$/.test(fcv)) throw new UsageError(`--fcv ${fcv} must be a major.minor like 4.2`);
-        for (const [k, p] of [["db-dir", db], ["configdb-dir", configdb]]) if (!p.startsWith("/")) throw new UsageError(`--${k} ${p} must be an absolute path on the Docker host`);
-        if (values.shell !== "mongo" && values.shell !== "mongosh") throw new UsageError(`--shell ${values.shell} must be mongo or mongosh`);
+        for (const [k, p] of [
+            ["db-dir", db],
+            ["configdb-dir", configdb],
+        ])
+            if (!p.startsWith("/")) throw new UsageError(`--${k} ${p} must be an absolute path on the Docker host`);
+        if (values.shell !== "mongo" && values.shell !== "mongosh")
+            throw new UsageError(`--shell ${values.shell} must be mongo or mongosh`);
         const timeout = Number(values.timeout);
-        if (!Number.isFinite(timeout) || timeout <= 0) throw new UsageError(`--timeout ${values.timeout} must be a number of seconds`);
-        return runOperation("mongo-fcv", () => raiseFeatureCompatibility({ image, db, configdb, fcv, shell: values.shell!, timeoutS: timeout }));
+        if (!Number.isFinite(timeout) || timeout <= 0)
+            throw new UsageError(`--timeout ${values.timeout} must be a number of seconds`);
+        return runOperation("mongo-fcv", () =>
+            raiseFeatureCompatibility({ image, db, configdb, fcv, shell: values.shell!, timeoutS: timeout }),
+        );
     },
 };
 
-interface FcvArgs { image: string; db: string; configdb: string; fcv: string; shell: string; timeoutS: number }
+interface FcvArgs {
+    image: string;
+    db: string;
+    configdb: string;
+    fcv: string;
+    shell: string;
+    timeoutS: number;
+}
 
 async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unknown>> {
     const name = fcvContainerName(a.db);
@@ -77,13 +104,28 @@ async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unk
     await docker(["stop", "--time", String(STOP_GRACE_SECONDS), name], { check: false });
     await docker(["rm", "-f", name], { check: false });
     // Interrupted: mongod gets SIGTERM and a few seconds (the clean-up budget); the next run removes it.
-    const unregister = onInterrupt(async () => { await docker(["stop", "--time", "3", name], { check: false }); });
+    const unregister = onInterrupt(async () => {
+        await docker(["stop", "--time", "3", name], { check: false });
+    });
     try {
         log("mongo-fcv", `starting ${a.image} on ${a.db} as ${name}`);
         // As the vendor guide's `docker run -id -v .../db:/data/db -v .../configdb:/data/configdb mongo:X`,
         // without a network (only docker exec talks to it) and labelled as ours.
-        await docker(["run", "-d", "--name", name, "--label", "upshift.helper=true", "--network", "none",
-            "-v", `${a.db}:/data/db`, "-v", `${a.configdb}:/data/configdb`, a.image]);
+        await docker([
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--label",
+            "upshift.helper=true",
+            "--network",
+            "none",
+            "-v",
+            `${a.db}:/data/db`,
+            "-v",
+            `${a.configdb}:/data/configdb`,
+            a.image,
+        ]);
         await waitForPing(name, a);
         const majorMongo = Number(/:(\d+)/.exec(a.image)?.[1] ?? "0");
         // Mongo 7.0 asks for an explicit confirmation of an FCV change.
@@ -91,11 +133,18 @@ async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unk
         log("mongo-fcv", `db.adminCommand(${cmd})`);
         const set = parseMongoAnswer((await exec(name, adminEval(a.shell, cmd))).stdout);
         if (!set || set.ok !== 1) {
-            throw new HookError(`setFeatureCompatibilityVersion "${a.fcv}" on ${a.image} did not answer { ok: 1 }: ${JSON.stringify(set ?? "no answer")}; the data in ${a.db} is left at its previous FCV`);
+            throw new HookError(
+                `setFeatureCompatibilityVersion "${a.fcv}" on ${a.image} did not answer { ok: 1 }: ${JSON.stringify(set ?? "no answer")}; the data in ${a.db} is left at its previous FCV`,
+            );
         }
-        const got = parseMongoAnswer((await exec(name, adminEval(a.shell, "{getParameter: 1, featureCompatibilityVersion: 1}"))).stdout);
+        const got = parseMongoAnswer(
+            (await exec(name, adminEval(a.shell, "{getParameter: 1, featureCompatibilityVersion: 1}"))).stdout,
+        );
         const version = (got?.featureCompatibilityVersion as { version?: string } | undefined)?.version;
-        if (got?.ok !== 1 || version !== a.fcv) throw new HookError(`featureCompatibilityVersion reads back as ${JSON.stringify(version ?? got)}, expected ${a.fcv}`);
+        if (got?.ok !== 1 || version !== a.fcv)
+            throw new HookError(
+                `featureCompatibilityVersion reads back as ${JSON.stringify(version ?? got)}, expected ${a.fcv}`,
+            );
         log("mongo-fcv", `featureCompatibilityVersion is ${version}`);
         return { image: a.image, db: a.db, fcv: version };
     } finally {
@@ -108,7 +157,10 @@ async function raiseFeatureCompatibility(a: FcvArgs): Promise<Record<string, unk
 
 async function exec(name: string, cmd: string[]): Promise<RunResult> {
     const r = await docker(["exec", name, ...cmd], { check: false, timeoutMs: 120_000 });
-    if (r.code !== 0) throw new HookError(`${cmd[0]} in ${name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    if (r.code !== 0)
+        throw new HookError(
+            `${cmd[0]} in ${name} failed (exit ${r.code}): ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+        );
     return r;
 }
 
@@ -119,7 +171,9 @@ async function waitForPing(name: string, a: FcvArgs): Promise<void> {
         if (!st || st.status !== "running") {
             // e.g. exit 62: the data's FCV is more than one major below this mongo (clearml-server#267).
             const logs = await docker(["logs", "--tail", "20", name], { check: false });
-            throw new HookError(`${a.image} stopped before answering (${st?.status ?? "gone"}): ${(logs.stdout + logs.stderr).trim().split("\n").slice(-5).join(" | ")}`);
+            throw new HookError(
+                `${a.image} stopped before answering (${st?.status ?? "gone"}): ${(logs.stdout + logs.stderr).trim().split("\n").slice(-5).join(" | ")}`,
+            );
         }
         const r = await docker(["exec", name, ...adminEval(a.shell, "{ping: 1}")], { check: false, timeoutMs: 30_000 });
         if (r.code === 0 && parseMongoAnswer(r.stdout)?.ok === 1) return;

@@ -74,7 +74,8 @@ export function parseManifest(text: string, where: string): BackupManifest {
     }
     const bad = (what: string) => new Error(`${where}: manifest ${what}`);
     if (!m || typeof m !== "object") throw bad("is not an object");
-    if (m.format !== MANIFEST_FORMAT) throw bad(`has format ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
+    if (m.format !== MANIFEST_FORMAT)
+        throw bad(`has format ${JSON.stringify(m.format)}, expected "${MANIFEST_FORMAT}"`);
     if (!isSafeSegment(m.id)) throw bad(`has an invalid id ${JSON.stringify(m.id)}`);
     if (!isSafeSegment(m.product)) throw bad(`has an invalid product ${JSON.stringify(m.product)}`);
     if (typeof m.version !== "string") throw bad("has no version");
@@ -84,17 +85,23 @@ export function parseManifest(text: string, where: string): BackupManifest {
     const seen = new Set<string>();
     for (const a of m.archives) {
         if (!a || typeof a !== "object") throw bad("has an archive entry that is not an object");
-        if (!isSafeSegment(a.file) || a.file === MANIFEST_FILE) throw bad(`has an invalid archive file name ${JSON.stringify(a.file)}`);
+        if (!isSafeSegment(a.file) || a.file === MANIFEST_FILE)
+            throw bad(`has an invalid archive file name ${JSON.stringify(a.file)}`);
         if (seen.has(a.file)) throw bad(`lists ${a.file} twice`);
         seen.add(a.file);
-        if (typeof a.bytes !== "number" || !Number.isInteger(a.bytes) || a.bytes < 0) throw bad(`has no valid size for ${a.file}`);
-        if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256)) throw bad(`has no valid sha256 for ${a.file}`);
+        if (typeof a.bytes !== "number" || !Number.isInteger(a.bytes) || a.bytes < 0)
+            throw bad(`has no valid size for ${a.file}`);
+        if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256))
+            throw bad(`has no valid sha256 for ${a.file}`);
     }
     return m as BackupManifest;
 }
 
 /** sha256 (hex) and size of a file, streamed. */
-export async function sha256File(file: string, onBytes?: (n: number) => void): Promise<{ sha256: string; bytes: number }> {
+export async function sha256File(
+    file: string,
+    onBytes?: (n: number) => void,
+): Promise<{ sha256: string; bytes: number }> {
     const h = createHash("sha256");
     let bytes = 0;
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
@@ -120,7 +127,10 @@ async function statSize(file: string): Promise<number | undefined> {
 }
 
 /** Status of one local backup directory. With `verify`, every archive is hashed. */
-export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; progress?: Progress } = {}): Promise<BackupEntry> {
+export async function inspectLocalBackup(
+    dir: string,
+    opts: { verify?: boolean; progress?: Progress } = {},
+): Promise<BackupEntry> {
     const base = path.basename(dir);
     const isPartialDir = base.endsWith(PARTIAL_SUFFIX);
     const entry: BackupEntry = {
@@ -144,7 +154,9 @@ export async function inspectLocalBackup(dir: string, opts: { verify?: boolean; 
     }
     Object.assign(entry, { version: manifest.version, label: manifest.label, createdAt: manifest.createdAt });
     if (manifest.id !== entry.id || manifest.product !== entry.product) {
-        entry.problems.push(`manifest says ${manifest.product}/${manifest.id}, directory is ${entry.product}/${entry.id}`);
+        entry.problems.push(
+            `manifest says ${manifest.product}/${manifest.id}, directory is ${entry.product}/${entry.id}`,
+        );
         if (!isPartialDir) {
             entry.status = "foreign";
             return entry;
@@ -203,7 +215,10 @@ export async function checkArchiveSizes(
 }
 
 /** Verifies every archive of a local backup against its manifest (sha256 and size). */
-export async function verifyLocalBackup(dir: string, progress?: Progress): Promise<{ ok: boolean; problems: string[]; manifest?: BackupManifest }> {
+export async function verifyLocalBackup(
+    dir: string,
+    progress?: Progress,
+): Promise<{ ok: boolean; problems: string[]; manifest?: BackupManifest }> {
     const e = await inspectLocalBackup(dir, { verify: true, progress });
     let manifest: BackupManifest | undefined;
     try {
@@ -215,26 +230,36 @@ export async function verifyLocalBackup(dir: string, progress?: Progress): Promi
 }
 
 /** Every backup under `<backupDir>/<product>/<id>` (and `<id>.partial`), newest first. */
-export async function listLocalBackups(backupDir: string, opts: { product?: string; verify?: boolean } = {}): Promise<BackupEntry[]> {
+export async function listLocalBackups(
+    backupDir: string,
+    opts: { product?: string; verify?: boolean } = {},
+): Promise<BackupEntry[]> {
     const out: BackupEntry[] = [];
     let products: string[];
     try {
-        products = (await fsp.readdir(backupDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+        products = (await fsp.readdir(backupDir, { withFileTypes: true }))
+            .filter((d) => d.isDirectory())
+            .map((d) => d.name);
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
         throw e;
     }
     for (const product of products.sort()) {
         if (opts.product && product !== opts.product) continue;
-        const ids = (await fsp.readdir(path.join(backupDir, product), { withFileTypes: true })).filter((d) => d.isDirectory());
-        for (const d of ids) out.push(await inspectLocalBackup(path.join(backupDir, product, d.name), { verify: opts.verify }));
+        const ids = (await fsp.readdir(path.join(backupDir, product), { withFileTypes: true })).filter((d) =>
+            d.isDirectory(),
+        );
+        for (const d of ids)
+            out.push(await inspectLocalBackup(path.join(backupDir, product, d.name), { verify: opts.verify }));
     }
     return sortNewestFirst(out);
 }
 
 export function sortNewestFirst<T extends { product: string; id: string; createdAt?: string }>(list: T[]): T[] {
     const t = (x: T) => (x.createdAt ? Date.parse(x.createdAt) : NaN);
-    return list.sort((a, b) => a.product.localeCompare(b.product) || (t(b) || 0) - (t(a) || 0) || b.id.localeCompare(a.id));
+    return list.sort(
+        (a, b) => a.product.localeCompare(b.product) || (t(b) || 0) - (t(a) || 0) || b.id.localeCompare(a.id),
+    );
 }
 
 /** Deletes a local backup: the manifest first (so an interrupted delete leaves a `partial`
@@ -249,7 +274,11 @@ export class Progress {
     private done = 0;
     private last = 0;
     private readonly start = Date.now();
-    constructor(private readonly what: string, private readonly total: number, private readonly quiet = false) {}
+    constructor(
+        private readonly what: string,
+        private readonly total: number,
+        private readonly quiet = false,
+    ) {}
     bytes(n: number): void {
         this.done += n;
         const now = Date.now();
@@ -263,7 +292,9 @@ export class Progress {
     }
     private print(): void {
         const secs = Math.max((Date.now() - this.start) / 1000, 0.001);
-        process.stderr.write(`${this.what}: ${formatBytes(this.done)} / ${formatBytes(this.total)} (${formatBytes(this.done / secs)}/s)\n`);
+        process.stderr.write(
+            `${this.what}: ${formatBytes(this.done)} / ${formatBytes(this.total)} (${formatBytes(this.done / secs)}/s)\n`,
+        );
     }
 }
 

@@ -34,13 +34,15 @@ export const prune: HookCommand = {
         });
         if (values.keep === undefined) throw new UsageError("--keep N is required");
         const keep = Number(values.keep);
-        if (!Number.isInteger(keep) || keep < 1) throw new UsageError("--keep must be an integer >= 1 (a prune never deletes every backup)");
+        if (!Number.isInteger(keep) || keep < 1)
+            throw new UsageError("--keep must be an integer >= 1 (a prune never deletes every backup)");
         if (!values["backup-dir"] && !values.bucket) throw new UsageError("give --backup-dir, --bucket or both");
         const dryRun = Boolean(values["dry-run"]);
         const protect = new Set<string>();
         for (const p of splitList(values.protect)) {
             const full = p.includes("/") ? p : values.product ? `${values.product}/${p}` : undefined;
-            if (!full || !/^[^/]+\/[^/]+$/.test(full)) throw new UsageError(`--protect ${p}: give PRODUCT/ID, or ID with --product`);
+            if (!full || !/^[^/]+\/[^/]+$/.test(full))
+                throw new UsageError(`--protect ${p}: give PRODUCT/ID, or ID with --product`);
             protect.add(full);
         }
         return runOperation("prune", async () => {
@@ -65,7 +67,8 @@ export const prune: HookCommand = {
                 const t: S3Target = target;
                 const r = await pruneWith({
                     where: `s3://${t.bucket}`,
-                    list: () => listS3Backups({ target: t, prefix: values.prefix, product: values.product, quiet: true }),
+                    list: () =>
+                        listS3Backups({ target: t, prefix: values.prefix, product: values.product, quiet: true }),
                     verify: (e) => verifyS3Backup(t, e.key!, values.quiet),
                     remove: async (e) => void (await deleteS3Backup(t, e.key!)),
                     keep,
@@ -75,7 +78,8 @@ export const prune: HookCommand = {
                 result.s3 = { bucket: t.bucket, ...report(r, dryRun) };
                 blocked.push(...r.blocked.map((b) => `s3: ${b.reason}`));
             }
-            if (blocked.length) throw new HookError(`${blocked.join("; ")} (other products were pruned as reported above)`);
+            if (blocked.length)
+                throw new HookError(`${blocked.join("; ")} (other products were pruned as reported above)`);
             return result;
         });
     },
@@ -98,21 +102,37 @@ export async function pruneWith(io: PruneIo): Promise<RetentionDecision<BackupEn
         const checked = await io.verify(newest);
         newest.status = checked.status;
         newest.problems = checked.problems;
-        if (checked.status !== "checksum-ok") log("prune", `${io.where} ${newest.product}/${newest.id}: newest backup does not verify: ${checked.problems.join("; ")}`);
+        if (checked.status !== "checksum-ok")
+            log(
+                "prune",
+                `${io.where} ${newest.product}/${newest.id}: newest backup does not verify: ${checked.problems.join("; ")}`,
+            );
     }
     const decision = decideRetention(entries, { keep: io.keep, protect: io.protect });
-    for (const d of decision.damaged) log("prune", `${io.where} DAMAGED ${d.item.product}/${d.item.id} (${d.item.createdAt}): ${d.reason}`);
-    for (const u of decision.untouched) log("prune", `${io.where} leaving ${u.item.product}/${u.item.id} alone (${u.reason})`);
+    for (const d of decision.damaged)
+        log("prune", `${io.where} DAMAGED ${d.item.product}/${d.item.id} (${d.item.createdAt}): ${d.reason}`);
+    for (const u of decision.untouched)
+        log("prune", `${io.where} leaving ${u.item.product}/${u.item.id} alone (${u.reason})`);
     for (const d of decision.delete) {
-        log("prune", `${io.where} ${io.dryRun ? "would delete" : "deleting"} ${d.item.product}/${d.item.id} (${d.item.createdAt}, ${d.reason})`);
+        log(
+            "prune",
+            `${io.where} ${io.dryRun ? "would delete" : "deleting"} ${d.item.product}/${d.item.id} (${d.item.createdAt}, ${d.reason})`,
+        );
         if (!io.dryRun) await io.remove(d.item);
     }
-    for (const k of decision.keep) log("prune", `${io.where} keeping ${k.item.product}/${k.item.id} (${k.reasons.join(", ")})`);
+    for (const k of decision.keep)
+        log("prune", `${io.where} keeping ${k.item.product}/${k.item.id} (${k.reasons.join(", ")})`);
     return decision;
 }
 
 function report(d: RetentionDecision<BackupEntry>, dryRun: boolean) {
-    const ref = (e: BackupEntry) => ({ product: e.product, id: e.id, createdAt: e.createdAt, label: e.label, status: e.status });
+    const ref = (e: BackupEntry) => ({
+        product: e.product,
+        id: e.id,
+        createdAt: e.createdAt,
+        label: e.label,
+        status: e.status,
+    });
     return {
         [dryRun ? "wouldDelete" : "deleted"]: d.delete.map((x) => ({ ...ref(x.item), reason: x.reason })),
         kept: d.keep.map((x) => ({ ...ref(x.item), reasons: x.reasons })),

@@ -21,7 +21,12 @@ export const pull: HookCommand = {
         });
         requireFlags(values, "bucket", "key-prefix", "to");
         return runOperation("pull", async () => {
-            const r = await pullBackup({ target: s3TargetFrom(values)!, keyPrefix: values["key-prefix"]!, toDir: values.to!, quiet: values.quiet });
+            const r = await pullBackup({
+                target: s3TargetFrom(values)!,
+                keyPrefix: values["key-prefix"]!,
+                toDir: values.to!,
+                quiet: values.quiet,
+            });
             return { ...r };
         });
     },

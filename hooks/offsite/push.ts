@@ -24,12 +24,19 @@ export const push: HookCommand = {
         let partSize: number | undefined;
         if (values["part-size-mb"] !== undefined) {
             const mb = Number(values["part-size-mb"]);
-            if (!Number.isFinite(mb) || mb * 1024 * 1024 < MIN_PART_SIZE) throw new UsageError("--part-size-mb must be a number >= 5");
+            if (!Number.isFinite(mb) || mb * 1024 * 1024 < MIN_PART_SIZE)
+                throw new UsageError("--part-size-mb must be a number >= 5");
             partSize = Math.floor(mb * 1024 * 1024);
         }
         return runOperation("push", async () => {
             const target = s3TargetFrom(values)!;
-            const r = await pushBackup({ target, backupDir: values.backup!, prefix: values.prefix, partSize, quiet: values.quiet });
+            const r = await pushBackup({
+                target,
+                backupDir: values.backup!,
+                prefix: values.prefix,
+                partSize,
+                quiet: values.quiet,
+            });
             return { ...r };
         });
     },

@@ -81,13 +81,18 @@ function byProduct<T extends RetentionItem>(items: readonly T[]): Map<string, T[
 export function newestPerProduct<T extends RetentionItem>(items: readonly T[]): T[] {
     const out: T[] = [];
     for (const list of byProduct(items).values()) {
-        const pool = list.filter((x) => x.status !== "partial" && x.status !== "foreign" && !Number.isNaN(time(x))).sort(newestFirst);
+        const pool = list
+            .filter((x) => x.status !== "partial" && x.status !== "foreign" && !Number.isNaN(time(x)))
+            .sort(newestFirst);
         if (pool.length) out.push(pool[0]);
     }
     return out;
 }
 
-export function decideRetention<T extends RetentionItem>(items: readonly T[], policy: RetentionPolicy): RetentionDecision<T> {
+export function decideRetention<T extends RetentionItem>(
+    items: readonly T[],
+    policy: RetentionPolicy,
+): RetentionDecision<T> {
     if (!Number.isInteger(policy.keep) || policy.keep < 1) {
         throw new RangeError(`keep must be an integer >= 1 (got ${policy.keep}): a prune never deletes every backup`);
     }
@@ -98,9 +103,15 @@ export function decideRetention<T extends RetentionItem>(items: readonly T[], po
     for (const [product, list] of [...byProduct(items).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const pool: T[] = [];
         for (const it of list) {
-            if (it.status === "partial") decision.untouched.push({ item: it, reason: "partial (unfinished or being written): left alone" });
-            else if (it.status === "foreign") decision.untouched.push({ item: it, reason: "not as upshift wrote it (manifest unreadable, or of another id or product): left alone" });
-            else if (Number.isNaN(time(it))) decision.untouched.push({ item: it, reason: "no readable createdAt: left alone" });
+            if (it.status === "partial")
+                decision.untouched.push({ item: it, reason: "partial (unfinished or being written): left alone" });
+            else if (it.status === "foreign")
+                decision.untouched.push({
+                    item: it,
+                    reason: "not as upshift wrote it (manifest unreadable, or of another id or product): left alone",
+                });
+            else if (Number.isNaN(time(it)))
+                decision.untouched.push({ item: it, reason: "no readable createdAt: left alone" });
             else pool.push(it);
         }
         pool.sort(newestFirst);
@@ -125,11 +136,15 @@ export function decideRetention<T extends RetentionItem>(items: readonly T[], po
         const restorePoints = pool.filter((x) => x.label === rpLabel);
         const latestRp = restorePoints.find((x) => x.status !== "corrupt") ?? restorePoints[0];
         if (latestRp) mark(latestRp, "latest restore point");
-        for (const it of pool) if (policy.protect?.has(`${it.product}/${it.id}`)) mark(it, "a rollback target in the deployed record");
+        for (const it of pool)
+            if (policy.protect?.has(`${it.product}/${it.id}`)) mark(it, "a rollback target in the deployed record");
         const damaged = pool.slice(0, policy.keep).filter((x) => x.status === "corrupt");
         for (const it of damaged) {
             mark(it, `damaged, among the last ${policy.keep}: reported, not deleted`);
-            decision.damaged.push({ item: it, reason: `corrupt and among the last ${policy.keep}: check it (upshift verify), then delete or replace it by hand` });
+            decision.damaged.push({
+                item: it,
+                reason: `corrupt and among the last ${policy.keep}: check it (upshift verify), then delete or replace it by hand`,
+            });
         }
 
         const kept = pool.filter((x) => reasons.has(x));
@@ -143,7 +158,12 @@ export function decideRetention<T extends RetentionItem>(items: readonly T[], po
         for (const it of pool) {
             const r = reasons.get(it);
             if (r) decision.keep.push({ item: it, reasons: r });
-            else decision.delete.push({ item: it, reason: it.status === "corrupt" ? "corrupt, not needed to keep" : `older than the last ${policy.keep}` });
+            else
+                decision.delete.push({
+                    item: it,
+                    reason:
+                        it.status === "corrupt" ? "corrupt, not needed to keep" : `older than the last ${policy.keep}`,
+                });
         }
     }
     return decision;

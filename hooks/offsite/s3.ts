@@ -85,7 +85,8 @@ export function makeS3Client(opts: S3ClientOptions = {}): S3Client {
 /** `a/b/` -> `a/b`; empty stays empty. Rejects `..` segments. */
 export function normalizePrefix(prefix: string | undefined): string {
     const p = (prefix ?? "").replace(/^\/+|\/+$/g, "");
-    if (p.split("/").some((s) => s === ".." || s === ".")) throw new HookError(`invalid S3 prefix ${JSON.stringify(prefix)}`);
+    if (p.split("/").some((s) => s === ".." || s === "."))
+        throw new HookError(`invalid S3 prefix ${JSON.stringify(prefix)}`);
     return p;
 }
 
@@ -107,7 +108,9 @@ export function s3Error(what: string, e: unknown): HookError {
     const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = err?.$metadata?.httpStatusCode ? ` (HTTP ${err.$metadata.httpStatusCode})` : "";
     let hint = "";
-    if (err?.name === "CredentialsProviderError") hint = "; set AWS credentials in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or a profile (AWS_PROFILE)";
+    if (err?.name === "CredentialsProviderError")
+        hint =
+            "; set AWS credentials in the environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) or a profile (AWS_PROFILE)";
     if (/Region is missing/i.test(err?.message ?? "")) hint = "; set AWS_REGION or --region";
     return new HookError(`${what}: ${err?.name ?? "Error"}: ${err?.message ?? String(e)}${status}${hint}`);
 }
@@ -138,7 +141,9 @@ export async function listKeys(t: S3Target, prefix: string): Promise<Map<string,
     do {
         let r;
         try {
-            r = await t.client.send(new ListObjectsV2Command({ Bucket: t.bucket, Prefix: prefix, ContinuationToken: token }));
+            r = await t.client.send(
+                new ListObjectsV2Command({ Bucket: t.bucket, Prefix: prefix, ContinuationToken: token }),
+            );
         } catch (e) {
             throw s3Error(`cannot list s3://${t.bucket}/${prefix}`, e);
         }
@@ -180,9 +185,11 @@ export async function pushBackup(opts: {
 }): Promise<PushResult> {
     const t = opts.target;
     const dir = path.resolve(opts.backupDir);
-    if (path.basename(dir).endsWith(PARTIAL_SUFFIX)) throw new HookError(`${dir} is an unfinished backup (.partial); not pushed`);
+    if (path.basename(dir).endsWith(PARTIAL_SUFFIX))
+        throw new HookError(`${dir} is an unfinished backup (.partial); not pushed`);
     const entry = await inspectLocalBackup(dir);
-    if (entry.status !== "complete") throw new HookError(`${dir} is ${entry.status}: ${entry.problems.join("; ")}; not pushed`);
+    if (entry.status !== "complete")
+        throw new HookError(`${dir} is ${entry.status}: ${entry.problems.join("; ")}; not pushed`);
     const manifest = await readLocalManifest(dir);
     const manifestText = await fsp.readFile(path.join(dir, MANIFEST_FILE));
     const keyPrefix = backupKeyPrefix(opts.prefix ?? "", manifest.product, manifest.id);
@@ -196,7 +203,9 @@ export async function pushBackup(opts: {
             other = undefined; // unreadable: overwritten below, with the archives checked one by one
         }
         if (other && !sameArchives(other, manifest)) {
-            throw new HookError(`s3://${t.bucket}/${keyPrefix} already holds a different backup with id ${manifest.id}; not overwritten`);
+            throw new HookError(
+                `s3://${t.bucket}/${keyPrefix} already holds a different backup with id ${manifest.id}; not overwritten`,
+            );
         }
     }
 
@@ -247,7 +256,9 @@ export async function pushBackup(opts: {
         const got = hash.digest("hex");
         if (got !== a.sha256) {
             await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key })).catch(() => undefined);
-            throw new HookError(`${file} has sha256 ${got} but its manifest says ${a.sha256} (corrupt local backup); its upload was deleted`);
+            throw new HookError(
+                `${file} has sha256 ${got} but its manifest says ${a.sha256} (corrupt local backup); its upload was deleted`,
+            );
         }
         uploaded++;
         bytes += a.bytes;
@@ -266,18 +277,33 @@ export async function pushBackup(opts: {
     } catch (e) {
         throw s3Error(`upload of the manifest to s3://${t.bucket}/${keyPrefix} failed`, e);
     }
-    return { bucket: t.bucket, key: keyPrefix, product: manifest.product, id: manifest.id, archives: manifest.archives.length, uploaded, skipped, bytes };
+    return {
+        bucket: t.bucket,
+        key: keyPrefix,
+        product: manifest.product,
+        id: manifest.id,
+        archives: manifest.archives.length,
+        uploaded,
+        skipped,
+        bytes,
+    };
 }
 
 async function readManifestAt(t: S3Target, keyPrefix: string): Promise<{ manifest: BackupManifest; text: string }> {
     const key = joinKey(keyPrefix, MANIFEST_FILE);
     const text = await getText(t, key);
-    if (text === undefined) throw new HookError(`no backup at s3://${t.bucket}/${keyPrefix} (${MANIFEST_FILE} not found)`);
+    if (text === undefined)
+        throw new HookError(`no backup at s3://${t.bucket}/${keyPrefix} (${MANIFEST_FILE} not found)`);
     return { manifest: parseManifest(text, `s3://${t.bucket}/${key}`), text };
 }
 
 /** Streams one object through sha256 into `sink` (a file, or nowhere). */
-async function downloadHashed(t: S3Target, key: string, sinkFile: string | undefined, progress: Progress): Promise<{ sha256: string; bytes: number }> {
+async function downloadHashed(
+    t: S3Target,
+    key: string,
+    sinkFile: string | undefined,
+    progress: Progress,
+): Promise<{ sha256: string; bytes: number }> {
     let r;
     try {
         r = await t.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: key, ChecksumMode: "ENABLED" }));
@@ -295,7 +321,9 @@ async function downloadHashed(t: S3Target, key: string, sinkFile: string | undef
         },
     });
     try {
-        const sink = sinkFile ? createWriteStream(sinkFile, { flags: "wx" }) : new Writable({ write: (_c, _e, cb) => cb() });
+        const sink = sinkFile
+            ? createWriteStream(sinkFile, { flags: "wx" })
+            : new Writable({ write: (_c, _e, cb) => cb() });
         await pipeline(r.Body as Readable, tap, sink);
     } catch (e) {
         // The SDK itself fails the stream when S3 returns a full-object checksum that does not match.
@@ -322,17 +350,37 @@ export interface PullResult {
  * size are checked against the manifest and only then is the directory renamed into place. A
  * corrupt object fails the pull and nothing is left at the target.
  */
-export async function pullBackup(opts: { target: S3Target; keyPrefix: string; toDir: string; quiet?: boolean }): Promise<PullResult> {
+export async function pullBackup(opts: {
+    target: S3Target;
+    keyPrefix: string;
+    toDir: string;
+    quiet?: boolean;
+}): Promise<PullResult> {
     const t = opts.target;
     const keyPrefix = normalizePrefix(opts.keyPrefix);
     const { manifest, text } = await readManifestAt(t, keyPrefix);
     const dest = path.join(path.resolve(opts.toDir), manifest.product, manifest.id);
-    const base = { bucket: t.bucket, key: keyPrefix, product: manifest.product, id: manifest.id, backup: dest, archives: manifest.archives.length };
+    const base = {
+        bucket: t.bucket,
+        key: keyPrefix,
+        product: manifest.product,
+        id: manifest.id,
+        backup: dest,
+        archives: manifest.archives.length,
+    };
 
-    if (await fsp.stat(dest).then(() => true, () => false)) {
+    if (
+        await fsp.stat(dest).then(
+            () => true,
+            () => false,
+        )
+    ) {
         const v = await verifyLocalBackup(dest);
-        if (v.ok && v.manifest && sameArchives(v.manifest, manifest)) return { ...base, bytes: 0, alreadyPresent: true };
-        throw new HookError(`${dest} already exists and is not this backup (${v.ok ? "different archives" : v.problems.join("; ")}); not overwritten`);
+        if (v.ok && v.manifest && sameArchives(v.manifest, manifest))
+            return { ...base, bytes: 0, alreadyPresent: true };
+        throw new HookError(
+            `${dest} already exists and is not this backup (${v.ok ? "different archives" : v.problems.join("; ")}); not overwritten`,
+        );
     }
     const partial = dest + PARTIAL_SUFFIX;
     await fsp.rm(partial, { recursive: true, force: true });
@@ -362,7 +410,13 @@ export async function pullBackup(opts: { target: S3Target; keyPrefix: string; to
 
 /** Status of every backup under `prefix` in the bucket (see BackupStatus). With `verify`, every
  *  archive is downloaded (to nowhere) and hashed. */
-export async function listS3Backups(opts: { target: S3Target; prefix?: string; product?: string; verify?: boolean; quiet?: boolean }): Promise<BackupEntry[]> {
+export async function listS3Backups(opts: {
+    target: S3Target;
+    prefix?: string;
+    product?: string;
+    verify?: boolean;
+    quiet?: boolean;
+}): Promise<BackupEntry[]> {
     const t = opts.target;
     const prefix = normalizePrefix(opts.prefix);
     const keys = await listKeys(t, prefix ? prefix + "/" : "");
@@ -417,11 +471,17 @@ async function inspectS3Backup(
         return entry;
     }
     Object.assign(entry, { version: manifest.version, label: manifest.label, createdAt: manifest.createdAt });
-    const sizes = await checkArchiveSizes(manifest, entry, (file) => files.get(file), async (a) => {
-        const head = await headObject(t, joinKey(keyPrefix, a.file));
-        return head?.Metadata?.sha256 === a.sha256 ? undefined
-            : `${a.file}: object metadata sha256 ${head?.Metadata?.sha256 ?? "(none)"}, manifest says ${a.sha256} (replaced object?)`;
-    });
+    const sizes = await checkArchiveSizes(
+        manifest,
+        entry,
+        (file) => files.get(file),
+        async (a) => {
+            const head = await headObject(t, joinKey(keyPrefix, a.file));
+            return head?.Metadata?.sha256 === a.sha256
+                ? undefined
+                : `${a.file}: object metadata sha256 ${head?.Metadata?.sha256 ?? "(none)"}, manifest says ${a.sha256} (replaced object?)`;
+        },
+    );
     const missing = sizes.missing;
     let corrupt = sizes.corrupt;
     if (!missing && !corrupt && opts.verify) {
@@ -429,7 +489,12 @@ async function inspectS3Backup(
             const key = joinKey(keyPrefix, a.file);
             let got: { sha256: string; bytes: number };
             try {
-                got = await downloadHashed(t, key, undefined, new Progress(`verify s3://${t.bucket}/${key}`, a.bytes, opts.quiet));
+                got = await downloadHashed(
+                    t,
+                    key,
+                    undefined,
+                    new Progress(`verify s3://${t.bucket}/${key}`, a.bytes, opts.quiet),
+                );
             } catch (e) {
                 corrupt = true;
                 entry.problems.push(`${a.file}: ${(e as Error).message}`);
@@ -459,7 +524,10 @@ export async function verifyS3Backup(t: S3Target, keyPrefix: string, quiet?: boo
 export async function deleteS3Backup(t: S3Target, keyPrefix: string): Promise<number> {
     const p = normalizePrefix(keyPrefix);
     const keys = [...(await listKeys(t, p + "/")).keys()];
-    const ordered = [...keys.filter((k) => k.endsWith("/" + MANIFEST_FILE)), ...keys.filter((k) => !k.endsWith("/" + MANIFEST_FILE))];
+    const ordered = [
+        ...keys.filter((k) => k.endsWith("/" + MANIFEST_FILE)),
+        ...keys.filter((k) => !k.endsWith("/" + MANIFEST_FILE)),
+    ];
     for (const key of ordered) {
         try {
             await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: key }));
@@ -478,8 +546,13 @@ export const S3_FLAGS = {
 } as const;
 
 /** The S3 target from parsed flags; undefined when no --bucket. */
-export function s3TargetFrom(values: { bucket?: string; "s3-endpoint"?: string; region?: string }): S3Target | undefined {
+export function s3TargetFrom(values: {
+    bucket?: string;
+    "s3-endpoint"?: string;
+    region?: string;
+}): S3Target | undefined {
     if (!values.bucket) return undefined;
-    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(values.bucket)) throw new HookError(`invalid bucket name ${JSON.stringify(values.bucket)}`);
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(values.bucket))
+        throw new HookError(`invalid bucket name ${JSON.stringify(values.bucket)}`);
     return { bucket: values.bucket, client: makeS3Client({ endpoint: values["s3-endpoint"], region: values.region }) };
 }

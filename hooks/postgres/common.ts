@@ -95,7 +95,9 @@ export interface ContainerInfo {
 }
 
 export async function inspectContainer(name: string): Promise<ContainerInfo | undefined> {
-    const r = await docker(["container", "inspect", "--format", "{{.State.Running}} {{.Image}}", name], { check: false });
+    const r = await docker(["container", "inspect", "--format", "{{.State.Running}} {{.Image}}", name], {
+        check: false,
+    });
     if (r.code !== 0) {
         if (/no such (object|container)/i.test(r.stderr)) return undefined;
         throw new ProcessError("docker", ["container", "inspect", name], r.code, r.stderr);
@@ -125,16 +127,41 @@ export async function hostCpus(): Promise<number> {
  * 127.0.0.1 inside the server's network namespace (trusted there by the official image; with a
  * password otherwise). It runs as our uid so the files it writes in the work dir are ours.
  */
-export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: { interactive?: boolean; pgoptions?: string } = {}): string[] {
+export function toolArgs(
+    t: PgTarget,
+    entrypoint: string,
+    args: string[],
+    opts: { interactive?: boolean; pgoptions?: string } = {},
+): string[] {
     if (t.exec) {
         if (t.workDir) throw new Error("toolArgs: a workDir needs a helper container (exec: false)");
-        const e = ["exec", ...(opts.interactive ? ["-i"] : []), "-e", "PGHOST=127.0.0.1", "-e", "PGPORT=5432", "-e", `PGUSER=${t.user}`, "-e", "PGAPPNAME=upshift"];
+        const e = [
+            "exec",
+            ...(opts.interactive ? ["-i"] : []),
+            "-e",
+            "PGHOST=127.0.0.1",
+            "-e",
+            "PGPORT=5432",
+            "-e",
+            `PGUSER=${t.user}`,
+            "-e",
+            "PGAPPNAME=upshift",
+        ];
         if (process.env.PGPASSWORD !== undefined) e.push("-e", "PGPASSWORD");
         if (opts.pgoptions) e.push("-e", `PGOPTIONS=${opts.pgoptions}`);
         return [...e, t.container, entrypoint, ...args];
     }
     // The target label lets a rerun find helpers that a killed run left behind (removeLeftoverTools).
-    const a = ["run", "--rm", "--label", "upshift.helper=true", "--label", `upshift.pg-target=${t.container}`, "--log-driver", "none"];
+    const a = [
+        "run",
+        "--rm",
+        "--label",
+        "upshift.helper=true",
+        "--label",
+        `upshift.pg-target=${t.container}`,
+        "--log-driver",
+        "none",
+    ];
     if (opts.interactive) a.push("-i");
     a.push("--network", `container:${t.container}`);
     a.push("-e", "PGHOST=127.0.0.1", "-e", "PGPORT=5432", "-e", `PGUSER=${t.user}`, "-e", "PGAPPNAME=upshift");
@@ -152,16 +179,27 @@ export function toolArgs(t: PgTarget, entrypoint: string, args: string[], opts: 
  */
 export async function removeLeftoverTools(op: string, container: string): Promise<void> {
     const r = await docker(["ps", "-aq", "--filter", `label=upshift.pg-target=${container}`]);
-    const ids = r.stdout.split("\n").map((l) => l.trim()).filter(Boolean);
+    const ids = r.stdout
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
     if (!ids.length) return;
     info(op, `removing ${ids.length} tool container(s) left by an interrupted run on ${container}`);
     await docker(["rm", "-f", ...ids], { check: false });
 }
 
 /** Runs a Postgres tool to completion; its stderr is echoed (scrubbed) when asked. */
-export async function runTool(t: PgTarget, entrypoint: string, args: string[], opts: { echo?: boolean; check?: boolean; pgoptions?: string } = {}) {
+export async function runTool(
+    t: PgTarget,
+    entrypoint: string,
+    args: string[],
+    opts: { echo?: boolean; check?: boolean; pgoptions?: string } = {},
+) {
     for (let attempt = 1; ; attempt++) {
-        const r = await docker(toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }), { echoStderr: opts.echo, check: false });
+        const r = await docker(toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }), {
+            echoStderr: opts.echo,
+            check: false,
+        });
         // A loaded engine sometimes fails to create the container (runc: "can't get final
         // child's PID"); nothing ran, so trying again is safe.
         if (r.code === 125 && /OCI runtime create failed|failed to create shim task/.test(r.stderr) && attempt < 3) {
@@ -169,7 +207,13 @@ export async function runTool(t: PgTarget, entrypoint: string, args: string[], o
             await new Promise((res) => setTimeout(res, 1000 * attempt));
             continue;
         }
-        if (r.code !== 0 && opts.check !== false) throw new ProcessError("docker", toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }), r.code, r.stderr);
+        if (r.code !== 0 && opts.check !== false)
+            throw new ProcessError(
+                "docker",
+                toolArgs(t, entrypoint, args, { pgoptions: opts.pgoptions }),
+                r.code,
+                r.stderr,
+            );
         return r;
     }
 }
@@ -201,9 +245,17 @@ export class PsqlSession {
     private readonly marker = `__upshift_end_${process.pid}_${PsqlSession.seq++}__`;
 
     constructor(t: PgTarget, db: string) {
-        this.s = dockerStream(toolArgs(t, "psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo(db)], { interactive: true }), { stdin: "pipe" });
+        this.s = dockerStream(
+            toolArgs(t, "psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo(db)], {
+                interactive: true,
+            }),
+            { stdin: "pipe" },
+        );
         this.s.stdout!.setEncoding("utf8");
-        this.s.stdout!.on("data", (d: string) => { this.buf += d; this.pump(); });
+        this.s.stdout!.on("data", (d: string) => {
+            this.buf += d;
+            this.pump();
+        });
         this.s.done.then(
             () => this.closed(new Error("psql ended")),
             (e: Error) => this.closed(e),
@@ -212,7 +264,10 @@ export class PsqlSession {
 
     private closed(e: Error) {
         this.closedErr = e;
-        if (this.waiting) { this.waiting.reject(e); this.waiting = undefined; }
+        if (this.waiting) {
+            this.waiting.reject(e);
+            this.waiting = undefined;
+        }
     }
 
     private pump() {
@@ -277,9 +332,13 @@ FROM (
 ) x`;
 
 /** TABLES_SQL with each table's size (bytes of its main fork, and blocks) for the parallel checks. */
-const TABLES_SIZED_SQL = TABLES_SQL
-    .replace("json_build_object('key', x.key, 'q', x.q, 'cols', x.cols)", "json_build_object('key', x.key, 'q', x.q, 'cols', x.cols, 'bytes', x.bytes, 'blocks', x.blocks)")
-    .replace("AS q,\n", "AS q,\n    pg_relation_size(c.oid) AS bytes, pg_relation_size(c.oid) / current_setting('block_size')::int AS blocks,\n");
+const TABLES_SIZED_SQL = TABLES_SQL.replace(
+    "json_build_object('key', x.key, 'q', x.q, 'cols', x.cols)",
+    "json_build_object('key', x.key, 'q', x.q, 'cols', x.cols, 'bytes', x.bytes, 'blocks', x.blocks)",
+).replace(
+    "AS q,\n",
+    "AS q,\n    pg_relation_size(c.oid) AS bytes, pg_relation_size(c.oid) / current_setting('block_size')::int AS blocks,\n",
+);
 
 /**
  * What the per-table check computes (`--verify`; docs/hooks-cli.md says what each level proves):
@@ -296,11 +355,13 @@ export const CHECK_LEVELS: readonly CheckLevel[] = ["count", "hash", "full"];
 /** `--verify LEVEL` of pg-dump and pg-migrate (undefined: the default, "hash"). */
 export function parseCheckLevel(v: string | undefined): CheckLevel | undefined {
     if (v === undefined) return undefined;
-    if (!(CHECK_LEVELS as readonly string[]).includes(v)) throw new UsageError(`--verify ${v}: expected one of ${CHECK_LEVELS.join(", ")}`);
+    if (!(CHECK_LEVELS as readonly string[]).includes(v))
+        throw new UsageError(`--verify ${v}: expected one of ${CHECK_LEVELS.join(", ")}`);
     return v as CheckLevel;
 }
 
-export const VERIFY_USAGE = "  --verify L    per-table check: count (rows only), hash (rows + 64-bit row hash; default), full (rows + 128-bit md5 row hash)";
+export const VERIFY_USAGE =
+    "  --verify L    per-table check: count (rows only), hash (rows + 64-bit row hash; default), full (rows + 128-bit md5 row hash)";
 
 /** The level a server can compute (hashtextextended is PostgreSQL 11+). */
 export function effectiveLevel(level: CheckLevel, serverVersionNum: number): CheckLevel {
@@ -319,12 +380,17 @@ function partSql(q: string, cols: string, level: CheckLevel, where: string): str
 FROM (SELECT md5(ROW(${cols})::text) AS h FROM ONLY ${q} AS t${where}) s`;
 }
 
-interface Part { rows: number | string; a?: string; b?: string }
+interface Part {
+    rows: number | string;
+    a?: string;
+    b?: string;
+}
 
 /** Adds the parts of one table; the hash text is the same as one query over the whole table gives. */
 function combine(level: CheckLevel, parts: Part[]): TableCheck {
     let rows = 0;
-    let a = 0n, b = 0n;
+    let a = 0n,
+        b = 0n;
     for (const p of parts) {
         rows += Number(p.rows);
         if (p.a !== undefined) a += BigInt(p.a);
@@ -343,14 +409,20 @@ const SEQUENCES_SQL = `SELECT coalesce(json_object_agg(schemaname || '.' || sequ
 const SEQUENCES_SQL_OLD = `SELECT '{}'::json`;
 
 /** Runs the checks of one database in a session (already in the snapshot, if any). */
-export async function collectChecks(s: PsqlSession, serverVersionNum: number, level: CheckLevel = "full"): Promise<DbChecks> {
+export async function collectChecks(
+    s: PsqlSession,
+    serverVersionNum: number,
+    level: CheckLevel = "full",
+): Promise<DbChecks> {
     const lv = effectiveLevel(level, serverVersionNum);
     await s.query(STABLE_TEXT_SQL);
     const tables = await s.json<{ key: string; q: string; cols: string }[]>(TABLES_SQL);
     const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0, level: lv };
     for (const t of tables) out.tables[t.key] = combine(lv, [await s.json<Part>(partSql(t.q, t.cols, lv, ""))]);
     // pg_sequences exists from PostgreSQL 10.
-    out.sequences = await s.json<Record<string, string | null>>(serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD);
+    out.sequences = await s.json<Record<string, string | null>>(
+        serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD,
+    );
     out.largeObjects = Number(await s.json<number>("SELECT to_json(count(*)) FROM pg_largeobject_metadata"));
     return out;
 }
@@ -364,45 +436,71 @@ const SPLIT_BYTES = 32 * 1048576;
  * session taking the next piece. With `snapshot`, every session imports it (the dump's), so the
  * result is exactly that of one session in it. The result equals collectChecks()'s.
  */
-export async function collectChecksParallel(t: PgTarget, db: string, serverVersionNum: number, level: CheckLevel, jobs: number,
-    snapshot?: string): Promise<DbChecks> {
+export async function collectChecksParallel(
+    t: PgTarget,
+    db: string,
+    serverVersionNum: number,
+    level: CheckLevel,
+    jobs: number,
+    snapshot?: string,
+): Promise<DbChecks> {
     const lv = effectiveLevel(level, serverVersionNum);
     const n = Math.max(1, jobs);
     const sessions: PsqlSession[] = [];
     try {
         for (let i = 0; i < n; i++) sessions.push(new PsqlSession(t, db));
-        await Promise.all(sessions.map(async (s) => {
-            if (snapshot) await s.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-            await s.query(STABLE_TEXT_SQL);
-        }));
+        await Promise.all(
+            sessions.map(async (s) => {
+                if (snapshot)
+                    await s.query(
+                        `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`,
+                    );
+                await s.query(STABLE_TEXT_SQL);
+            }),
+        );
         const first = sessions[0];
-        const tables = await first.json<{ key: string; q: string; cols: string; bytes: number | string; blocks: number | string }[]>(TABLES_SIZED_SQL);
+        const tables =
+            await first.json<
+                { key: string; q: string; cols: string; bytes: number | string; blocks: number | string }[]
+            >(TABLES_SIZED_SQL);
         const split = serverVersionNum >= 140000 && lv !== "count" ? n : 1;
         const pieces: { key: string; sql: string; bytes: number }[] = [];
         for (const tb of tables) {
-            const bytes = Number(tb.bytes), blocks = Number(tb.blocks);
+            const bytes = Number(tb.bytes),
+                blocks = Number(tb.blocks);
             const k = bytes >= SPLIT_BYTES ? Math.min(split * 2, Math.ceil(bytes / SPLIT_BYTES)) : 1;
-            if (k <= 1) { pieces.push({ key: tb.key, sql: partSql(tb.q, tb.cols, lv, ""), bytes }); continue; }
+            if (k <= 1) {
+                pieces.push({ key: tb.key, sql: partSql(tb.q, tb.cols, lv, ""), bytes });
+                continue;
+            }
             const step = Math.ceil(blocks / k);
             for (let i = 0; i < k; i++) {
                 // The last range is open: a block added since the size was read is still counted.
                 const lo = `t.ctid >= '(${i * step},0)'::tid`;
                 const where = i === k - 1 ? ` WHERE ${lo}` : ` WHERE ${lo} AND t.ctid < '(${(i + 1) * step},0)'::tid`;
-                pieces.push({ key: tb.key, sql: partSql(tb.q, tb.cols, lv, i === 0 ? ` WHERE t.ctid < '(${step},0)'::tid` : where), bytes: bytes / k });
+                pieces.push({
+                    key: tb.key,
+                    sql: partSql(tb.q, tb.cols, lv, i === 0 ? ` WHERE t.ctid < '(${step},0)'::tid` : where),
+                    bytes: bytes / k,
+                });
             }
         }
         pieces.sort((x, y) => y.bytes - x.bytes);
         const parts = new Map<string, Part[]>(tables.map((tb) => [tb.key, []]));
         let next = 0;
-        await Promise.all(sessions.map(async (s) => {
-            while (next < pieces.length) {
-                const p = pieces[next++];
-                parts.get(p.key)!.push(await s.json<Part>(p.sql));
-            }
-        }));
+        await Promise.all(
+            sessions.map(async (s) => {
+                while (next < pieces.length) {
+                    const p = pieces[next++];
+                    parts.get(p.key)!.push(await s.json<Part>(p.sql));
+                }
+            }),
+        );
         const out: DbChecks = { tables: {}, sequences: {}, largeObjects: 0, level: lv };
         for (const tb of tables) out.tables[tb.key] = combine(lv, parts.get(tb.key)!);
-        out.sequences = await first.json<Record<string, string | null>>(serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD);
+        out.sequences = await first.json<Record<string, string | null>>(
+            serverVersionNum >= 100000 ? SEQUENCES_SQL : SEQUENCES_SQL_OLD,
+        );
         out.largeObjects = Number(await first.json<number>("SELECT to_json(count(*)) FROM pg_largeobject_metadata"));
         if (snapshot) await Promise.all(sessions.map((s) => s.query("COMMIT")));
         return out;
@@ -411,51 +509,80 @@ export async function collectChecksParallel(t: PgTarget, db: string, serverVersi
     }
 }
 
-export interface ServerDb { name: string; oid: string }
+export interface ServerDb {
+    name: string;
+    oid: string;
+}
 
 /** A one-shot query in its own psql helper; the answer is one JSON value. */
 export async function queryJson<T>(t: PgTarget, db: string, sql: string): Promise<T> {
-    const r = await runTool(t, "psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo(db), "-c", sql]);
+    const r = await runTool(t, "psql", [
+        "-X",
+        "-q",
+        "-A",
+        "-t",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-d",
+        conninfo(db),
+        "-c",
+        sql,
+    ]);
     return JSON.parse(r.stdout.trim()) as T;
 }
 
 export async function serverVersionNum(t: PgTarget): Promise<{ num: number; text: string }> {
-    const v = await queryJson<{ num: string; text: string }>(t, "postgres",
-        "SELECT json_build_object('num', current_setting('server_version_num'), 'text', current_setting('server_version'))");
+    const v = await queryJson<{ num: string; text: string }>(
+        t,
+        "postgres",
+        "SELECT json_build_object('num', current_setting('server_version_num'), 'text', current_setting('server_version'))",
+    );
     return { num: Number(v.num), text: v.text };
 }
 
 /** Non-template databases that accept connections. */
 export async function listDatabases(t: PgTarget): Promise<ServerDb[]> {
-    return queryJson<ServerDb[]>(t, "postgres",
-        "SELECT coalesce(json_agg(json_build_object('name', datname, 'oid', oid::text) ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate");
+    return queryJson<ServerDb[]>(
+        t,
+        "postgres",
+        "SELECT coalesce(json_agg(json_build_object('name', datname, 'oid', oid::text) ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate",
+    );
 }
 
 /** Compares the checks of the target with the dump's; returns one line per difference. */
 export function diffChecks(db: string, want: DbChecks, got: DbChecks): string[] {
     const d: string[] = [];
-    const lw = want.level ?? "full", lg = got.level ?? "full";
+    const lw = want.level ?? "full",
+        lg = got.level ?? "full";
     if (lw !== lg) return [`${db}: checks of different levels (${lw} and ${lg}) cannot be compared`];
     for (const [k, w] of Object.entries(want.tables)) {
         const g = got.tables[k];
         if (!g) d.push(`${db}: table ${k} missing (dump has ${w.rows} rows)`);
         else if (g.rows !== w.rows) d.push(`${db}: table ${k} has ${g.rows} rows, dump has ${w.rows}`);
-        else if (g.hash !== w.hash) d.push(`${db}: table ${k} content differs (same ${w.rows} rows, hash ${g.hash} != ${w.hash})`);
+        else if (g.hash !== w.hash)
+            d.push(`${db}: table ${k} content differs (same ${w.rows} rows, hash ${g.hash} != ${w.hash})`);
     }
-    for (const k of Object.keys(got.tables)) if (!(k in want.tables)) d.push(`${db}: table ${k} is not in the dump (${got.tables[k].rows} rows)`);
+    for (const k of Object.keys(got.tables))
+        if (!(k in want.tables)) d.push(`${db}: table ${k} is not in the dump (${got.tables[k].rows} rows)`);
     for (const [k, w] of Object.entries(want.sequences)) {
         if (!(k in got.sequences)) d.push(`${db}: sequence ${k} missing`);
         else if (got.sequences[k] !== w) d.push(`${db}: sequence ${k} is at ${got.sequences[k]}, dump has ${w}`);
     }
-    if (got.largeObjects !== want.largeObjects) d.push(`${db}: ${got.largeObjects} large objects, dump has ${want.largeObjects}`);
+    if (got.largeObjects !== want.largeObjects)
+        d.push(`${db}: ${got.largeObjects} large objects, dump has ${want.largeObjects}`);
     return d;
 }
 
 export function totals(dbs: DumpedDb[]): { tables: number; rows: number; bytes: number } {
-    let tables = 0, rows = 0, bytes = 0;
+    let tables = 0,
+        rows = 0,
+        bytes = 0;
     for (const db of dbs) {
         bytes += db.bytes;
-        for (const t of Object.values(db.checks.tables)) { tables++; rows += t.rows; }
+        for (const t of Object.values(db.checks.tables)) {
+            tables++;
+            rows += t.rows;
+        }
     }
     return { tables, rows, bytes };
 }
@@ -464,11 +591,21 @@ export function totals(dbs: DumpedDb[]): { tables: number; rows: number; bytes: 
 export function dirBytes(p: string): number {
     let n = 0;
     let entries: fs.Dirent[];
-    try { entries = fs.readdirSync(p, { withFileTypes: true }); } catch { return 0; }
+    try {
+        entries = fs.readdirSync(p, { withFileTypes: true });
+    } catch {
+        return 0;
+    }
     for (const e of entries) {
         const f = path.join(p, e.name);
         if (e.isDirectory()) n += dirBytes(f);
-        else { try { n += fs.statSync(f).size; } catch { /* being written */ } }
+        else {
+            try {
+                n += fs.statSync(f).size;
+            } catch {
+                /* being written */
+            }
+        }
     }
     return n;
 }
@@ -496,10 +633,17 @@ export function asyncTicker(op: string, label: string, measure: () => Promise<nu
     const timer = setInterval(() => {
         if (busy) return;
         busy = true;
-        measure().then((b) => {
-            const s = (Date.now() - start) / 1000;
-            info(op, `${label}: ${mb(b)} in ${s.toFixed(0)} s (${mb(b / Math.max(s, 0.001))}/s)`);
-        }, () => undefined).finally(() => { busy = false; });
+        measure()
+            .then(
+                (b) => {
+                    const s = (Date.now() - start) / 1000;
+                    info(op, `${label}: ${mb(b)} in ${s.toFixed(0)} s (${mb(b / Math.max(s, 0.001))}/s)`);
+                },
+                () => undefined,
+            )
+            .finally(() => {
+                busy = false;
+            });
     }, ms);
     timer.unref();
     return { stop: () => clearInterval(timer) };
@@ -507,7 +651,10 @@ export function asyncTicker(op: string, label: string, measure: () => Promise<nu
 
 /** Error lines of a psql/pg_restore stderr, scrubbed. */
 export function errorLines(stderr: string): string[] {
-    return stderr.split("\n").filter((l) => /\b(ERROR|FATAL):/.test(l)).map((l) => scrubSecrets(l.trim()));
+    return stderr
+        .split("\n")
+        .filter((l) => /\b(ERROR|FATAL):/.test(l))
+        .map((l) => scrubSecrets(l.trim()));
 }
 
 export function readManifest(dir: string): DumpManifest {
@@ -538,7 +685,8 @@ export const TABLE_COUNTS_SQL = `SELECT coalesce(json_object_agg(k, n ORDER BY k
 ) t`;
 
 /** The databases that accept connections (templates left out), as a JSON array. */
-export const DATABASES_SQL = "SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate";
+export const DATABASES_SQL =
+    "SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database WHERE datallowconn AND NOT datistemplate";
 
 /**
  * One query by `docker exec` of the server container's own psql, over 127.0.0.1 or, with
@@ -546,11 +694,44 @@ export const DATABASES_SQL = "SELECT coalesce(json_agg(datname ORDER BY datname)
  * default); PGPASSWORD is copied from our environment when set, never on a command line. The
  * answer is one JSON value. `who` names the server in errors.
  */
-export async function psqlJson<T>(container: string, user: string, db: string, sql: string, who: string, what: string, opts: { socket?: boolean } = {}): Promise<T> {
+export async function psqlJson<T>(
+    container: string,
+    user: string,
+    db: string,
+    sql: string,
+    who: string,
+    what: string,
+    opts: { socket?: boolean } = {},
+): Promise<T> {
     const host = opts.socket ? [] : ["-h", "127.0.0.1", "-p", "5432"];
-    const r = await docker(["exec", "-e", "PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0", ...(process.env.PGPASSWORD !== undefined ? ["-e", "PGPASSWORD"] : []), container,
-        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", ...host, "-U", user, "-d", conninfo(db), "-c", sql], { check: false });
-    if (r.code !== 0) throw new HookError(`${who} could not ${what}: ${scrubSecrets(r.stderr).trim().split("\n").slice(-6).join(" | ")}`);
+    const r = await docker(
+        [
+            "exec",
+            "-e",
+            "PGOPTIONS=-c statement_timeout=0 -c lock_timeout=0",
+            ...(process.env.PGPASSWORD !== undefined ? ["-e", "PGPASSWORD"] : []),
+            container,
+            "psql",
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            ...host,
+            "-U",
+            user,
+            "-d",
+            conninfo(db),
+            "-c",
+            sql,
+        ],
+        { check: false },
+    );
+    if (r.code !== 0)
+        throw new HookError(
+            `${who} could not ${what}: ${scrubSecrets(r.stderr).trim().split("\n").slice(-6).join(" | ")}`,
+        );
     try {
         return JSON.parse(r.stdout.trim()) as T;
     } catch {
@@ -559,10 +740,15 @@ export async function psqlJson<T>(container: string, user: string, db: string, s
 }
 
 /** Where a container keeps `datadir`: the volume name (or host path) and the path under it. */
-export async function dataMount(container: string, datadir: string): Promise<{ type: string; source: string; sub: string }> {
+export async function dataMount(
+    container: string,
+    datadir: string,
+): Promise<{ type: string; source: string; sub: string }> {
     const r = await docker(["container", "inspect", "--format", "{{json .Mounts}}", container]);
-    const mounts = (JSON.parse(r.stdout) as { Type: string; Name?: string; Source: string; Destination: string }[] | null) ?? [];
-    const m = mounts.filter((x) => datadir === x.Destination || datadir.startsWith(x.Destination.replace(/\/?$/, "/")))
+    const mounts =
+        (JSON.parse(r.stdout) as { Type: string; Name?: string; Source: string; Destination: string }[] | null) ?? [];
+    const m = mounts
+        .filter((x) => datadir === x.Destination || datadir.startsWith(x.Destination.replace(/\/?$/, "/")))
         .sort((a, b) => b.Destination.length - a.Destination.length)[0];
     if (!m) fail(`the data directory ${datadir} of ${container} is not on a volume or bind mount`);
     const source = m.Type === "volume" && m.Name ? m.Name : m.Source;
@@ -577,14 +763,43 @@ export async function volumeExists(name: string): Promise<boolean> {
 
 /** System identifier of the cluster in a volume ("" if none), with the image's pg_controldata. */
 export async function volumeSysid(volume: string, image: string): Promise<string> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
-        "-c", 'pg_controldata /v 2>/dev/null | sed -n "s/^Database system identifier: *//p"'], { check: false });
+    const r = await docker(
+        [
+            "run",
+            "--rm",
+            "--label",
+            "upshift.helper=true",
+            "--network",
+            "none",
+            "-v",
+            `${volume}:/v`,
+            "--entrypoint",
+            "sh",
+            image,
+            "-c",
+            'pg_controldata /v 2>/dev/null | sed -n "s/^Database system identifier: *//p"',
+        ],
+        { check: false },
+    );
     return r.stdout.trim();
 }
 
 export async function volumeEmpty(volume: string, image: string): Promise<boolean> {
-    const r = await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${volume}:/v`, "--entrypoint", "sh", image,
-        "-c", "ls -A /v | head -n 1"]);
+    const r = await docker([
+        "run",
+        "--rm",
+        "--label",
+        "upshift.helper=true",
+        "--network",
+        "none",
+        "-v",
+        `${volume}:/v`,
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        "ls -A /v | head -n 1",
+    ]);
     return r.stdout.trim() === "";
 }
 

@@ -26,7 +26,10 @@ export interface AnalyzeOptions {
     work?: string;
 }
 
-interface StateFile { state?: string; result?: { analyzed?: boolean } }
+interface StateFile {
+    state?: string;
+    result?: { analyzed?: boolean };
+}
 
 function readState(file: string): StateFile | undefined {
     if (!fs.existsSync(file)) return undefined;
@@ -40,9 +43,13 @@ function readState(file: string): StateFile | undefined {
 /** Why there is nothing to do (undefined: analyze), from pg-migrate's state files in WORK. */
 function alreadyAnalyzed(work: string): string | undefined {
     const upgrade = readState(path.join(work, "upgrade-state.json"));
-    if (upgrade?.state === "done") return upgrade.result?.analyzed === false ? undefined : "pg-migrate analyzed the new cluster itself";
-    if (readState(path.join(work, "migrate-state.json"))?.state === "done") return "pg-migrate moved the data by dump/restore, which analyzed every database";
-    return fail(`no finished pg-migrate in ${work} (upgrade-state.json / migrate-state.json): run the pg-migrate step first`);
+    if (upgrade?.state === "done")
+        return upgrade.result?.analyzed === false ? undefined : "pg-migrate analyzed the new cluster itself";
+    if (readState(path.join(work, "migrate-state.json"))?.state === "done")
+        return "pg-migrate moved the data by dump/restore, which analyzed every database";
+    return fail(
+        `no finished pg-migrate in ${work} (upgrade-state.json / migrate-state.json): run the pg-migrate step first`,
+    );
 }
 
 export async function analyzePostgres(o: AnalyzeOptions): Promise<Record<string, unknown>> {
@@ -54,18 +61,33 @@ export async function analyzePostgres(o: AnalyzeOptions): Promise<Record<string,
     }
     const c = await requireRunning(o.container);
     // The server's own vacuumdb by `docker exec`, unless another image's is asked for.
-    const t: PgTarget = { container: o.container, image: o.image ?? c.imageId, user: o.user, exec: o.image === undefined };
+    const t: PgTarget = {
+        container: o.container,
+        image: o.image ?? c.imageId,
+        user: o.user,
+        exec: o.image === undefined,
+    };
     const jobs = o.jobs ?? (await hostCpus());
     const dbs = await listDatabases(t);
-    info(OP, `vacuumdb --all --analyze-in-stages on ${o.container} (${dbs.length} databases, ${jobs} jobs), the app serving`);
+    info(
+        OP,
+        `vacuumdb --all --analyze-in-stages on ${o.container} (${dbs.length} databases, ${jobs} jobs), the app serving`,
+    );
     await runTool(t, "vacuumdb", ["--all", "--analyze-in-stages", "--jobs", String(jobs), "--quiet"]);
-    return { container: o.container, analyzed: true, databases: dbs.length, seconds: Math.round((Date.now() - started) / 100) / 10 };
+    return {
+        container: o.container,
+        analyzed: true,
+        databases: dbs.length,
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
 }
 
 export const pgAnalyze: HookCommand = {
     name: OP,
-    summary: "gather the planner statistics of an upgraded Postgres (vacuumdb --analyze-in-stages) while the app serves",
-    usage: "usage: upshift pg-analyze --container C [--user U] [--image IMG] [--jobs N] [--work DIR]\n" +
+    summary:
+        "gather the planner statistics of an upgraded Postgres (vacuumdb --analyze-in-stages) while the app serves",
+    usage:
+        "usage: upshift pg-analyze --container C [--user U] [--image IMG] [--jobs N] [--work DIR]\n" +
         "  Runs vacuumdb --all --analyze-in-stages on the running server C (pg_upgrade carries no statistics over).\n" +
         "  --image       image whose vacuumdb runs (default: C's own image)\n" +
         "  --work        pg-migrate's work directory: analyze only if that pg_upgrade deferred it (--defer-analyze);\n" +
@@ -73,14 +95,25 @@ export const pgAnalyze: HookCommand = {
         "  Env: PGPASSWORD (superuser password). Exit 0 done or nothing to do, 1 failed, 2 usage, 130/143/129 interrupted.",
     run(argv) {
         const { values } = parseOptions(argv, {
-            container: { type: "string" }, user: { type: "string" }, image: { type: "string" }, jobs: { type: "string" }, work: { type: "string" },
+            container: { type: "string" },
+            user: { type: "string" },
+            image: { type: "string" },
+            jobs: { type: "string" },
+            work: { type: "string" },
         });
         requireFlags(values, "container");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-        if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
+        if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
+            throw new UsageError(`--jobs ${values.jobs}: expected a positive integer`);
         if (values.work === "") throw new UsageError("--work DIR: expected a directory");
-        return runOperation(OP, () => analyzePostgres({
-            container: values.container!, user: values.user ?? "postgres", image: values.image, jobs, work: values.work,
-        }));
+        return runOperation(OP, () =>
+            analyzePostgres({
+                container: values.container!,
+                user: values.user ?? "postgres",
+                image: values.image,
+                jobs,
+                work: values.work,
+            }),
+        );
     },
 };

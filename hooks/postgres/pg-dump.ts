@@ -7,8 +7,29 @@ import { renameDurable } from "../core/atomic-file";
 import { HookCommand, UsageError } from "../core/command";
 import { Writers } from "../core/stop-restart";
 import {
-    CheckLevel, collectChecks, collectChecksParallel, conninfo, dirBytes, DUMP_FORMAT, DumpedDb, DumpManifest, hostCpus, info, listDatabases, mb,
-    parseCheckLevel, PgTarget, PsqlSession, removeLeftoverTools, requireRunning, runTool, serverVersionNum, ticker, totals, VERIFY_USAGE, writeJsonAtomic,
+    CheckLevel,
+    collectChecks,
+    collectChecksParallel,
+    conninfo,
+    dirBytes,
+    DUMP_FORMAT,
+    DumpedDb,
+    DumpManifest,
+    hostCpus,
+    info,
+    listDatabases,
+    mb,
+    parseCheckLevel,
+    PgTarget,
+    PsqlSession,
+    removeLeftoverTools,
+    requireRunning,
+    runTool,
+    serverVersionNum,
+    ticker,
+    totals,
+    VERIFY_USAGE,
+    writeJsonAtomic,
 } from "./common";
 import { parseOptions, requireFlags, runOperation, splitList } from "../core/report";
 
@@ -66,24 +87,41 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
     try {
         const server = await serverVersionNum(t);
         const version = await toolsVersion(t);
-        info(op, `source ${o.container}: PostgreSQL ${server.text}; tools ${version} from ${o.image ?? "the container's image"}; ${jobs} jobs`);
+        info(
+            op,
+            `source ${o.container}: PostgreSQL ${server.text}; tools ${version} from ${o.image ?? "the container's image"}; ${jobs} jobs`,
+        );
         const dbs = await listDatabases(t);
         const level = o.verify ?? "hash";
         const dumped: DumpedDb[] = [];
         const m: DumpManifest = {
-            format: DUMP_FORMAT, mode: o.plain ? "plain" : "directory", createdAt: new Date().toISOString(),
+            format: DUMP_FORMAT,
+            mode: o.plain ? "plain" : "directory",
+            createdAt: new Date().toISOString(),
             source: { container: o.container, serverVersion: server.text, serverVersionNum: server.num },
-            tools: { image: o.image ?? c.imageId, version }, user: o.user, jobs, databases: dumped, seconds: 0,
+            tools: { image: o.image ?? c.imageId, version },
+            user: o.user,
+            jobs,
+            databases: dumped,
+            seconds: 0,
         };
         if (o.plain) {
             // pg_dumpall has no shared snapshot: the checks are taken first, so a writer that was
             // not stopped makes the restore's verification fail (the safe direction).
             for (const db of dbs) {
                 const s = new PsqlSession(t, db.name);
-                try { dumped.push({ name: db.name, bytes: 0, checks: await collectChecks(s, server.num, level) }); } finally { await s.close(); }
+                try {
+                    dumped.push({ name: db.name, bytes: 0, checks: await collectChecks(s, server.num, level) });
+                } finally {
+                    await s.close();
+                }
             }
             const tick = ticker(op, "pg_dumpall", () => dirBytes(partial));
-            try { await runTool(t, "pg_dumpall", ["-f", "/work/dumpall.sql"]); } finally { tick.stop(); }
+            try {
+                await runTool(t, "pg_dumpall", ["-f", "/work/dumpall.sql"]);
+            } finally {
+                tick.stop();
+            }
             fs.chmodSync(path.join(partial, "dumpall.sql"), 0o600);
             m.plain = "dumpall.sql";
             if (dumped.length) dumped[0].bytes = fs.statSync(path.join(partial, "dumpall.sql")).size;
@@ -103,8 +141,18 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
                     await s.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
                     const [snapshot] = await s.query("SELECT pg_export_snapshot()");
                     const tick = ticker(op, `dump ${db.name}`, () => dirBytes(path.join(partial, dir)));
-                    const dump = runTool(t, "pg_dump", ["-Fd", "-j", String(jobs), "-C", ...compress, `--snapshot=${snapshot}`,
-                        "-f", `/work/${dir}`, "-d", conninfo(db.name)]);
+                    const dump = runTool(t, "pg_dump", [
+                        "-Fd",
+                        "-j",
+                        String(jobs),
+                        "-C",
+                        ...compress,
+                        `--snapshot=${snapshot}`,
+                        "-f",
+                        `/work/${dir}`,
+                        "-d",
+                        conninfo(db.name),
+                    ]);
                     // Checks run while pg_dump works, in `jobs` sessions that import the same
                     // snapshot; both finish before the snapshot is released.
                     const checks = collectChecksParallel(t, db.name, server.num, level, jobs, snapshot);
@@ -113,7 +161,10 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
                     const bytes = dirBytes(path.join(partial, dir));
                     dumped.push({ name: db.name, dir, bytes, checks: ck });
                     const secs = (Date.now() - t0) / 1000;
-                    info(op, `dumped ${db.name}: ${Object.keys(ck.tables).length} tables, ${mb(bytes)} in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))}/s)`);
+                    info(
+                        op,
+                        `dumped ${db.name}: ${Object.keys(ck.tables).length} tables, ${mb(bytes)} in ${secs.toFixed(1)} s (${mb(bytes / Math.max(secs, 0.001))}/s)`,
+                    );
                 } finally {
                     await s.close();
                 }
@@ -138,27 +189,48 @@ export async function dumpPostgres(o: DumpOptions): Promise<DumpManifest> {
 export const pgDump: HookCommand = {
     name: OP,
     summary: "dump roles and every database of a running Postgres (pg_dump -Fd -j N), with row counts and hashes",
-    usage: "usage: upshift pg-dump --container C --out DIR [--image IMG] [--user U] [--stop C1,C2] [--jobs N] [--plain] [--verify L]\n" +
-        VERIFY_USAGE + "\n" +
+    usage:
+        "usage: upshift pg-dump --container C --out DIR [--image IMG] [--user U] [--stop C1,C2] [--jobs N] [--plain] [--verify L]\n" +
+        VERIFY_USAGE +
+        "\n" +
         "  --image IMG  run pg_dump from IMG (the new major's image, as PostgreSQL advises) on C's network;\n" +
         "               default: C's own image. Env: PGPASSWORD (if the server asks for one).",
     run(argv) {
         const { values } = parseOptions(argv, {
-            container: { type: "string" }, out: { type: "string" }, image: { type: "string" }, user: { type: "string" },
-            stop: { type: "string", multiple: true }, jobs: { type: "string" }, plain: { type: "boolean" },
+            container: { type: "string" },
+            out: { type: "string" },
+            image: { type: "string" },
+            user: { type: "string" },
+            stop: { type: "string", multiple: true },
+            jobs: { type: "string" },
+            plain: { type: "boolean" },
             verify: { type: "string" },
         });
         requireFlags(values, "container", "out");
         const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-        if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw new UsageError("--jobs must be a positive integer");
+        if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0))
+            throw new UsageError("--jobs must be a positive integer");
         const o: DumpOptions = {
-            container: values.container!, out: values.out!, image: values.image, user: values.user ?? "postgres",
-            stop: splitList(values.stop), jobs, plain: values.plain, verify: parseCheckLevel(values.verify),
+            container: values.container!,
+            out: values.out!,
+            image: values.image,
+            user: values.user ?? "postgres",
+            stop: splitList(values.stop),
+            jobs,
+            plain: values.plain,
+            verify: parseCheckLevel(values.verify),
         };
         return runOperation(OP, async () => {
             const m = await dumpPostgres(o);
             const tot = totals(m.databases);
-            return { out: path.resolve(o.out), mode: m.mode, databases: m.databases.length, ...tot, seconds: m.seconds, stopped: o.stop };
+            return {
+                out: path.resolve(o.out),
+                mode: m.mode,
+                databases: m.databases.length,
+                ...tot,
+                seconds: m.seconds,
+                stopped: o.stop,
+            };
         });
     },
 };

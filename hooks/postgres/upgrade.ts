@@ -30,8 +30,29 @@ import { containerState, docker, ownerLabels } from "../core/docker";
 import { onInterrupt } from "../core/interrupt";
 import { stopWriters } from "./pg-dump";
 import {
-    CheckLevel, collectChecksParallel, dataMount, DbChecks, diffChecks, fail, hostCpus, info, listDatabases, PgTarget, queryJson, quoteIdent,
-    requireRunning, runTool, serverVersionNum, writeJsonAtomic, conninfo, MigrationTarget, imageEnv, imagePgdata, volumeEmpty, volumeExists, volumeSysid,
+    CheckLevel,
+    collectChecksParallel,
+    dataMount,
+    DbChecks,
+    diffChecks,
+    fail,
+    hostCpus,
+    info,
+    listDatabases,
+    PgTarget,
+    queryJson,
+    quoteIdent,
+    requireRunning,
+    runTool,
+    serverVersionNum,
+    writeJsonAtomic,
+    conninfo,
+    MigrationTarget,
+    imageEnv,
+    imagePgdata,
+    volumeEmpty,
+    volumeExists,
+    volumeSysid,
 } from "./common";
 
 export interface UpgradeOptions extends MigrationTarget {
@@ -141,7 +162,8 @@ lap "move+sync"
 echo "upshift: upgraded"`;
 
 async function imageAvailable(image: string): Promise<string | undefined> {
-    if ((await docker(["image", "inspect", "--format", "{{.Id}}", image], { check: false })).code === 0) return undefined;
+    if ((await docker(["image", "inspect", "--format", "{{.Id}}", image], { check: false })).code === 0)
+        return undefined;
     const p = await docker(["pull", "--quiet", image], { check: false });
     if (p.code === 0) return undefined;
     return `the pg_upgrade helper image ${image} is not on the Docker host and cannot be pulled (${p.stderr.trim().split("\n").pop()})`;
@@ -160,15 +182,37 @@ async function newMajor(image: string): Promise<string> {
 
 /** uid:gid of the image's postgres user (the new cluster's files are given to it). */
 async function postgresIds(image: string): Promise<{ uid: string; gid: string }> {
-    const r = await docker(["run", "--rm", "--network", "none", "--entrypoint", "sh", image, "-c", "id -u postgres; id -g postgres"]);
-    const [uid, gid] = r.stdout.trim().split("\n").map((l) => l.trim());
-    if (!/^\d+$/.test(uid ?? "") || !/^\d+$/.test(gid ?? "")) fail(`image ${image} has no postgres user (id: ${r.stdout.trim()})`);
+    const r = await docker([
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sh",
+        image,
+        "-c",
+        "id -u postgres; id -g postgres",
+    ]);
+    const [uid, gid] = r.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.trim());
+    if (!/^\d+$/.test(uid ?? "") || !/^\d+$/.test(gid ?? ""))
+        fail(`image ${image} has no postgres user (id: ${r.stdout.trim()})`);
     return { uid, gid };
 }
 
 interface OldFacts {
-    num: number; datadir: string; superuser: string; encoding: string; collate: string; ctype: string;
-    provider: string; icu: string | null; checksums: string; walseg: number;
+    num: number;
+    datadir: string;
+    superuser: string;
+    encoding: string;
+    collate: string;
+    ctype: string;
+    provider: string;
+    icu: string | null;
+    checksums: string;
+    walseg: number;
 }
 
 /** What initdb must be told to make a cluster pg_upgrade accepts as the old one's twin. */
@@ -176,13 +220,17 @@ async function oldFacts(t: PgTarget): Promise<OldFacts> {
     const v = await serverVersionNum(t);
     const provider = v.num >= 150000 ? "datlocprovider::text" : "'c'";
     const icu = v.num >= 170000 ? "datlocale" : v.num >= 150000 ? "daticulocale" : "NULL::text";
-    return queryJson<OldFacts>(t, "postgres", `SELECT json_build_object(
+    return queryJson<OldFacts>(
+        t,
+        "postgres",
+        `SELECT json_build_object(
   'num', current_setting('server_version_num')::int, 'datadir', current_setting('data_directory'),
   'superuser', (SELECT rolname FROM pg_roles WHERE oid = 10),
   'encoding', pg_encoding_to_char(d.encoding), 'collate', d.datcollate, 'ctype', d.datctype,
   'provider', ${provider}, 'icu', ${icu}, 'checksums', current_setting('data_checksums'),
   'walseg', pg_size_bytes(current_setting('wal_segment_size')) / 1048576)
-FROM pg_database d WHERE d.datname = 'template0'`);
+FROM pg_database d WHERE d.datname = 'template0'`,
+    );
 }
 
 async function waitReady(name: string, user: string, timeoutS = 300): Promise<void> {
@@ -191,9 +239,13 @@ async function waitReady(name: string, user: string, timeoutS = 300): Promise<vo
         const st = await docker(["container", "inspect", "--format", "{{.State.Running}}", name], { check: false });
         if (st.stdout.trim() !== "true") {
             const logs = await docker(["logs", "--tail", "20", name], { check: false });
-            fail(`the upgraded cluster's container ${name} stopped during start: ${(logs.stdout + logs.stderr).trim().split("\n").slice(-5).join(" | ")}`);
+            fail(
+                `the upgraded cluster's container ${name} stopped during start: ${(logs.stdout + logs.stderr).trim().split("\n").slice(-5).join(" | ")}`,
+            );
         }
-        const r = await docker(["exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", "postgres"], { check: false });
+        const r = await docker(["exec", name, "pg_isready", "-q", "-h", "127.0.0.1", "-U", user, "-d", "postgres"], {
+            check: false,
+        });
         if (r.code === 0) return;
         if (Date.now() > until) fail(`the upgraded cluster's container ${name} was not ready after ${timeoutS} s`);
         await new Promise((res) => setTimeout(res, 300));
@@ -207,14 +259,34 @@ async function waitReady(name: string, user: string, timeoutS = 300): Promise<vo
  */
 async function amcheck(t: PgTarget, dbs: string[], jobs: number, mode: AmcheckMode): Promise<void> {
     const had = new Map<string, boolean>();
-    for (const db of dbs) had.set(db, await queryJson<boolean>(t, db, "SELECT to_json(EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck'))"));
+    for (const db of dbs)
+        had.set(
+            db,
+            await queryJson<boolean>(
+                t,
+                db,
+                "SELECT to_json(EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck'))",
+            ),
+        );
     try {
         // An index pattern alone selects indexes only (pg_amcheck's docs: -i applies only to indexes).
         const only = mode === "indexes" ? ["--index", "*.*"] : [];
-        const r = await runTool(t, "pg_amcheck", ["--all", "--install-missing", "--jobs", String(jobs), ...only], { check: false });
-        if (r.code !== 0) fail(`pg_amcheck found problems in the upgraded cluster: ${(r.stdout + r.stderr).trim().split("\n").slice(0, 8).join(" | ")}`);
+        const r = await runTool(t, "pg_amcheck", ["--all", "--install-missing", "--jobs", String(jobs), ...only], {
+            check: false,
+        });
+        if (r.code !== 0)
+            fail(
+                `pg_amcheck found problems in the upgraded cluster: ${(r.stdout + r.stderr).trim().split("\n").slice(0, 8).join(" | ")}`,
+            );
     } finally {
-        for (const db of dbs) if (!had.get(db)) await runTool(t, "psql", ["-X", "-q", "-d", conninfo(db), "-c", `DROP EXTENSION IF EXISTS ${quoteIdent("amcheck")}`], { check: false });
+        for (const db of dbs)
+            if (!had.get(db))
+                await runTool(
+                    t,
+                    "psql",
+                    ["-X", "-q", "-d", conninfo(db), "-c", `DROP EXTENSION IF EXISTS ${quoteIdent("amcheck")}`],
+                    { check: false },
+                );
     }
 }
 
@@ -226,7 +298,10 @@ async function resumeOldServer(op: string, o: UpgradeOptions, helpers: string[])
     const st = await containerState(o.container);
     if (!st || st.status === "running" || stoppedByUpshift(o.container)?.by !== op) return;
     for (const h of helpers) await docker(["rm", "-f", h], { check: false });
-    info(op, `${o.container} was stopped by an earlier, interrupted run of ${op}; starting it again (its volume was only read)`);
+    info(
+        op,
+        `${o.container} was stopped by an earlier, interrupted run of ${op}; starting it again (its volume was only read)`,
+    );
     await docker(["start", o.container]);
     clearStopped([o.container]);
     await waitReady(o.container, o.user);
@@ -238,10 +313,17 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     const work = path.resolve(o.work);
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     const sf = path.join(work, STATE_FILE);
-    const prev: UpgradeState | undefined = fs.existsSync(sf) ? (JSON.parse(fs.readFileSync(sf, "utf8")) as UpgradeState) : undefined;
+    const prev: UpgradeState | undefined = fs.existsSync(sf)
+        ? (JSON.parse(fs.readFileSync(sf, "utf8")) as UpgradeState)
+        : undefined;
     const exists = await volumeExists(o.newVolume);
-    const ours = !!prev && exists && prev.volume === o.newVolume &&
-        (prev.systemIdentifier ? (await volumeSysid(o.newVolume, o.newImage)) === prev.systemIdentifier : prev.state === "upgrading");
+    const ours =
+        !!prev &&
+        exists &&
+        prev.volume === o.newVolume &&
+        (prev.systemIdentifier
+            ? (await volumeSysid(o.newVolume, o.newImage)) === prev.systemIdentifier
+            : prev.state === "upgrading");
     if (ours && prev!.state === "done") {
         info(op, `${o.newVolume} was already upgraded (${sf}); nothing to do`);
         return { result: { ...prev!.result, alreadyDone: true } };
@@ -267,9 +349,13 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     if (facts.checksums === "on") initdbArgs.push("--data-checksums");
     if (facts.walseg && facts.walseg !== 16) initdbArgs.push(`--wal-segsize=${facts.walseg}`);
     if (facts.provider === "i" && facts.icu) initdbArgs.push("--locale-provider=icu", `--icu-locale=${facts.icu}`);
-    if (initdbArgs.some((a) => /\s/.test(a)) || /\s/.test(facts.encoding)) fail(`unexpected cluster settings for initdb: ${initdbArgs.join(" ")}`);
-    info(op, `pg_upgrade of ${o.container} (PostgreSQL ${facts.num}, ${facts.datadir} on ${mount.source}) to ${major} with ${o.upgradeImage}; ` +
-        `superuser ${facts.superuser}, ${facts.encoding}, ${facts.collate}${initdbArgs.length ? `, ${initdbArgs.join(" ")}` : ""}`);
+    if (initdbArgs.some((a) => /\s/.test(a)) || /\s/.test(facts.encoding))
+        fail(`unexpected cluster settings for initdb: ${initdbArgs.join(" ")}`);
+    info(
+        op,
+        `pg_upgrade of ${o.container} (PostgreSQL ${facts.num}, ${facts.datadir} on ${mount.source}) to ${major} with ${o.upgradeImage}; ` +
+            `superuser ${facts.superuser}, ${facts.encoding}, ${facts.collate}${initdbArgs.length ? `, ${initdbArgs.join(" ")}` : ""}`,
+    );
 
     const writers = await stopWriters(op, o.stop);
     // The old server goes through the ledger (a killed run's rerun starts it again), and an
@@ -282,10 +368,14 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         oldStopped = false;
         return r.code === 0;
     };
-    const unregister = onInterrupt(async () => { if (oldStopped) await startOld(); });
+    const unregister = onInterrupt(async () => {
+        if (oldStopped) await startOld();
+    });
     let tempStarted = false;
     const times: Record<string, number> = {};
-    const lap = (k: string, t0: number) => { times[k] = Math.round((Date.now() - t0) / 100) / 10; };
+    const lap = (k: string, t0: number) => {
+        times[k] = Math.round((Date.now() - t0) / 100) / 10;
+    };
     try {
         // The old side's checks, every writer stopped, just before the server stops.
         let t0 = Date.now();
@@ -298,70 +388,163 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         recordStopped([o.container], op);
         oldStopped = true;
         await docker(["stop", "--signal", "SIGINT", "--time", "600", o.container]);
-        const code = (await docker(["container", "inspect", "--format", "{{.State.ExitCode}}", o.container])).stdout.trim();
+        const code = (
+            await docker(["container", "inspect", "--format", "{{.State.ExitCode}}", o.container])
+        ).stdout.trim();
         if (code !== "0") fail(`${o.container} did not stop cleanly (exit ${code}); pg_upgrade needs a clean shutdown`);
         if (!exists) await docker(["volume", "create", "--label", "upshift.pg-migrate=true", o.newVolume]);
         const st: UpgradeState = { format: "upshift-pg-upgrade-state/1", volume: o.newVolume, state: "upgrading" };
         writeJsonAtomic(sf, st);
         await docker(["rm", "-f", helper], { check: false });
         const env: Record<string, string> = {
-            UP_SUB: mount.sub, UP_NEW_MAJOR: major, UP_SUPER: facts.superuser, UP_ENCODING: facts.encoding, UP_COLLATE: facts.collate,
-            UP_CTYPE: facts.ctype, UP_INITDB_ARGS: initdbArgs.join(" "), UP_UID: ids.uid, UP_GID: ids.gid, UP_JOBS: String(jobs),
+            UP_SUB: mount.sub,
+            UP_NEW_MAJOR: major,
+            UP_SUPER: facts.superuser,
+            UP_ENCODING: facts.encoding,
+            UP_COLLATE: facts.collate,
+            UP_CTYPE: facts.ctype,
+            UP_INITDB_ARGS: initdbArgs.join(" "),
+            UP_UID: ids.uid,
+            UP_GID: ids.gid,
+            UP_JOBS: String(jobs),
         };
-        const run = ["run", "--rm", "--name", helper, ...ownerLabels(), "--network", "none", "--log-driver", "none",
-            "-v", `${mount.source}:/old:ro`, "-v", `${o.newVolume}:/v`, "--user", "0:0", "--entrypoint", "sh"];
+        const run = [
+            "run",
+            "--rm",
+            "--name",
+            helper,
+            ...ownerLabels(),
+            "--network",
+            "none",
+            "--log-driver",
+            "none",
+            "-v",
+            `${mount.source}:/old:ro`,
+            "-v",
+            `${o.newVolume}:/v`,
+            "--user",
+            "0:0",
+            "--entrypoint",
+            "sh",
+        ];
         for (const [k, v] of Object.entries(env)) run.push("-e", `${k}=${v}`);
         run.push(o.upgradeImage, "-c", HELPER_SCRIPT);
         const r = await docker(run, { check: false });
         lap("pgUpgrade", t0);
         if (r.code === REFUSED) {
-            const reason = r.stdout.trim().split("\n").filter((l) => !l.startsWith("upshift: ")).join(" | ");
+            const reason = r.stdout
+                .trim()
+                .split("\n")
+                .filter((l) => !l.startsWith("upshift: "))
+                .join(" | ");
             info(op, `pg_upgrade cannot be used: ${reason}`);
             // Nothing but our new volume was written: empty it again, the old server goes back.
-            await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${o.newVolume}:/v`, "--entrypoint", "find", o.newImage,
-                "/v", "-mindepth", "1", "-delete"], { check: false });
+            await docker(
+                [
+                    "run",
+                    "--rm",
+                    "--label",
+                    "upshift.helper=true",
+                    "--network",
+                    "none",
+                    "-v",
+                    `${o.newVolume}:/v`,
+                    "--entrypoint",
+                    "find",
+                    o.newImage,
+                    "/v",
+                    "-mindepth",
+                    "1",
+                    "-delete",
+                ],
+                { check: false },
+            );
             if (!exists) await docker(["volume", "rm", o.newVolume], { check: false });
             fs.rmSync(sf, { force: true });
             if (!(await startOld())) fail(`could not start ${o.container} again after pg_upgrade refused`);
             unregister();
             await waitReady(o.container, o.user);
             const notStarted = await writers.restart();
-            if (notStarted.length) fail(`pg_upgrade refused, and these containers could not be started again: ${notStarted.join(", ")}; start them by hand`);
+            if (notStarted.length)
+                fail(
+                    `pg_upgrade refused, and these containers could not be started again: ${notStarted.join(", ")}; start them by hand`,
+                );
             return { refused: reason };
         }
-        if (r.code !== 0) fail(`pg_upgrade in ${o.upgradeImage} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-8).join(" | ")}`);
+        if (r.code !== 0)
+            fail(
+                `pg_upgrade in ${o.upgradeImage} failed (exit ${r.code}): ${(r.stderr || r.stdout).trim().split("\n").slice(-8).join(" | ")}`,
+            );
         info(op, r.stdout.trim().split("\n").join("; "));
 
         // The new cluster in a temporary container of the new image: verify, then analyze.
         t0 = Date.now();
         await docker(["rm", "-f", temp], { check: false });
-        await docker(["run", "-d", "--name", temp, ...ownerLabels(), "--label", `upshift.pg-migrate-temp=${o.newVolume}`, "--network", "none", "--shm-size", "256m",
-            "-v", `${o.newVolume}:${pgdata}`, o.newImage, "postgres", "-c", "max_wal_size=4GB"]);
+        await docker([
+            "run",
+            "-d",
+            "--name",
+            temp,
+            ...ownerLabels(),
+            "--label",
+            `upshift.pg-migrate-temp=${o.newVolume}`,
+            "--network",
+            "none",
+            "--shm-size",
+            "256m",
+            "-v",
+            `${o.newVolume}:${pgdata}`,
+            o.newImage,
+            "postgres",
+            "-c",
+            "max_wal_size=4GB",
+        ]);
         tempStarted = true;
         await waitReady(temp, o.user);
         const tt: PgTarget = { container: temp, image: o.newImage, user: o.user, exec: true };
-        st.systemIdentifier = await queryJson<string>(tt, "postgres", "SELECT to_json(system_identifier::text) FROM pg_control_system()");
+        st.systemIdentifier = await queryJson<string>(
+            tt,
+            "postgres",
+            "SELECT to_json(system_identifier::text) FROM pg_control_system()",
+        );
         st.state = "verifying";
         writeJsonAtomic(sf, st);
         const server = await serverVersionNum(tt);
         const diffs: string[] = [];
-        let tables = 0, rows = 0;
+        let tables = 0,
+            rows = 0;
         const now = new Set((await listDatabases(tt)).map((d) => d.name));
         for (const db of dbs) {
-            if (!now.has(db.name)) { diffs.push(`database ${db.name} is missing`); continue; }
+            if (!now.has(db.name)) {
+                diffs.push(`database ${db.name} is missing`);
+                continue;
+            }
             const got = await collectChecksParallel(tt, db.name, server.num, want[db.name].level ?? "full", jobs);
             diffs.push(...diffChecks(db.name, want[db.name], got));
-            for (const c of Object.values(got.tables)) { tables++; rows += c.rows; }
+            for (const c of Object.values(got.tables)) {
+                tables++;
+                rows += c.rows;
+            }
         }
         lap("checksNew", t0);
         if (diffs.length) {
             for (const d of diffs) info(op, `verify: ${d}`);
-            fail(`verification failed: ${diffs.length} difference(s) from the old cluster: ${diffs.slice(0, 5).join("; ")}${diffs.length > 5 ? "; ..." : ""}`);
+            fail(
+                `verification failed: ${diffs.length} difference(s) from the old cluster: ${diffs.slice(0, 5).join("; ")}${diffs.length > 5 ? "; ..." : ""}`,
+            );
         }
-        info(op, `verified: ${dbs.length} databases, ${tables} tables, ${rows} rows: counts and hashes (${want[dbs[0]?.name]?.level ?? o.verify}) equal the old cluster's`);
+        info(
+            op,
+            `verified: ${dbs.length} databases, ${tables} tables, ${rows} rows: counts and hashes (${want[dbs[0]?.name]?.level ?? o.verify}) equal the old cluster's`,
+        );
         if (o.amcheck !== "off") {
             t0 = Date.now();
-            await amcheck(tt, dbs.map((d) => d.name), jobs, o.amcheck);
+            await amcheck(
+                tt,
+                dbs.map((d) => d.name),
+                jobs,
+                o.amcheck,
+            );
             lap("amcheck", t0);
             info(op, `pg_amcheck: no problems in any ${o.amcheck === "all" ? "index or table" : "index"}`);
         }
@@ -379,13 +562,40 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         if (tc !== "0") fail(`the upgraded cluster's container ${temp} did not stop cleanly (exit ${tc})`);
         await docker(["rm", temp]);
         tempStarted = false;
-        await docker(["run", "--rm", "--label", "upshift.helper=true", "--network", "none", "-v", `${o.newVolume}:/v`, "--entrypoint", "sync", o.newImage, "-f", "/v"]);
+        await docker([
+            "run",
+            "--rm",
+            "--label",
+            "upshift.helper=true",
+            "--network",
+            "none",
+            "-v",
+            `${o.newVolume}:/v`,
+            "--entrypoint",
+            "sync",
+            o.newImage,
+            "-f",
+            "/v",
+        ]);
         lap("stop", t0);
         const result = {
-            container: o.container, newVolume: o.newVolume, newImage: o.newImage, method: "pg_upgrade", upgradeImage: o.upgradeImage,
-            from: String(facts.num), to: server.text, databases: dbs.length, tables, rows, verify: want[dbs[0]?.name]?.level ?? o.verify,
-            amcheck: o.amcheck, analyzed, times, oldContainerStopped: true,
-            seconds: Math.round((Date.now() - started) / 100) / 10, verified: true,
+            container: o.container,
+            newVolume: o.newVolume,
+            newImage: o.newImage,
+            method: "pg_upgrade",
+            upgradeImage: o.upgradeImage,
+            from: String(facts.num),
+            to: server.text,
+            databases: dbs.length,
+            tables,
+            rows,
+            verify: want[dbs[0]?.name]?.level ?? o.verify,
+            amcheck: o.amcheck,
+            analyzed,
+            times,
+            oldContainerStopped: true,
+            seconds: Math.round((Date.now() - started) / 100) / 10,
+            verified: true,
         };
         st.state = "done";
         st.result = result;

@@ -121,7 +121,13 @@ export function directBackup(outFile: string): boolean {
  * Writes `source` as an archive into `outFile` (.tar.zst, or .tar with compression "none"):
  * directly on a local host, else streamed and hashed.
  */
-export async function archiveSource(source: Source, outFile: string, image: string, label: string, c: Compression = "zstd"): Promise<ArchiveResult> {
+export async function archiveSource(
+    source: Source,
+    outFile: string,
+    image: string,
+    label: string,
+    c: Compression = "zstd",
+): Promise<ArchiveResult> {
     if (directBackup(outFile)) {
         const r = await archiveDirect(source, outFile, image, label, c);
         if (r) return r;
@@ -131,19 +137,50 @@ export async function archiveSource(source: Source, outFile: string, image: stri
 }
 
 /** The helper writes the archive into the bind-mounted directory; undefined when it has no zstd. */
-async function archiveDirect(source: Source, outFile: string, image: string, label: string, c: Compression): Promise<ArchiveResult | undefined> {
+async function archiveDirect(
+    source: Source,
+    outFile: string,
+    image: string,
+    label: string,
+    c: Compression,
+): Promise<ArchiveResult | undefined> {
     const name = helperName("backup");
     const owner = `${process.getuid?.() ?? 0}:${process.getgid?.() ?? 0}`;
-    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), "--mount", `type=bind,src=${path.dirname(outFile)},dst=/out`,
-        image, "sh", "-c", DIRECT_SCRIPT, "sh", path.basename(outFile), owner, c === "none" ? "none" : zstdLevel()], { stdout: "ignore", check: false });
+    const tar = dockerStream(
+        [
+            ...helperRunArgs(name),
+            "--mount",
+            mountArg(source, "/src", true),
+            "--mount",
+            `type=bind,src=${path.dirname(outFile)},dst=/out`,
+            image,
+            "sh",
+            "-c",
+            DIRECT_SCRIPT,
+            "sh",
+            path.basename(outFile),
+            owner,
+            c === "none" ? "none" : zstdLevel(),
+        ],
+        { stdout: "ignore", check: false },
+    );
     const progress = new Progress(label);
     let ended = false;
-    const exited = tar.done.finally(() => { ended = true; });
+    const exited = tar.done.finally(() => {
+        ended = true;
+    });
     let r: Awaited<typeof tar.done>;
     let sha256: string;
     try {
         // Hashed while the helper writes it: the file only grows (tar and zstd write it in order).
-        [r, sha256] = await Promise.all([exited, hashGrowing(outFile, () => ended, (n) => progress.add(n))]);
+        [r, sha256] = await Promise.all([
+            exited,
+            hashGrowing(
+                outFile,
+                () => ended,
+                (n) => progress.add(n),
+            ),
+        ]);
     } catch (e) {
         await abort([tar], name);
         throw e;
@@ -155,7 +192,15 @@ async function archiveDirect(source: Source, outFile: string, image: string, lab
     const bytes = progress.done();
     if (bytes !== fs.statSync(outFile).size) throw new Error(`${label}: ${outFile} changed while it was hashed`);
     await fsyncFile(outFile);
-    return { bytes, sha256, files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: "helper", compression: c, written: "direct" };
+    return {
+        bytes,
+        sha256,
+        files: Number(m[1]),
+        sourceBytes: Number(m[2]),
+        compressedIn: "helper",
+        compression: c,
+        written: "direct",
+    };
 }
 
 /**
@@ -198,10 +243,27 @@ async function hashGrowing(file: string, finished: () => boolean, onBytes: (n: n
 }
 
 /** Streams `source` as a .tar.zst (or a plain .tar) into `outFile`, hashing as it goes. */
-async function archiveStream(source: Source, outFile: string, image: string, label: string, c: Compression): Promise<ArchiveResult> {
+async function archiveStream(
+    source: Source,
+    outFile: string,
+    image: string,
+    label: string,
+    c: Compression,
+): Promise<ArchiveResult> {
     const name = helperName("backup");
     const mode = c === "none" ? "none" : compressWhere();
-    const tar = dockerStream([...helperRunArgs(name), "--mount", mountArg(source, "/src", true), image, "sh", "-c", BACKUP_SCRIPT, "sh", mode, zstdLevel()]);
+    const tar = dockerStream([
+        ...helperRunArgs(name),
+        "--mount",
+        mountArg(source, "/src", true),
+        image,
+        "sh",
+        "-c",
+        BACKUP_SCRIPT,
+        "sh",
+        mode,
+        zstdLevel(),
+    ]);
     const children: Streaming[] = [tar];
     const progress = new Progress(label);
     const hash = crypto.createHash("sha256");
@@ -222,13 +284,30 @@ async function archiveStream(source: Source, outFile: string, image: string, lab
             flows.push(zstd.done, pipeline(tar.stdout!, zstd.stdin!));
             compressed = zstd.stdout!;
         }
-        flows.push(pipeline(compressed, tap((b) => { hash.update(b); progress.add(b.length); }), fs.createWriteStream(outFile, { flags: "wx" })));
+        flows.push(
+            pipeline(
+                compressed,
+                tap((b) => {
+                    hash.update(b);
+                    progress.add(b.length);
+                }),
+                fs.createWriteStream(outFile, { flags: "wx" }),
+            ),
+        );
         const results = await Promise.all(flows);
         const m = /UPSHIFT-STATS (\d+) (\d+)/.exec((results[0] as { stderr: string }).stderr);
         if (!m) throw new Error(`${label}: the helper did not report file counts`);
         const bytes = progress.done();
         await fsyncFile(outFile);
-        return { bytes, sha256: hash.digest("hex"), files: Number(m[1]), sourceBytes: Number(m[2]), compressedIn: where, compression: c, written: "stream" };
+        return {
+            bytes,
+            sha256: hash.digest("hex"),
+            files: Number(m[1]),
+            sourceBytes: Number(m[2]),
+            compressedIn: where,
+            compression: c,
+            written: "stream",
+        };
     } catch (e) {
         await abort(children, name);
         throw e;
@@ -252,7 +331,11 @@ export async function sha256File(file: string, label: string): Promise<string> {
  * with `hash: false`, for a caller that hashes while it extracts). Returns one message per bad
  * archive (empty when all are good), so the caller can refuse before any write.
  */
-export async function checkArchives(dir: string, archives: readonly ArchiveEntry[], opts: { hash?: boolean } = {}): Promise<string[]> {
+export async function checkArchives(
+    dir: string,
+    archives: readonly ArchiveEntry[],
+    opts: { hash?: boolean } = {},
+): Promise<string[]> {
     const problems: string[] = [];
     for (const a of archives) {
         const file = path.join(dir, a.file);
@@ -264,12 +347,15 @@ export async function checkArchives(dir: string, archives: readonly ArchiveEntry
             continue;
         }
         if (size !== a.bytes) {
-            problems.push(`${a.name}: ${a.file} is ${size < a.bytes ? "truncated" : "longer than recorded"} (${size} bytes, manifest says ${a.bytes})`);
+            problems.push(
+                `${a.name}: ${a.file} is ${size < a.bytes ? "truncated" : "longer than recorded"} (${size} bytes, manifest says ${a.bytes})`,
+            );
             continue;
         }
         if (opts.hash === false) continue;
         const got = await sha256File(file, `checksum ${a.name}`);
-        if (got !== a.sha256) problems.push(`${a.name}: ${a.file} is corrupted (sha256 ${got}, manifest says ${a.sha256})`);
+        if (got !== a.sha256)
+            problems.push(`${a.name}: ${a.file} is corrupted (sha256 ${got}, manifest says ${a.sha256})`);
     }
     return problems;
 }
@@ -301,19 +387,35 @@ export async function inspectTarget(target: Source, image: string): Promise<Targ
         const r = await docker(["volume", "inspect", "--format", "{{.Name}}", target.name], { check: false });
         if (r.code !== 0) return { entries: 0, helperZstd: await imageHasZstd(image), missing: true };
     }
-    const r = await docker([...helperRunArgs(helperName("inspect")), "--mount", mountArg(target, "/dst", true), image, "sh", "-c", INSPECT_SCRIPT], { check: false });
+    const r = await docker(
+        [
+            ...helperRunArgs(helperName("inspect")),
+            "--mount",
+            mountArg(target, "/dst", true),
+            image,
+            "sh",
+            "-c",
+            INSPECT_SCRIPT,
+        ],
+        { check: false },
+    );
     if (r.code !== 0 && target.type === "dir" && /bind source path does not exist/.test(r.stderr)) {
         return { entries: 0, helperZstd: await imageHasZstd(image), missing: true };
     }
     const m = /UPSHIFT-TARGET (\d+) (\d)/.exec(r.stdout);
-    if (r.code !== 0 || !m) throw new Error(`cannot look into ${target.type} ${target.name}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    if (r.code !== 0 || !m)
+        throw new Error(
+            `cannot look into ${target.type} ${target.name}: ${r.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+        );
     const mk = /^UPSHIFT-MARKER (.*)$/m.exec(r.stdout);
     return { entries: Number(m[1]), helperZstd: m[2] === "1", marker: mk ? mk[1].trim() : undefined, missing: false };
 }
 
 /** Whether the helper image has zstd (probed in a container). */
 export async function imageHasZstd(image: string): Promise<boolean> {
-    const r = await docker([...helperRunArgs(helperName("probe")), image, "sh", "-c", "command -v zstd"], { check: false });
+    const r = await docker([...helperRunArgs(helperName("probe")), image, "sh", "-c", "command -v zstd"], {
+        check: false,
+    });
     return r.code === 0;
 }
 
@@ -342,7 +444,10 @@ const EMPTY_SCRIPT = `cd /dst && find . -mindepth 1 -maxdepth 1 ! -name lost+fou
 
 /** Helper container name used for restores into a target: one at a time, and a rerun can find it. */
 export function restoreHelperName(target: Source): string {
-    const safe = target.name.replace(/[^A-Za-z0-9_.-]+/g, "_").replace(/^[^A-Za-z0-9]+/, "").slice(0, 60);
+    const safe = target.name
+        .replace(/[^A-Za-z0-9_.-]+/g, "_")
+        .replace(/^[^A-Za-z0-9]+/, "")
+        .slice(0, 60);
     const h = crypto.createHash("sha256").update(`${target.type}:${target.name}`).digest("hex").slice(0, 8);
     return `upshift-restore-${safe}-${h}`;
 }
@@ -370,8 +475,13 @@ export class DamagedArchiveError extends Error {}
  * from an archive that does not match, empties the target (marker kept) and throws
  * DamagedArchiveError: the caller must not count that target as restored.
  */
-export async function extractArchive(file: string, sha256: string, target: Source, image: string,
-    opts: { clear: boolean; marker: string; helperZstd: boolean; label: string; compression?: Compression }): Promise<{ files: number; bytes: number }> {
+export async function extractArchive(
+    file: string,
+    sha256: string,
+    target: Source,
+    image: string,
+    opts: { clear: boolean; marker: string; helperZstd: boolean; label: string; compression?: Compression },
+): Promise<{ files: number; bytes: number }> {
     const name = restoreHelperName(target);
     await removeLeftoverHelper(name);
     const zstd = (opts.compression ?? "zstd") === "zstd";
@@ -380,26 +490,56 @@ export async function extractArchive(file: string, sha256: string, target: Sourc
     const mount = target.type === "dir" ? ["-v", `${target.name}:/dst`] : ["--mount", mountArg(target, "/dst", false)];
     const fifo = localDockerHost() ? makeFifo() : undefined;
     const input = fifo ? ["--mount", `type=bind,src=${path.dirname(fifo)},dst=/in`] : [];
-    const tar = dockerStream([...helperRunArgs(name, { interactive: !fifo }), ...mount, ...input, image, "sh", "-c", RESTORE_SCRIPT, "sh",
-        opts.clear ? "1" : "0", opts.marker, decompressIn === "helper" ? "zstd" : "tar", fifo ? `/in/${path.basename(fifo)}` : "-"], { stdin: fifo ? "ignore" : "pipe", stdout: "ignore" });
+    const tar = dockerStream(
+        [
+            ...helperRunArgs(name, { interactive: !fifo }),
+            ...mount,
+            ...input,
+            image,
+            "sh",
+            "-c",
+            RESTORE_SCRIPT,
+            "sh",
+            opts.clear ? "1" : "0",
+            opts.marker,
+            decompressIn === "helper" ? "zstd" : "tar",
+            fifo ? `/in/${path.basename(fifo)}` : "-",
+        ],
+        { stdin: fifo ? "ignore" : "pipe", stdout: "ignore" },
+    );
     const children: Streaming[] = [tar];
     const hash = crypto.createHash("sha256");
     const progress = new Progress(opts.label, { total: fs.statSync(file).size });
     let ended = false;
-    const exited = tar.done.finally(() => { ended = true; });
+    const exited = tar.done.finally(() => {
+        ended = true;
+    });
     exited.catch(() => undefined); // awaited below, maybe after the FIFO's open
     let streamed = false;
     try {
         const read = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
-        const meter = tap((b) => { hash.update(b); progress.add(b.length); });
+        const meter = tap((b) => {
+            hash.update(b);
+            progress.add(b.length);
+        });
         const sink = fifo ? await openFifoWriter(fifo, () => ended) : tar.stdin!;
         const flows: Promise<unknown>[] = [exited];
         if (sink && decompressIn === "host") {
             const z = startProcess("zstd", ["-dc", "-q"], { stdin: "pipe" });
             children.push(z);
-            flows.push(z.done, pipeline(read, meter, z.stdin!).then(() => { streamed = true; }), pipeline(z.stdout!, sink));
+            flows.push(
+                z.done,
+                pipeline(read, meter, z.stdin!).then(() => {
+                    streamed = true;
+                }),
+                pipeline(z.stdout!, sink),
+            );
         } else if (sink) {
-            flows.push(pipeline(read, meter, sink).then(() => { streamed = true; }));
+            flows.push(
+                pipeline(read, meter, sink).then(() => {
+                    streamed = true;
+                }),
+            );
         }
         const [r] = (await Promise.all(flows)) as [{ stderr: string }];
         const m = /UPSHIFT-STATS (\d+) (\d+)/.exec(r.stderr);
@@ -408,19 +548,25 @@ export async function extractArchive(file: string, sha256: string, target: Sourc
         const got = hash.digest("hex");
         if (got !== sha256) {
             await emptyTarget(target, image);
-            throw new DamagedArchiveError(`${opts.label}: ${file} does not match its manifest (sha256 ${got}, manifest ${sha256}); the archive is corrupted. `
-                + `The target was emptied and keeps its restore marker; nothing was restored`);
+            throw new DamagedArchiveError(
+                `${opts.label}: ${file} does not match its manifest (sha256 ${got}, manifest ${sha256}); the archive is corrupted. ` +
+                    `The target was emptied and keeps its restore marker; nothing was restored`,
+            );
         }
         return { files: Number(m[1]), bytes: Number(m[2]) };
     } catch (e) {
         await abort(children, name);
         if (e instanceof DamagedArchiveError) throw e;
         // zstd or tar failed: on a damaged archive, or a failure of the restore itself?
-        const got = streamed ? hash.digest("hex") : await sha256File(file, `checksum ${path.basename(file)}`).catch(() => "");
+        const got = streamed
+            ? hash.digest("hex")
+            : await sha256File(file, `checksum ${path.basename(file)}`).catch(() => "");
         if (got !== sha256) {
             await emptyTarget(target, image);
-            throw new DamagedArchiveError(`${opts.label}: ${file} does not match its manifest's sha256: the archive is corrupted (${(e as Error).message.split("\n")[0]}). `
-                + "The target was emptied and keeps its restore marker; nothing was restored");
+            throw new DamagedArchiveError(
+                `${opts.label}: ${file} does not match its manifest's sha256: the archive is corrupted (${(e as Error).message.split("\n")[0]}). ` +
+                    "The target was emptied and keeps its restore marker; nothing was restored",
+            );
         }
         throw e;
     } finally {
@@ -464,7 +610,15 @@ async function openFifoWriter(fifo: string, ended: () => boolean): Promise<net.S
 /** Removes everything but our marker from a target (a restore from a damaged archive). */
 async function emptyTarget(target: Source, image: string): Promise<void> {
     await removeLeftoverHelper(restoreHelperName(target));
-    await docker([...helperRunArgs(helperName("empty")), "--mount", mountArg(target, "/dst", false), image, "sh", "-c", EMPTY_SCRIPT]);
+    await docker([
+        ...helperRunArgs(helperName("empty")),
+        "--mount",
+        mountArg(target, "/dst", false),
+        image,
+        "sh",
+        "-c",
+        EMPTY_SCRIPT,
+    ]);
 }
 
 /** Removes the restore markers from the targets, in one helper container. */
@@ -473,19 +627,41 @@ export async function clearMarkers(targets: Source[], image: string): Promise<vo
     const mounts = targets.flatMap((t, i) => ["--mount", mountArg(t, `/t/${i}`, false)]);
     const files = targets.map((_, i) => `/t/${i}/${RESTORE_MARKER}`);
     // Not flushed: a marker that a crash brings back only makes a rerun redo that restore.
-    await docker([...helperRunArgs(helperName("restore-done")), ...mounts, image, "sh", "-c", 'rm -f "$@"', "sh", ...files]);
+    await docker([
+        ...helperRunArgs(helperName("restore-done")),
+        ...mounts,
+        image,
+        "sh",
+        "-c",
+        'rm -f "$@"',
+        "sh",
+        ...files,
+    ]);
 }
 
 /** Counts regular files and their bytes in a volume or directory (helper container). */
 export async function countFiles(s: Source, image: string): Promise<{ files: number; bytes: number }> {
-    const r = await docker([...helperRunArgs(helperName("count")), "--mount", mountArg(s, "/src", true), image, "sh", "-c", `cd /src && ${STATS.replace(">&2", "")}`]);
+    const r = await docker([
+        ...helperRunArgs(helperName("count")),
+        "--mount",
+        mountArg(s, "/src", true),
+        image,
+        "sh",
+        "-c",
+        `cd /src && ${STATS.replace(">&2", "")}`,
+    ]);
     const m = /UPSHIFT-STATS (\d+) (\d+)/.exec(r.stdout);
     if (!m) throw new Error(`cannot count the files of ${s.type} ${s.name}`);
     return { files: Number(m[1]), bytes: Number(m[2]) };
 }
 
 function tap(fn: (b: Buffer) => void): Transform {
-    return new Transform({ transform(chunk: Buffer, _e, cb) { fn(chunk); cb(null, chunk); } });
+    return new Transform({
+        transform(chunk: Buffer, _e, cb) {
+            fn(chunk);
+            cb(null, chunk);
+        },
+    });
 }
 
 function firstChunk(r: Readable): Promise<Buffer | null> {
@@ -496,16 +672,30 @@ function firstChunk(r: Readable): Promise<Buffer | null> {
             cleanup();
             resolve(c);
         };
-        const onEnd = () => { cleanup(); resolve(null); };
-        const onError = (e: Error) => { cleanup(); reject(e); };
-        const cleanup = () => { r.off("readable", onReadable); r.off("end", onEnd); r.off("error", onError); };
+        const onEnd = () => {
+            cleanup();
+            resolve(null);
+        };
+        const onError = (e: Error) => {
+            cleanup();
+            reject(e);
+        };
+        const cleanup = () => {
+            r.off("readable", onReadable);
+            r.off("end", onEnd);
+            r.off("error", onError);
+        };
         r.on("readable", onReadable).on("end", onEnd).on("error", onError);
     });
 }
 
 async function fsyncFile(file: string): Promise<void> {
     const fh = await fs.promises.open(file, "r+");
-    try { await fh.sync(); } finally { await fh.close(); }
+    try {
+        await fh.sync();
+    } finally {
+        await fh.close();
+    }
 }
 
 /** Kills our children and the helper container after a failure, so nothing keeps running. */

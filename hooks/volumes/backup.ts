@@ -16,7 +16,15 @@ import { compression } from "../core/settings";
 import { stoppedByUpshift, Writers } from "../core/stop-restart";
 import { containerState, docker, helperImage, volumeExists } from "../core/docker";
 import { assertNotInterrupted, onInterrupt } from "../core/interrupt";
-import { ArchiveEntry, archiveName, Manifest, MANIFEST_FILE, MANIFEST_FORMAT, readManifest, writeManifest } from "./manifest";
+import {
+    ArchiveEntry,
+    archiveName,
+    Manifest,
+    MANIFEST_FILE,
+    MANIFEST_FORMAT,
+    readManifest,
+    writeManifest,
+} from "./manifest";
 import { DATABASES_SQL, dataMount, psqlJson, TABLE_COUNTS_SQL } from "../postgres/common";
 import { formatBytes } from "../core/progress";
 import type { PgCounts } from "./verify-postgres";
@@ -54,7 +62,10 @@ export const backup: HookCommand = {
         const { values } = parseOptions(argv, OPTIONS);
         requireFlags(values, "product", "version", "id", "to");
         for (const k of ["product", "id"] as const) {
-            if (!SEGMENT.test(values[k]!)) throw new UsageError(`--${k} ${JSON.stringify(values[k])} must be letters, digits and _ . + - (it names a directory)`);
+            if (!SEGMENT.test(values[k]!))
+                throw new UsageError(
+                    `--${k} ${JSON.stringify(values[k])} must be letters, digits and _ . + - (it names a directory)`,
+                );
         }
         const sources: Source[] = [
             ...(values.volume ?? []).map((name): Source => ({ type: "volume", name })),
@@ -67,11 +78,23 @@ export const backup: HookCommand = {
         const stop = splitList(values.stop);
         const census = splitList(values["pg-census"]);
         const unstopped = census.filter((c) => !stop.includes(c));
-        if (unstopped.length) throw new UsageError(`--pg-census ${unstopped.join(",")}: also give it in --stop (its data is archived only once it is stopped)`);
-        return runOperation("backup", () => runBackup({
-            product: values.product!, version: values.version!, id: values.id!, to: path.resolve(values.to!),
-            sources, stop, census, label: values.label, image: helperImage(values["helper-image"]),
-        }));
+        if (unstopped.length)
+            throw new UsageError(
+                `--pg-census ${unstopped.join(",")}: also give it in --stop (its data is archived only once it is stopped)`,
+            );
+        return runOperation("backup", () =>
+            runBackup({
+                product: values.product!,
+                version: values.version!,
+                id: values.id!,
+                to: path.resolve(values.to!),
+                sources,
+                stop,
+                census,
+                label: values.label,
+                image: helperImage(values["helper-image"]),
+            }),
+        );
     },
 };
 
@@ -98,15 +121,18 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         const theirs = { id: m.id, product: m.product, version: m.version, label: m.label };
         const ours = { id: a.id, product: a.product, version: a.version, label: a.label };
         if (JSON.stringify(theirs) !== JSON.stringify(ours)) {
-            throw new HookError(`${final} already holds another backup (${JSON.stringify(theirs)}), not ${JSON.stringify(ours)}; `
-                + "move it away or choose another --id; nothing was changed");
+            throw new HookError(
+                `${final} already holds another backup (${JSON.stringify(theirs)}), not ${JSON.stringify(ours)}; ` +
+                    "move it away or choose another --id; nothing was changed",
+            );
         }
         log("backup", `${final} is already complete (created ${m.createdAt}); not redone`);
         return summary(final, m, { existing: true });
     }
     // Check what can be checked before anything is stopped.
     for (const s of a.sources) {
-        if (s.type === "volume" && !(await volumeExists(s.name))) throw new HookError(`volume ${s.name} does not exist on this Docker host; check --volume`);
+        if (s.type === "volume" && !(await volumeExists(s.name)))
+            throw new HookError(`volume ${s.name} does not exist on this Docker host; check --volume`);
     }
     fs.rmSync(partial, { recursive: true, force: true });
     try {
@@ -116,13 +142,17 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         fs.chmodSync(path.dirname(partial), 0o700);
         fs.mkdirSync(partial, { mode: 0o700 });
     } catch (e) {
-        throw new HookError(`cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check --to and its permissions`);
+        throw new HookError(
+            `cannot create ${partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; check --to and its permissions`,
+        );
     }
 
     // A killed earlier run of this step may have left writers stopped: they are taken over (resume).
     const writers = new Writers("backup", a.stop, { resume: true });
     // Interrupted: the half-written archives go too (a .partial is never a backup, and fills the disk).
-    const dropPartial = onInterrupt(async () => { fs.rmSync(partial, { recursive: true, force: true }); });
+    const dropPartial = onInterrupt(async () => {
+        fs.rmSync(partial, { recursive: true, force: true });
+    });
     let failure: unknown;
     let manifest: Manifest | undefined;
     const started = Date.now();
@@ -138,17 +168,31 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
             const file = archiveFile(name, c);
             const r = await archiveSource(s, path.join(partial, file), a.image, `backup ${name}`, c);
             const how = r.compression === "zstd" ? `zstd in ${r.compressedIn}` : "not compressed";
-            log("backup", `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (${how}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`);
+            log(
+                "backup",
+                `${name}: ${r.files} files, ${formatBytes(r.sourceBytes)} -> ${formatBytes(r.bytes)} (${how}, ${r.written === "direct" ? "written directly by the helper" : "streamed through Docker"})`,
+            );
             archives.push({
-                name, source: { type: s.type, name: s.name }, file, bytes: r.bytes, sourceBytes: r.sourceBytes, files: r.files, sha256: r.sha256,
+                name,
+                source: { type: s.type, name: s.name },
+                file,
+                bytes: r.bytes,
+                sourceBytes: r.sourceBytes,
+                files: r.files,
+                sha256: r.sha256,
                 // Omitted for zstd, the default: such a manifest stays what older versions wrote and read.
                 ...(r.compression === "zstd" ? {} : { compression: r.compression }),
             });
         }
         assertNotInterrupted("publishing the backup");
         manifest = {
-            format: MANIFEST_FORMAT, id: a.id, product: a.product, version: a.version,
-            ...(a.label ? { label: a.label } : {}), createdAt: new Date().toISOString(), archives,
+            format: MANIFEST_FORMAT,
+            id: a.id,
+            product: a.product,
+            version: a.version,
+            ...(a.label ? { label: a.label } : {}),
+            createdAt: new Date().toISOString(),
+            archives,
             ...(counted ? { checks: { postgres: { archives: counted } } } : {}),
         };
         writeManifest(partial, manifest);
@@ -163,11 +207,16 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
         const notStarted = await writers.restart();
         if (notStarted.length) {
             const why = failure ? `backup failed (${(failure as Error).message}) and ` : "backup is complete but ";
-            failure = new HookError(`${why}these containers could not be started again: ${notStarted.join(", ")}; start them by hand`);
+            failure = new HookError(
+                `${why}these containers could not be started again: ${notStarted.join(", ")}; start them by hand`,
+            );
         }
     }
     if (failure) throw failure;
-    return summary(final, manifest!, { seconds: Math.round((Date.now() - started) / 100) / 10, stopped: writers.stopped });
+    return summary(final, manifest!, {
+        seconds: Math.round((Date.now() - started) / 100) / 10,
+        stopped: writers.stopped,
+    });
 }
 
 /**
@@ -175,7 +224,10 @@ async function runBackup(a: BackupArgs): Promise<Record<string, unknown>> {
  * holds its data directory (the manifest's `checks.postgres`, hooks/volumes/verify-postgres.ts). One that a
  * killed earlier run of this step left stopped is started for the count (nothing else runs).
  */
-async function countRows(containers: readonly string[], sources: readonly Source[]): Promise<Record<string, { databases: PgCounts }>> {
+async function countRows(
+    containers: readonly string[],
+    sources: readonly Source[],
+): Promise<Record<string, { databases: PgCounts }>> {
     const out: Record<string, { databases: PgCounts }> = {};
     for (const c of containers) {
         assertNotInterrupted(`counting the rows of ${c}`);
@@ -183,26 +235,46 @@ async function countRows(containers: readonly string[], sources: readonly Source
         if (!st) throw new HookError(`--pg-census ${c}: no such container; check --pg-census`);
         if (st.status !== "running") {
             // Taken over by the stop that follows (Writers resume): this step's own earlier run stopped it.
-            if (stoppedByUpshift(c)?.by !== "backup") throw new HookError(`--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`);
+            if (stoppedByUpshift(c)?.by !== "backup")
+                throw new HookError(
+                    `--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`,
+                );
             log("backup", `starting ${c} to count its rows (an interrupted run left it stopped; nothing else runs)`);
             await docker(["start", c]);
         }
         const user = await postgresUser(c);
         const who = `the Postgres in ${c}`;
-        const q = <T>(db: string, sql: string, what: string) => psqlJson<T>(c, user, db, sql, who, what, { socket: true });
-        const datadir = await whileStarting(() => q<string>("postgres", "SELECT to_json(current_setting('data_directory'))", "report its data directory"));
+        const q = <T>(db: string, sql: string, what: string) =>
+            psqlJson<T>(c, user, db, sql, who, what, { socket: true });
+        const datadir = await whileStarting(() =>
+            q<string>("postgres", "SELECT to_json(current_setting('data_directory'))", "report its data directory"),
+        );
         const mount = await dataMount(c, datadir);
         const archive = archiveName(mount.type === "volume" ? "volume" : "dir", mount.source);
         if (mount.sub || !sources.some((s) => archiveName(s.type, s.name) === archive)) {
-            throw new HookError(`--pg-census ${c}: its data directory ${datadir} is ${mount.sub ? `under ${mount.sub} of` : "on"} ${mount.source}, which this backup does not archive as a whole; `
-                + "give that volume with --volume, or leave --pg-census out; nothing was archived");
+            throw new HookError(
+                `--pg-census ${c}: its data directory ${datadir} is ${mount.sub ? `under ${mount.sub} of` : "on"} ${mount.source}, which this backup does not archive as a whole; ` +
+                    "give that volume with --volume, or leave --pg-census out; nothing was archived",
+            );
         }
         const databases: PgCounts = {};
         for (const db of await q<string[]>("template1", DATABASES_SQL, "list its databases")) {
-            databases[db] = { tables: await q<Record<string, number>>(db, TABLE_COUNTS_SQL, `count the rows of database ${JSON.stringify(db)}`) };
+            databases[db] = {
+                tables: await q<Record<string, number>>(
+                    db,
+                    TABLE_COUNTS_SQL,
+                    `count the rows of database ${JSON.stringify(db)}`,
+                ),
+            };
         }
-        const rows = Object.values(databases).reduce((n, d) => n + Object.values(d.tables).reduce((x, y) => x + y, 0), 0);
-        log("backup", `${c}: ${Object.keys(databases).length} databases, ${rows} rows counted (recorded for the verify of ${archive})`);
+        const rows = Object.values(databases).reduce(
+            (n, d) => n + Object.values(d.tables).reduce((x, y) => x + y, 0),
+            0,
+        );
+        log(
+            "backup",
+            `${c}: ${Object.keys(databases).length} databases, ${rows} rows counted (recorded for the verify of ${archive})`,
+        );
         out[archive] = { databases };
     }
     return out;
@@ -221,7 +293,13 @@ async function whileStarting<T>(f: () => Promise<T>): Promise<T> {
         try {
             return await f();
         } catch (e) {
-            if (i >= 120 || !/starting up|shutting down|Connection refused|No such file or directory|is not running/i.test((e as Error).message)) throw e;
+            if (
+                i >= 120 ||
+                !/starting up|shutting down|Connection refused|No such file or directory|is not running/i.test(
+                    (e as Error).message,
+                )
+            )
+                throw e;
             await new Promise((res) => setTimeout(res, 500));
         }
     }
@@ -229,8 +307,18 @@ async function whileStarting<T>(f: () => Promise<T>): Promise<T> {
 
 function summary(dir: string, m: Manifest, extra: Record<string, unknown>): Record<string, unknown> {
     return {
-        backup: dir, id: m.id, product: m.product, version: m.version, createdAt: m.createdAt,
-        archives: m.archives.map((x) => ({ name: x.name, bytes: x.bytes, sourceBytes: x.sourceBytes, files: x.files, sha256: x.sha256 })),
+        backup: dir,
+        id: m.id,
+        product: m.product,
+        version: m.version,
+        createdAt: m.createdAt,
+        archives: m.archives.map((x) => ({
+            name: x.name,
+            bytes: x.bytes,
+            sourceBytes: x.sourceBytes,
+            files: x.files,
+            sha256: x.sha256,
+        })),
         ...extra,
     };
 }

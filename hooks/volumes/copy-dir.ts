@@ -27,7 +27,8 @@ const OPTIONS = {
 export const COPY_MARKER = ".upshift-copy-in-progress";
 
 // Counts entries (not the marker) and the bytes of regular files: compared on both sides after the copy.
-const STATS = (dir: string) => `(cd ${dir} && find . ! -path ./${COPY_MARKER} | wc -l; find . -type f ! -path ./${COPY_MARKER} -exec stat -c %s {} + | awk '{s+=$1} END {printf "%.0f\\n", s}')`;
+const STATS = (dir: string) =>
+    `(cd ${dir} && find . ! -path ./${COPY_MARKER} | wc -l; find . -type f ! -path ./${COPY_MARKER} -exec stat -c %s {} + | awk '{s+=$1} END {printf "%.0f\\n", s}')`;
 
 // Looks at the target read-only: entry count, our marker, and both sides' sizes.
 const INSPECT = `cd /dst
@@ -62,13 +63,21 @@ export const copyDir: HookCommand = {
     usage: USAGE,
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
-        const from = values.from, to = values.to, owner = values.owner;
+        const from = values.from,
+            to = values.to,
+            owner = values.owner;
         if (!from || !to || !owner) throw new UsageError("--from DIR, --to DIR and --owner UID:GID are required");
         // Paths on the Docker host, which may be another machine: never resolved against our cwd.
-        for (const [k, p] of [["from", from], ["to", to]]) if (!p.startsWith("/")) throw new UsageError(`--${k} ${p} must be an absolute path on the Docker host`);
+        for (const [k, p] of [
+            ["from", from],
+            ["to", to],
+        ])
+            if (!p.startsWith("/")) throw new UsageError(`--${k} ${p} must be an absolute path on the Docker host`);
         if (!/^\d+:\d+$/.test(owner)) throw new UsageError(`--owner ${owner} must be numeric UID:GID, e.g. 1000:1000`);
-        const a = norm(from), b = norm(to);
-        if (a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`)) throw new UsageError(`--from ${from} and --to ${to} must not be the same or inside each other`);
+        const a = norm(from),
+            b = norm(to);
+        if (a === b || b.startsWith(`${a}/`) || a.startsWith(`${b}/`))
+            throw new UsageError(`--from ${from} and --to ${to} must not be the same or inside each other`);
         return runOperation("copy-dir", () => runCopy(a, b, owner, helperImage(values["helper-image"])));
     },
 };
@@ -80,10 +89,16 @@ async function runCopy(from: string, to: string, owner: string, image: string): 
     // The source is only ever mounted read-only; a missing source is an error, never created.
     const src = ["--mount", `type=bind,src=${from},dst=/src,readonly`];
     // -v creates a missing target (and its parents) on the host: an empty dir is what we copy into anyway.
-    const look = await docker([...helperRunArgs(helperName("copy-inspect")), ...src, "-v", `${to}:/dst:ro`, image, "sh", "-c", INSPECT], { check: false });
+    const look = await docker(
+        [...helperRunArgs(helperName("copy-inspect")), ...src, "-v", `${to}:/dst:ro`, image, "sh", "-c", INSPECT],
+        { check: false },
+    );
     if (look.code !== 0) {
-        if (/bind source path does not exist/.test(look.stderr)) throw new HookError(`source ${from} does not exist on the Docker host; check --from`);
-        throw new HookError(`cannot look into ${from} / ${to}: ${look.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+        if (/bind source path does not exist/.test(look.stderr))
+            throw new HookError(`source ${from} does not exist on the Docker host; check --from`);
+        throw new HookError(
+            `cannot look into ${from} / ${to}: ${look.stderr.trim().split("\n").slice(-3).join(" | ")}`,
+        );
     }
     const out = look.stdout;
     const entries = Number(/UPSHIFT-COPY (\d+)/.exec(out)?.[1] ?? "0");
@@ -92,16 +107,24 @@ async function runCopy(from: string, to: string, owner: string, image: string): 
     const dstStats = /UPSHIFT-DST (.*)$/m.exec(out)?.[1]?.trim();
     let clear = false;
     if (found !== undefined) {
-        if (found !== marker) throw new HookError(`${to} holds an unfinished copy of another source (${found}); remove it or choose another target`);
+        if (found !== marker)
+            throw new HookError(
+                `${to} holds an unfinished copy of another source (${found}); remove it or choose another target`,
+            );
         log("copy-dir", `${to} holds our unfinished copy of ${from}: clearing it and copying again`);
         clear = true;
     } else if (entries > 0) {
         // A finished copy whose step was not recorded (e.g. the run was cut off right after): nothing to do.
         if (srcStats && srcStats === dstStats) {
-            log("copy-dir", `${to} already holds a copy of ${from} (same entries and bytes: ${srcStats}); nothing to do`);
+            log(
+                "copy-dir",
+                `${to} already holds a copy of ${from} (same entries and bytes: ${srcStats}); nothing to do`,
+            );
             return { from, to, owner, alreadyCopied: true };
         }
-        throw new HookError(`${to} is not empty (${entries} entries) and is not a copy of ${from}; refusing to write into it. Move it away or choose another target`);
+        throw new HookError(
+            `${to} is not empty (${entries} entries) and is not a copy of ${from}; refusing to write into it. Move it away or choose another target`,
+        );
     }
     const [nEntries, bytes] = (srcStats ?? "0 0").split(/\s+/).map(Number);
     // The copy lands next to the data (ClearML: data/mongo_4 beside data/mongo): its filesystem must
@@ -111,18 +134,42 @@ async function runCopy(from: string, to: string, owner: string, image: string): 
         const have = parseDfAvailable(df) + (clear ? Number((dstStats ?? "0 0").split(/\s+/)[1] ?? 0) : 0);
         const need = copyNeed(bytes);
         if (have < need) {
-            throw new HookError(`not enough free space at ${to} on the Docker host for a copy of ${from}: ${formatBytes(have)} free, ${formatBytes(need)} needed `
-                + `(${formatBytes(bytes)} of files + 5%); short by ${formatBytes(need - have)}. Free space there or choose another --to; nothing was copied`);
+            throw new HookError(
+                `not enough free space at ${to} on the Docker host for a copy of ${from}: ${formatBytes(have)} free, ${formatBytes(need)} needed ` +
+                    `(${formatBytes(bytes)} of files + 5%); short by ${formatBytes(need - have)}. Free space there or choose another --to; nothing was copied`,
+            );
         }
     }
     log("copy-dir", `copying ${from} (${nEntries} entries, ${bytes} bytes) -> ${to}, owner ${owner}`);
     const started = Date.now();
     // -v (not --mount) for the target: Docker creates it on the host when it is new.
-    const r = await docker([...helperRunArgs(helperName("copy")), ...src, "-v", `${to}:/dst`, image, "sh", "-c", COPY, "sh", clear ? "1" : "0", marker, owner], { check: false });
+    const r = await docker(
+        [
+            ...helperRunArgs(helperName("copy")),
+            ...src,
+            "-v",
+            `${to}:/dst`,
+            image,
+            "sh",
+            "-c",
+            COPY,
+            "sh",
+            clear ? "1" : "0",
+            marker,
+            owner,
+        ],
+        { check: false },
+    );
     if (r.code !== 0 || !/UPSHIFT-COPIED/.test(r.stdout)) {
         const cleared = /UPSHIFT-CLEARED/.test(r.stderr) ? "; the unfinished copy was removed" : "";
-        const tail = r.stderr.split("\n").filter((l) => l && !l.startsWith("UPSHIFT-CLEARED")).slice(-3).join(" | ");
-        throw new HookError(`copy ${from} -> ${to} failed (the source is untouched${cleared}; a rerun redoes the copy): ${tail}`);
+        const tail = r.stderr
+            .split("\n")
+            .filter((l) => l && !l.startsWith("UPSHIFT-CLEARED"))
+            .slice(-3)
+            .join(" | ");
+        throw new HookError(
+            `copy ${from} -> ${to} failed (the source is untouched${cleared}; a rerun redoes the copy): ${tail}`,
+        );
     }
     const secs = (Date.now() - started) / 1000;
     log("copy-dir", `copied ${nEntries} entries, ${bytes} bytes in ${secs.toFixed(1)} s`);

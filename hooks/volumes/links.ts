@@ -19,10 +19,16 @@ export function pointsOut(link: string, to: string): boolean {
 
 /** The links in `target` that point out of it, as `path -> target` (at most `limit`). */
 export async function linksPointingOut(target: Source, image: string, limit = 10): Promise<string[]> {
-    const mount = target.type === "dir" ? ["-v", `${target.name}:/dst:ro`] : ["--mount", `type=volume,src=${target.name},dst=/dst,readonly`];
+    const mount =
+        target.type === "dir"
+            ? ["-v", `${target.name}:/dst:ro`]
+            : ["--mount", `type=volume,src=${target.name},dst=/dst,readonly`];
     // NUL-free and shell-only (busybox or GNU): one line per link, its path and where it points.
-    const script = 'cd /dst && find . -type l | while IFS= read -r l; do printf "UPSHIFT-LINK %s\\t%s\\n" "$l" "$(readlink "$l")"; done';
-    const r = await docker([...helperRunArgs(helperName("links")), ...mount, image, "sh", "-c", script], { check: false });
+    const script =
+        'cd /dst && find . -type l | while IFS= read -r l; do printf "UPSHIFT-LINK %s\\t%s\\n" "$l" "$(readlink "$l")"; done';
+    const r = await docker([...helperRunArgs(helperName("links")), ...mount, image, "sh", "-c", script], {
+        check: false,
+    });
     const out: string[] = [];
     for (const line of r.stdout.split("\n")) {
         const m = /^UPSHIFT-LINK (.*)\t(.*)$/.exec(line);

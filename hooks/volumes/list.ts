@@ -27,10 +27,24 @@ export const list: HookCommand = {
         if (!values["backup-dir"] && !values.bucket) throw new UsageError("give --backup-dir, --bucket or both");
         const collect = async (): Promise<BackupEntry[]> => {
             const out: BackupEntry[] = [];
-            if (values["backup-dir"]) out.push(...(await listLocalBackups(values["backup-dir"], { product: values.product, verify: values.verify })));
+            if (values["backup-dir"])
+                out.push(
+                    ...(await listLocalBackups(values["backup-dir"], {
+                        product: values.product,
+                        verify: values.verify,
+                    })),
+                );
             const target = s3TargetFrom(values);
             if (target) {
-                out.push(...(await listS3Backups({ target, prefix: values.prefix, product: values.product, verify: values.verify, quiet: values.quiet ?? !values.verify })));
+                out.push(
+                    ...(await listS3Backups({
+                        target,
+                        prefix: values.prefix,
+                        product: values.product,
+                        verify: values.verify,
+                        quiet: values.quiet ?? !values.verify,
+                    })),
+                );
             }
             return out;
         };
@@ -40,7 +54,9 @@ export const list: HookCommand = {
             entries = await collect();
         } catch (e) {
             if (e instanceof UsageError) throw e;
-            process.stderr.write(`upshift list: ${e instanceof HookError || e instanceof Error ? e.message : String(e)}\n`);
+            process.stderr.write(
+                `upshift list: ${e instanceof HookError || e instanceof Error ? e.message : String(e)}\n`,
+            );
             return 1;
         }
         process.stdout.write(formatTable(entries));
@@ -62,7 +78,11 @@ export function formatTable(entries: BackupEntry[]): string {
         e.status,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd() + "\n";
+    const line = (r: string[]) =>
+        r
+            .map((c, i) => c.padEnd(widths[i]))
+            .join("  ")
+            .trimEnd() + "\n";
     let out = line(header) + rows.map(line).join("");
     const problems = entries.filter((e) => e.problems.length);
     if (problems.length) {

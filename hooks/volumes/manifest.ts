@@ -46,7 +46,9 @@ export function readManifest(dir: string): Manifest {
     try {
         raw = fs.readFileSync(file, "utf8");
     } catch (e) {
-        throw new Error(`no backup at ${dir}: cannot read ${MANIFEST_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+        throw new Error(
+            `no backup at ${dir}: cannot read ${MANIFEST_FILE} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        );
     }
     let m: Manifest;
     try {
@@ -59,10 +61,13 @@ export function readManifest(dir: string): Manifest {
     if (!Array.isArray(m.archives)) throw bad("archives is missing");
     for (const a of m.archives) {
         // The file name comes from disk: never let it point outside the backup directory.
-        if (typeof a.file !== "string" || a.file !== path.basename(a.file) || a.file.startsWith(".")) throw bad(`archive file ${JSON.stringify(a.file)} is not a plain file name`);
-        if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256)) throw bad(`archive ${a.name} has no valid sha256`);
+        if (typeof a.file !== "string" || a.file !== path.basename(a.file) || a.file.startsWith("."))
+            throw bad(`archive file ${JSON.stringify(a.file)} is not a plain file name`);
+        if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256))
+            throw bad(`archive ${a.name} has no valid sha256`);
         if (typeof a.bytes !== "number") throw bad(`archive ${a.name} has no byte count`);
-        if (a.compression !== undefined && a.compression !== "zstd" && a.compression !== "none") throw bad(`archive ${a.name} has an unknown compression ${JSON.stringify(a.compression)}`);
+        if (a.compression !== undefined && a.compression !== "zstd" && a.compression !== "none")
+            throw bad(`archive ${a.name} has an unknown compression ${JSON.stringify(a.compression)}`);
     }
     return m;
 }
@@ -103,12 +108,17 @@ export function readBackupArg(dir: string, flag = "--backup"): Manifest {
     }
     const abs = path.resolve(dir);
     const [product, id] = [path.basename(path.dirname(abs)), path.basename(abs)];
-    const bad = (what: string) => new UsageError(`${flag} ${dir}: ${what}; give the directory a backup was written to (DIR/PRODUCT/ID), as it was written`);
-    if (m.product !== product || m.id !== id) throw bad(`its manifest is of ${m.product} backup ${m.id}, not of ${product} backup ${id}`);
+    const bad = (what: string) =>
+        new UsageError(
+            `${flag} ${dir}: ${what}; give the directory a backup was written to (DIR/PRODUCT/ID), as it was written`,
+        );
+    if (m.product !== product || m.id !== id)
+        throw bad(`its manifest is of ${m.product} backup ${m.id}, not of ${product} backup ${id}`);
     // Only a restore or rollback point is taken at the version it starts from; a hop's backup
     // (ClearML's `...-backup-before-2.0.0`) at the version before that hop.
     const taken = /^(.+?)-to-.+?-a\d+-(?:restore|rollback)-point$/.exec(m.id)?.[1];
-    if (taken !== undefined && taken !== m.version) throw bad(`${m.id} is taken at ${taken}, but its manifest says version ${m.version}`);
+    if (taken !== undefined && taken !== m.version)
+        throw bad(`${m.id} is taken at ${taken}, but its manifest says version ${m.version}`);
     for (const a of m.archives) {
         let size: number;
         try {
@@ -116,7 +126,10 @@ export function readBackupArg(dir: string, flag = "--backup"): Manifest {
         } catch (e) {
             throw bad(`archive ${a.file} is missing (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
         }
-        if (size !== a.bytes) throw bad(`archive ${a.file} is ${size} bytes, the manifest records ${a.bytes} (truncated, or not the archive the manifest describes)`);
+        if (size !== a.bytes)
+            throw bad(
+                `archive ${a.file} is ${size} bytes, the manifest records ${a.bytes} (truncated, or not the archive the manifest describes)`,
+            );
     }
     return m;
 }

@@ -46,18 +46,40 @@ export const preflight: HookCommand = {
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
         const factor = Number(values.factor);
-        if (!Number.isFinite(factor) || factor <= 0) throw new UsageError(`--factor ${values.factor}: expected a positive number`);
+        if (!Number.isFinite(factor) || factor <= 0)
+            throw new UsageError(`--factor ${values.factor}: expected a positive number`);
         const dockerFactor = Number(values["docker-factor"]);
-        if (!Number.isFinite(dockerFactor) || dockerFactor < 0) throw new UsageError(`--docker-factor ${values["docker-factor"]}: expected a number >= 0 (0: the Docker data root is not checked)`);
-        if (!values.target && !values.container && !values.volume && !values.dir && !values["retained-volume"] && !values["retained-dir"] && !values.backup) {
-            throw new UsageError("nothing to check: give --target and/or --container, --volume, --dir, --retained-volume, --retained-dir, --backup");
+        if (!Number.isFinite(dockerFactor) || dockerFactor < 0)
+            throw new UsageError(
+                `--docker-factor ${values["docker-factor"]}: expected a number >= 0 (0: the Docker data root is not checked)`,
+            );
+        if (
+            !values.target &&
+            !values.container &&
+            !values.volume &&
+            !values.dir &&
+            !values["retained-volume"] &&
+            !values["retained-dir"] &&
+            !values.backup
+        ) {
+            throw new UsageError(
+                "nothing to check: give --target and/or --container, --volume, --dir, --retained-volume, --retained-dir, --backup",
+            );
         }
-        return runOperation("preflight", () => runPreflight({
-            containers: splitList(values.container), volumes: splitList(values.volume), dirs: splitList(values.dir).map((d) => path.resolve(d)),
-            retainedVolumes: splitList(values["retained-volume"]), retainedDirs: splitList(values["retained-dir"]).map((d) => path.resolve(d)),
-            backups: (values.backup ?? []).map((b) => path.resolve(b)),
-            target: values.target ? path.resolve(values.target) : undefined, factor, dockerFactor, image: helperImage(values["helper-image"]),
-        }));
+        return runOperation("preflight", () =>
+            runPreflight({
+                containers: splitList(values.container),
+                volumes: splitList(values.volume),
+                dirs: splitList(values.dir).map((d) => path.resolve(d)),
+                retainedVolumes: splitList(values["retained-volume"]),
+                retainedDirs: splitList(values["retained-dir"]).map((d) => path.resolve(d)),
+                backups: (values.backup ?? []).map((b) => path.resolve(b)),
+                target: values.target ? path.resolve(values.target) : undefined,
+                factor,
+                dockerFactor,
+                image: helperImage(values["helper-image"]),
+            }),
+        );
     },
 };
 
@@ -77,13 +99,17 @@ interface PreflightArgs {
 async function runPreflight(a: PreflightArgs): Promise<Record<string, unknown>> {
     const v = await docker(["version", "--format", "{{.Server.Version}}"], { check: false, timeoutMs: 60_000 });
     if (v.code !== 0) {
-        throw new HookError(`Docker is not reachable at ${process.env.DOCKER_HOST || "the local socket"}: ${v.stderr.trim().split("\n").pop()}`);
+        throw new HookError(
+            `Docker is not reachable at ${process.env.DOCKER_HOST || "the local socket"}: ${v.stderr.trim().split("\n").pop()}`,
+        );
     }
     const missing: string[] = [];
     for (const c of a.containers) if (!(await containerState(c))) missing.push(`container ${c}`);
     for (const vol of a.volumes) if (!(await volumeExists(vol))) missing.push(`volume ${vol}`);
-    for (const vol of a.retainedVolumes) if (!(await volumeExists(vol))) missing.push(`retained volume ${vol} (the rollback re-attaches it)`);
-    if (missing.length) throw new HookError(`missing on the Docker host: ${missing.join(", ")}; nothing was stopped or changed`);
+    for (const vol of a.retainedVolumes)
+        if (!(await volumeExists(vol))) missing.push(`retained volume ${vol} (the rollback re-attaches it)`);
+    if (missing.length)
+        throw new HookError(`missing on the Docker host: ${missing.join(", ")}; nothing was stopped or changed`);
     if (a.retainedDirs.length) await measure([], a.retainedDirs, a.image);
     for (const b of a.backups) await checkBackup(b);
     if (a.target === undefined) {
@@ -98,15 +124,31 @@ async function runPreflight(a: PreflightArgs): Promise<Record<string, unknown>> 
     const { free, at } = freeSpace(a.target);
     const checks = spaceChecks({
         target: { path: a.target, at, free, dev: fs.statSync(at).dev },
-        dockerRoot: root === undefined || m.dockerRootFree === undefined ? undefined : { path: root, free: m.dockerRootFree, dev: localDev(root) },
-        dataBytes, volumeBytes: m.volumes, factor: a.factor, dockerFactor: a.dockerFactor,
+        dockerRoot:
+            root === undefined || m.dockerRootFree === undefined
+                ? undefined
+                : { path: root, free: m.dockerRootFree, dev: localDev(root) },
+        dataBytes,
+        volumeBytes: m.volumes,
+        factor: a.factor,
+        dockerFactor: a.dockerFactor,
     });
     const short = shortfalls(checks);
     if (short.length) throw new HookError(short.join("; "));
     const need = Math.ceil(a.factor * dataBytes);
     return {
-        docker: v.stdout.trim(), containers: a.containers, volumes: a.volumes, dirs: a.dirs, target: a.target, dataBytes, freeBytes: free, needBytes: need, factor: a.factor,
-        ...(root !== undefined ? { dockerRoot: root, dockerRootFreeBytes: m.dockerRootFree, dockerFactor: a.dockerFactor } : {}),
+        docker: v.stdout.trim(),
+        containers: a.containers,
+        volumes: a.volumes,
+        dirs: a.dirs,
+        target: a.target,
+        dataBytes,
+        freeBytes: free,
+        needBytes: need,
+        factor: a.factor,
+        ...(root !== undefined
+            ? { dockerRoot: root, dockerRootFreeBytes: m.dockerRootFree, dockerFactor: a.dockerFactor }
+            : {}),
     };
 }
 
@@ -116,13 +158,17 @@ async function checkBackup(dir: string): Promise<void> {
     try {
         m = readManifest(dir);
     } catch (e) {
-        throw new HookError(`the restore point ${dir} is not usable (${(e as Error).message}); nothing was stopped or changed. `
-            + "Restore it from the off-site copy (upshift pull) or set the version back");
+        throw new HookError(
+            `the restore point ${dir} is not usable (${(e as Error).message}); nothing was stopped or changed. ` +
+                "Restore it from the off-site copy (upshift pull) or set the version back",
+        );
     }
     const problems = await checkArchives(dir, m.archives);
     if (problems.length) {
-        throw new HookError(`the restore point ${dir} is damaged: ${problems.join("; ")}; nothing was stopped or changed. `
-            + "Restore it from the off-site copy (upshift pull) or set the version back");
+        throw new HookError(
+            `the restore point ${dir} is damaged: ${problems.join("; ")}; nothing was stopped or changed. ` +
+                "Restore it from the off-site copy (upshift pull) or set the version back",
+        );
     }
 }
 
@@ -155,28 +201,61 @@ export function spaceChecks(s: SpaceInput): SpaceCheck[] {
     const targetFix = "Free space there or choose another target";
     const r = s.dockerRoot;
     if (!r || s.dockerFactor <= 0 || !s.volumeBytes) {
-        return [{ what: "backups", where: `${s.target.path} (${s.target.at})`, free: s.target.free, need: backups, why: backupsWhy, fix: targetFix }];
+        return [
+            {
+                what: "backups",
+                where: `${s.target.path} (${s.target.at})`,
+                free: s.target.free,
+                need: backups,
+                why: backupsWhy,
+                fix: targetFix,
+            },
+        ];
     }
     const volumes = Math.ceil(s.dockerFactor * s.volumeBytes);
     const volumesWhy = `${s.dockerFactor} x ${formatBytes(s.volumeBytes)} of volumes: new volumes and throwaway test restores`;
     const rootFix = "Free space in Docker's data root (docker system df) or move it (dockerd --data-root)";
     if (r.dev !== undefined && r.dev === s.target.dev) {
         // One filesystem: the backups and the new volumes add up.
-        return [{
-            what: "backups and Docker's new volumes", where: `${s.target.path} and Docker's data root ${r.path} (one filesystem)`,
-            free: Math.min(s.target.free, r.free), need: backups + volumes, why: `${backupsWhy} + ${volumesWhy}`, fix: `${targetFix}, or ${rootFix.charAt(0).toLowerCase()}${rootFix.slice(1)}`,
-        }];
+        return [
+            {
+                what: "backups and Docker's new volumes",
+                where: `${s.target.path} and Docker's data root ${r.path} (one filesystem)`,
+                free: Math.min(s.target.free, r.free),
+                need: backups + volumes,
+                why: `${backupsWhy} + ${volumesWhy}`,
+                fix: `${targetFix}, or ${rootFix.charAt(0).toLowerCase()}${rootFix.slice(1)}`,
+            },
+        ];
     }
     return [
-        { what: "backups", where: `${s.target.path} (${s.target.at})`, free: s.target.free, need: backups, why: backupsWhy, fix: targetFix },
-        { what: "Docker's new volumes", where: `Docker's data root ${r.path} on the Docker host`, free: r.free, need: volumes, why: volumesWhy, fix: rootFix },
+        {
+            what: "backups",
+            where: `${s.target.path} (${s.target.at})`,
+            free: s.target.free,
+            need: backups,
+            why: backupsWhy,
+            fix: targetFix,
+        },
+        {
+            what: "Docker's new volumes",
+            where: `Docker's data root ${r.path} on the Docker host`,
+            free: r.free,
+            need: volumes,
+            why: volumesWhy,
+            fix: rootFix,
+        },
     ];
 }
 
 /** One message per place that is short, each with what is missing and the fix. */
 export function shortfalls(checks: SpaceCheck[]): string[] {
-    return checks.filter((c) => c.free < c.need).map((c) =>
-        `not enough free space at ${c.where}: ${formatBytes(c.free)} free, ${formatBytes(c.need)} needed (${c.why}); short by ${formatBytes(c.need - c.free)}. ${c.fix}`);
+    return checks
+        .filter((c) => c.free < c.need)
+        .map(
+            (c) =>
+                `not enough free space at ${c.where}: ${formatBytes(c.free)} free, ${formatBytes(c.need)} needed (${c.why}); short by ${formatBytes(c.need - c.free)}. ${c.fix}`,
+        );
 }
 
 /** `docker info`: where the engine keeps volumes and containers (DockerRootDir). */
@@ -188,7 +267,10 @@ async function dockerRootDir(): Promise<string> {
 
 export function parseDockerRoot(stdout: string): string {
     const root = stdout.trim();
-    if (!root.startsWith("/")) throw new HookError(`docker info did not say where Docker keeps its data (DockerRootDir: ${JSON.stringify(root)}); pass --docker-factor 0 to skip that check`);
+    if (!root.startsWith("/"))
+        throw new HookError(
+            `docker info did not say where Docker keeps its data (DockerRootDir: ${JSON.stringify(root)}); pass --docker-factor 0 to skip that check`,
+        );
     return root;
 }
 
@@ -197,7 +279,8 @@ export function parseDfAvailable(text: string): number {
     const line = text.trim().split("\n").pop() ?? "";
     const f = line.trim().split(/\s+/);
     const kb = Number(f[f.length - 3]);
-    if (f.length < 6 || !Number.isFinite(kb) || !/^\d+%$|^-$/.test(f[f.length - 2])) throw new HookError(`cannot read free space from df: ${JSON.stringify(line)}`);
+    if (f.length < 6 || !Number.isFinite(kb) || !/^\d+%$|^-$/.test(f[f.length - 2]))
+        throw new HookError(`cannot read free space from df: ${JSON.stringify(line)}`);
     return kb * 1024;
 }
 
@@ -207,7 +290,11 @@ function localDev(p: string): number | undefined {
     if (host && !host.startsWith("unix://")) return undefined;
     const ctx = process.env.DOCKER_CONTEXT;
     if (!host && ctx && ctx !== "default") return undefined;
-    try { return fs.statSync(p).dev; } catch { return undefined; }
+    try {
+        return fs.statSync(p).dev;
+    } catch {
+        return undefined;
+    }
 }
 
 // One helper container measures every source, and the free space of Docker's data root when it is
@@ -215,7 +302,11 @@ function localDev(p: string): number | undefined {
 const DU_SCRIPT = `for d in "$@"; do s=$(du -sb "$d" 2>/dev/null | cut -f1) || s=""; [ -n "$s" ] || s=$(( $(du -sk "$d" | cut -f1) * 1024 )); echo "UPSHIFT-DU $d $s"; done
 if [ -d /dockerroot ]; then echo "UPSHIFT-DF $(df -Pk /dockerroot | tail -n 1)"; fi`;
 
-interface Measured { volumes: number; dirs: number; dockerRootFree?: number }
+interface Measured {
+    volumes: number;
+    dirs: number;
+    dockerRootFree?: number;
+}
 
 async function measure(volumes: string[], dirs: string[], image: string, dockerRoot?: string): Promise<Measured> {
     const mounts = [
@@ -225,7 +316,10 @@ async function measure(volumes: string[], dirs: string[], image: string, dockerR
     ].flat();
     const paths = [...volumes.map((_, i) => `/m/v${i}`), ...dirs.map((_, i) => `/m/d${i}`)];
     if (!paths.length) return { volumes: 0, dirs: 0 };
-    const r = await docker([...helperRunArgs(helperName("du")), ...mounts, image, "sh", "-c", DU_SCRIPT, "sh", ...paths], { check: false });
+    const r = await docker(
+        [...helperRunArgs(helperName("du")), ...mounts, image, "sh", "-c", DU_SCRIPT, "sh", ...paths],
+        { check: false },
+    );
     if (r.code !== 0) {
         const why = /bind source path does not exist: (\S+)/.exec(r.stderr);
         if (why) throw new HookError(`missing on the Docker host: directory ${why[1]}`);

@@ -39,7 +39,8 @@ const registry = new Map<string, { check: VerifyCheck; auto: boolean }>();
 
 /** Registers the check for manifest key `key` (one per key). */
 export function registerVerifyCheck(key: string, check: VerifyCheck, opts: VerifyCheckOptions = {}): void {
-    if (registry.has(key) && registry.get(key)!.check !== check) throw new Error(`a verify check for "${key}" is registered twice`);
+    if (registry.has(key) && registry.get(key)!.check !== check)
+        throw new Error(`a verify check for "${key}" is registered twice`);
     registry.set(key, { check, auto: opts.auto === true });
 }
 

@@ -25,9 +25,16 @@ const WHO = "the test-started Postgres";
 
 /** Server settings of the throwaway cluster: nothing leaves it, nothing big is allocated. */
 const SERVER_SETTINGS = [
-    "listen_addresses=127.0.0.1", "port=5432", `hba_file=${PGDATA}/${HBA_FILE}`,
-    "archive_mode=off", "ssl=off", "fsync=off", "shared_buffers=128MB", "huge_pages=off",
-    "logging_collector=off", "log_destination=stderr",
+    "listen_addresses=127.0.0.1",
+    "port=5432",
+    `hba_file=${PGDATA}/${HBA_FILE}`,
+    "archive_mode=off",
+    "ssl=off",
+    "fsync=off",
+    "shared_buffers=128MB",
+    "huge_pages=off",
+    "logging_collector=off",
+    "log_destination=stderr",
 ];
 
 /** "schema.table" -> rows, per database. */
@@ -47,7 +54,8 @@ export interface PgArchiveResult {
 }
 
 // Hex, so that any role name survives single-user mode's output format.
-const SUPERUSER_SQL = "SELECT encode(convert_to(rolname, 'UTF8'), 'hex') AS upshift_role FROM pg_authid WHERE rolsuper AND rolcanlogin ORDER BY (oid = 10) DESC, oid LIMIT 1;";
+const SUPERUSER_SQL =
+    "SELECT encode(convert_to(rolname, 'UTF8'), 'hex') AS upshift_role FROM pg_authid WHERE rolsuper AND rolcanlogin ORDER BY (oid = 10) DESC, oid LIMIT 1;";
 
 /**
  * Which restored volumes hold a Postgres data directory (archive -> PG_VERSION), in one helper.
@@ -65,8 +73,22 @@ async function findDataDirs(ctx: TestRestoreContext, prepare: boolean): Promise<
     [ -f "$d/postgresql.conf" ] || : > "$d/postgresql.conf"
   fi
 done`;
-    const r = await docker(["run", "--rm", ...ownerLabels(), "--log-driver", "none", "--network", "none", ...mounts,
-        ctx.helperImage, "sh", "-c", script, "sh", prepare ? "prepare" : "look"]);
+    const r = await docker([
+        "run",
+        "--rm",
+        ...ownerLabels(),
+        "--log-driver",
+        "none",
+        "--network",
+        "none",
+        ...mounts,
+        ctx.helperImage,
+        "sh",
+        "-c",
+        script,
+        "sh",
+        prepare ? "prepare" : "look",
+    ]);
     const out = new Map<string, string>();
     for (const line of r.stdout.split("\n")) {
         const m = /^UPSHIFT-PG (\d+) (\S*)$/.exec(line.trim());
@@ -80,13 +102,40 @@ const tail = (text: string, n = 25) => text.trim().split("\n").slice(-n).join("\
 /** The bootstrap superuser (or another superuser that can log in), by single-user mode. */
 async function discoverSuperuser(archive: string, volume: string, image: string): Promise<string> {
     const name = `upshift-verify-pg-su-${crypto.randomBytes(4).toString("hex")}`;
-    const r = await docker(["run", "--rm", "-i", "--name", name, ...ownerLabels("throwaway"), "--network", "none",
-        "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
-        image, "postgres", "--single", "-c", "fsync=off", "-c", "shared_buffers=128MB", "-c", "huge_pages=off", "-c", "archive_mode=off", "template1"],
-    { input: SUPERUSER_SQL + "\n", check: false, timeoutMs: pgStartTimeoutMs() });
+    const r = await docker(
+        [
+            "run",
+            "--rm",
+            "-i",
+            "--name",
+            name,
+            ...ownerLabels("throwaway"),
+            "--network",
+            "none",
+            "--mount",
+            `type=volume,src=${volume},dst=${PGDATA}`,
+            "-e",
+            `PGDATA=${PGDATA}`,
+            image,
+            "postgres",
+            "--single",
+            "-c",
+            "fsync=off",
+            "-c",
+            "shared_buffers=128MB",
+            "-c",
+            "huge_pages=off",
+            "-c",
+            "archive_mode=off",
+            "template1",
+        ],
+        { input: SUPERUSER_SQL + "\n", check: false, timeoutMs: pgStartTimeoutMs() },
+    );
     const m = /upshift_role = "([0-9a-f]*)"/.exec(r.stdout);
     if (r.code !== 0 || !m) {
-        throw new HookError(`Postgres (${image}) did not start on the restored ${archive} (single-user run, exit ${r.code}); its log:\n${tail(`${r.stdout}\n${r.stderr}`)}`);
+        throw new HookError(
+            `Postgres (${image}) did not start on the restored ${archive} (single-user run, exit ${r.code}); its log:\n${tail(`${r.stdout}\n${r.stderr}`)}`,
+        );
     }
     if (!m[1]) throw new HookError(`the restored ${archive} has no superuser that can log in; cannot count its rows`);
     return Buffer.from(m[1], "hex").toString("utf8");
@@ -98,39 +147,90 @@ async function waitReady(container: string, archive: string, image: string): Pro
         const st = await containerState(container);
         if (!st || st.status !== "running") {
             const logs = await docker(["logs", "--tail", "25", container], { check: false });
-            throw new HookError(`Postgres (${image}) did not start on the restored ${archive} (container ${st?.status ?? "gone"}); its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`);
+            throw new HookError(
+                `Postgres (${image}) did not start on the restored ${archive} (container ${st?.status ?? "gone"}); its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`,
+            );
         }
-        const r = await docker(["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], { check: false });
+        const r = await docker(["exec", container, "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"], {
+            check: false,
+        });
         if (r.code === 0) return;
         if (Date.now() > until) {
             const logs = await docker(["logs", "--tail", "25", container], { check: false });
-            throw new HookError(`Postgres (${image}) on the restored ${archive} did not accept connections on 127.0.0.1 within ${pgStartTimeoutMs() / 1000} s; its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`);
+            throw new HookError(
+                `Postgres (${image}) on the restored ${archive} did not accept connections on 127.0.0.1 within ${pgStartTimeoutMs() / 1000} s; its log:\n${tail(`${logs.stdout}\n${logs.stderr}`)}`,
+            );
         }
         await new Promise((res) => setTimeout(res, 300));
     }
 }
 
 /** Starts IMG on the restored data directory and counts every table's rows. */
-export async function testStart(archive: string, volume: string, pgVersion: string, image: string, log: (m: string) => void): Promise<PgArchiveResult> {
+export async function testStart(
+    archive: string,
+    volume: string,
+    pgVersion: string,
+    image: string,
+    log: (m: string) => void,
+): Promise<PgArchiveResult> {
     const started = Date.now();
     const superuser = await discoverSuperuser(archive, volume, image);
     const name = `upshift-verify-pg-${crypto.randomBytes(4).toString("hex")}`;
     try {
         log(`starting Postgres ${pgVersion} (${image}) on the restored ${archive} as ${name}`);
-        await docker(["run", "-d", "--name", name, ...ownerLabels("throwaway"), "--network", "none",
-            "--mount", `type=volume,src=${volume},dst=${PGDATA}`, "-e", `PGDATA=${PGDATA}`,
-            image, "postgres", ...SERVER_SETTINGS.flatMap((s) => ["-c", s])]);
+        await docker([
+            "run",
+            "-d",
+            "--name",
+            name,
+            ...ownerLabels("throwaway"),
+            "--network",
+            "none",
+            "--mount",
+            `type=volume,src=${volume},dst=${PGDATA}`,
+            "-e",
+            `PGDATA=${PGDATA}`,
+            image,
+            "postgres",
+            ...SERVER_SETTINGS.flatMap((s) => ["-c", s]),
+        ]);
         await waitReady(name, archive, image);
-        const server = await psqlJson<string>(name, superuser, "postgres", "SELECT to_json(current_setting('server_version'))", WHO, "report its version")
-            .catch(() => psqlJson<string>(name, superuser, "template1", "SELECT to_json(current_setting('server_version'))", WHO, "report its version"));
+        const server = await psqlJson<string>(
+            name,
+            superuser,
+            "postgres",
+            "SELECT to_json(current_setting('server_version'))",
+            WHO,
+            "report its version",
+        ).catch(() =>
+            psqlJson<string>(
+                name,
+                superuser,
+                "template1",
+                "SELECT to_json(current_setting('server_version'))",
+                WHO,
+                "report its version",
+            ),
+        );
         const dbs = await psqlJson<string[]>(name, superuser, "template1", DATABASES_SQL, WHO, "list its databases");
         const databases: PgCounts = {};
         for (const db of dbs) {
-            databases[db] = { tables: await psqlJson<Record<string, number>>(name, superuser, db, TABLE_COUNTS_SQL, WHO, `count the rows of database ${JSON.stringify(db)}`) };
+            databases[db] = {
+                tables: await psqlJson<Record<string, number>>(
+                    name,
+                    superuser,
+                    db,
+                    TABLE_COUNTS_SQL,
+                    WHO,
+                    `count the rows of database ${JSON.stringify(db)}`,
+                ),
+            };
         }
         const seconds = Math.round((Date.now() - started) / 100) / 10;
         const t = totals(databases);
-        log(`${archive}: Postgres ${server} answered: ${dbs.length} databases, ${t.tables} tables, ${t.rows} rows (${seconds} s)`);
+        log(
+            `${archive}: Postgres ${server} answered: ${dbs.length} databases, ${t.tables} tables, ${t.rows} rows (${seconds} s)`,
+        );
         return { archive, pgVersion, image, server, superuser, status: "answered", databases, seconds };
     } finally {
         // -v: the image may declare a VOLUME of its own (an anonymous volume per container).
@@ -139,8 +239,13 @@ export async function testStart(archive: string, volume: string, pgVersion: stri
 }
 
 function totals(dbs: PgCounts): { tables: number; rows: number } {
-    let tables = 0, rows = 0;
-    for (const d of Object.values(dbs)) for (const n of Object.values(d.tables)) { tables++; rows += n; }
+    let tables = 0,
+        rows = 0;
+    for (const d of Object.values(dbs))
+        for (const n of Object.values(d.tables)) {
+            tables++;
+            rows += n;
+        }
     return { tables, rows };
 }
 
@@ -154,7 +259,10 @@ function differences(archive: string, want: NonNullable<Expected["databases"]>, 
     const d: string[] = [];
     for (const [db, w] of Object.entries(want)) {
         const g = got[db];
-        if (!g) { d.push(`${archive}: database ${db} missing`); continue; }
+        if (!g) {
+            d.push(`${archive}: database ${db} missing`);
+            continue;
+        }
         for (const [t, n] of Object.entries(w.tables ?? {})) {
             if (!(t in g.tables)) d.push(`${archive}: ${db}: table ${t} missing (recorded ${n} rows)`);
             else if (g.tables[t] !== n) d.push(`${archive}: ${db}: table ${t} has ${g.tables[t]} rows, recorded ${n}`);
@@ -163,15 +271,24 @@ function differences(archive: string, want: NonNullable<Expected["databases"]>, 
     return d;
 }
 
-export async function postgresCheck(expected: unknown, ctx: TestRestoreContext): Promise<Record<string, unknown> | undefined> {
+export async function postgresCheck(
+    expected: unknown,
+    ctx: TestRestoreContext,
+): Promise<Record<string, unknown> | undefined> {
     const exp = (expected ?? undefined) as Expected | undefined;
     const found = await findDataDirs(ctx, ctx.pgImage !== undefined);
     if (!found.size) {
-        if (exp) throw new HookError(`the manifest records Postgres checks but no restored archive holds a Postgres data directory (PG_VERSION)`);
+        if (exp)
+            throw new HookError(
+                `the manifest records Postgres checks but no restored archive holds a Postgres data directory (PG_VERSION)`,
+            );
         return undefined;
     }
     if (!ctx.pgImage) {
-        if (exp) throw new HookError(`the manifest records Postgres row counts for ${[...found.keys()].join(", ")}: give --pg-image IMG to test-start it`);
+        if (exp)
+            throw new HookError(
+                `the manifest records Postgres row counts for ${[...found.keys()].join(", ")}: give --pg-image IMG to test-start it`,
+            );
         const archives: Record<string, unknown> = {};
         for (const [a, v] of found) {
             ctx.log(`${a} holds a Postgres ${v} data directory: ${NOT_STARTED}`);
@@ -189,18 +306,46 @@ export async function postgresCheck(expected: unknown, ctx: TestRestoreContext):
         const want = exp?.archives?.[r.archive]?.databases ?? (results.length === 1 ? exp?.databases : undefined);
         if (want) problems.push(...differences(r.archive, want, r.databases!));
     }
-    if (problems.length) throw new HookError(`the test-started Postgres does not hold what the manifest recorded: ${problems.slice(0, 10).join("; ")}`);
+    if (problems.length)
+        throw new HookError(
+            `the test-started Postgres does not hold what the manifest recorded: ${problems.slice(0, 10).join("; ")}`,
+        );
     ctx.record({
-        archives: Object.fromEntries(results.map((r) => [r.archive, {
-            image: r.image, pgVersion: r.pgVersion, server: r.server, superuser: r.superuser, seconds: r.seconds, databases: r.databases,
-        }])),
+        archives: Object.fromEntries(
+            results.map((r) => [
+                r.archive,
+                {
+                    image: r.image,
+                    pgVersion: r.pgVersion,
+                    server: r.server,
+                    superuser: r.superuser,
+                    seconds: r.seconds,
+                    databases: r.databases,
+                },
+            ]),
+        ),
     });
     return {
         image: ctx.pgImage,
-        archives: Object.fromEntries(results.map((r) => [r.archive, {
-            pgVersion: r.pgVersion, server: r.server, status: r.status,
-            databases: Object.fromEntries(Object.entries(r.databases!).map(([db, d]) => [db, { tables: Object.keys(d.tables).length, rows: Object.values(d.tables).reduce((a, b) => a + b, 0) }])),
-        }])),
+        archives: Object.fromEntries(
+            results.map((r) => [
+                r.archive,
+                {
+                    pgVersion: r.pgVersion,
+                    server: r.server,
+                    status: r.status,
+                    databases: Object.fromEntries(
+                        Object.entries(r.databases!).map(([db, d]) => [
+                            db,
+                            {
+                                tables: Object.keys(d.tables).length,
+                                rows: Object.values(d.tables).reduce((a, b) => a + b, 0),
+                            },
+                        ]),
+                    ),
+                },
+            ]),
+        ),
     };
 }
 

@@ -43,21 +43,42 @@ export const verify: HookCommand = {
     run(argv) {
         const { values } = parseOptions(argv, OPTIONS);
         requireFlags(values, "backup DIR/P/ID");
-        return runOperation("verify", () => runVerify(path.resolve(values.backup!), values["test-restore"] === true, helperImage(values["helper-image"]), values["pg-image"]));
+        return runOperation("verify", () =>
+            runVerify(
+                path.resolve(values.backup!),
+                values["test-restore"] === true,
+                helperImage(values["helper-image"]),
+                values["pg-image"],
+            ),
+        );
     },
 };
 
-async function runVerify(dir: string, testRestore: boolean, image: string, pgImage?: string): Promise<Record<string, unknown>> {
+async function runVerify(
+    dir: string,
+    testRestore: boolean,
+    image: string,
+    pgImage?: string,
+): Promise<Record<string, unknown>> {
     try {
         return await verifyBackup(dir, testRestore, image, pgImage);
     } catch (e) {
         // A record of an earlier pass must not outlive a failed verification.
-        try { fs.rmSync(path.join(dir, VERIFIED_FILE), { force: true }); } catch { /* read-only: nothing was written either */ }
+        try {
+            fs.rmSync(path.join(dir, VERIFIED_FILE), { force: true });
+        } catch {
+            /* read-only: nothing was written either */
+        }
         throw e;
     }
 }
 
-async function verifyBackup(dir: string, testRestore: boolean, image: string, pgImage?: string): Promise<Record<string, unknown>> {
+async function verifyBackup(
+    dir: string,
+    testRestore: boolean,
+    image: string,
+    pgImage?: string,
+): Promise<Record<string, unknown>> {
     const m = readBackupArg(dir);
     // A test restore hashes each archive as it extracts it: then the sizes come first, the sha256s there.
     const problems = await checkArchives(dir, m.archives, { hash: !testRestore });
@@ -69,11 +90,13 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
     const manifestKeys = Object.keys(m.checks ?? {});
     const keys = [...manifestKeys, ...autoVerifyChecks().filter((k) => !manifestKeys.includes(k))];
     const unknown = keys.filter((k) => !verifyCheck(k));
-    if (unknown.length) throw new HookError(`backup ${dir} asks for checks this upshift cannot run: ${unknown.join(", ")}`);
+    if (unknown.length)
+        throw new HookError(`backup ${dir} asks for checks this upshift cannot run: ${unknown.join(", ")}`);
 
     // Throwaway volumes and containers of a verify that was killed are removed first (finding 9).
     const leftovers = await removeLeftovers();
-    if (leftovers.length) log("verify", `removed ${leftovers.length} helper containers and throwaway volumes left by an interrupted run`);
+    if (leftovers.length)
+        log("verify", `removed ${leftovers.length} helper containers and throwaway volumes left by an interrupted run`);
     const run = crypto.randomBytes(3).toString("hex");
     const volumes = new Map<string, string>();
     try {
@@ -86,14 +109,20 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
             let got: { files: number; bytes: number };
             try {
                 got = await extractArchive(path.join(dir, a.file), a.sha256, { type: "volume", name: vol }, image, {
-                    clear: false, marker: `verify ${m.id}/${a.name}`, helperZstd, label: `test-restore ${a.name}`, compression: a.compression,
+                    clear: false,
+                    marker: `verify ${m.id}/${a.name}`,
+                    helperZstd,
+                    label: `test-restore ${a.name}`,
+                    compression: a.compression,
                 });
             } catch (e) {
                 if (e instanceof DamagedArchiveError) throw new HookError(`backup ${dir} is not good: ${e.message}`);
                 throw e;
             }
             if (got.files !== a.files || got.bytes !== a.sourceBytes) {
-                throw new HookError(`test restore of ${a.name} gave ${got.files} files / ${got.bytes} bytes, the manifest recorded ${a.files} / ${a.sourceBytes}`);
+                throw new HookError(
+                    `test restore of ${a.name} gave ${got.files} files / ${got.bytes} bytes, the manifest recorded ${a.files} / ${a.sourceBytes}`,
+                );
             }
             restored.push({ name: a.name, files: got.files, bytes: got.bytes });
         }
@@ -101,14 +130,29 @@ async function verifyBackup(dir: string, testRestore: boolean, image: string, pg
         const details: Record<string, unknown> = {};
         for (const k of keys) {
             const summary = await verifyCheck(k)!(m.checks?.[k], {
-                backupDir: dir, manifest: m, volumes, helperImage: image, pgImage, log: (msg) => log("verify", msg),
-                record: (d) => { details[k] = d; },
+                backupDir: dir,
+                manifest: m,
+                volumes,
+                helperImage: image,
+                pgImage,
+                log: (msg) => log("verify", msg),
+                record: (d) => {
+                    details[k] = d;
+                },
             });
             if (summary !== undefined) checks[k] = summary;
         }
         writeVerified(dir, {
-            format: VERIFIED_FORMAT, id: m.id, product: m.product, version: m.version, verifiedAt: new Date().toISOString(),
-            helperImage: image, ...(pgImage ? { pgImage } : {}), checksums: "ok", testRestore: restored, checks: details,
+            format: VERIFIED_FORMAT,
+            id: m.id,
+            product: m.product,
+            version: m.version,
+            verifiedAt: new Date().toISOString(),
+            helperImage: image,
+            ...(pgImage ? { pgImage } : {}),
+            checksums: "ok",
+            testRestore: restored,
+            checks: details,
         });
         return { ...result, testRestore: restored, ...(Object.keys(checks).length ? { checks } : {}) };
     } finally {
@@ -121,7 +165,10 @@ function writeVerified(dir: string, record: Record<string, unknown>): void {
     try {
         writeJsonAtomic(path.join(dir, VERIFIED_FILE), record, 0o644);
     } catch (e) {
-        log("verify", `could not write ${path.join(dir, VERIFIED_FILE)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the backup is verified all the same`);
+        log(
+            "verify",
+            `could not write ${path.join(dir, VERIFIED_FILE)} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); the backup is verified all the same`,
+        );
         fs.rmSync(path.join(dir, `${VERIFIED_FILE}.tmp`), { force: true });
     }
 }

@@ -14,7 +14,17 @@ import { Deployed, initCvatStack, mediaSums, names, runningOn, tryClean, upWithF
 import { assertAllServing, buildStandins, dk, E2EStack, waitAllServing } from "./harness";
 
 /** A checksum of every file in a volume (read-only mount), the test's own means. */
-const volumeSum = (v: string) => dk(["run", "--rm", "-v", `${v}:/d:ro`, TEST_IMAGES.tools, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum | sha256sum"]).trim();
+const volumeSum = (v: string) =>
+    dk([
+        "run",
+        "--rm",
+        "-v",
+        `${v}:/d:ro`,
+        TEST_IMAGES.tools,
+        "sh",
+        "-c",
+        "cd /d && find . -type f | sort | xargs sha256sum | sha256sum",
+    ]).trim();
 const dbVolumes = () => dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_db"]).split("\n").filter(Boolean).sort();
 
 describe("e2e: a failed CVAT upgrade attempt abandoned, then a new one, real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
@@ -29,8 +39,18 @@ describe("e2e: a failed CVAT upgrade attempt abandoned, then a new one, real Pul
         await initCvatStack(stack);
         await stack.up();
         await waitReady("cvat_db");
-        psql("cvat_db", "cvat", "CREATE TABLE engine_task (id int PRIMARY KEY, name text); INSERT INTO engine_task SELECT g, 'task ' || g FROM generate_series(1, 20000) g;");
-        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && head -c 500000 /dev/urandom > /home/django/data/data/1/raw/1.jpg"]);
+        psql(
+            "cvat_db",
+            "cvat",
+            "CREATE TABLE engine_task (id int PRIMARY KEY, name text); INSERT INTO engine_task SELECT g, 'task ' || g FROM generate_series(1, 20000) g;",
+        );
+        dk([
+            "exec",
+            "cvat_server",
+            "sh",
+            "-c",
+            "mkdir -p /home/django/data/data/1/raw && head -c 500000 /dev/urandom > /home/django/data/data/1/raw/1.jpg",
+        ]);
         rows = digest("cvat_db", "cvat");
         media = mediaSums();
     });
@@ -48,7 +68,11 @@ describe("e2e: a failed CVAT upgrade attempt abandoned, then a new one, real Pul
         assert.ok(up.fired, "the fault fired");
         assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.2.0");
         assert.deepStrictEqual(dbVolumes(), ["cvat_cvat_db", "cvat_cvat_db_pg15"]);
-        assert.strictEqual(dk(["run", "--rm", "-v", "cvat_cvat_db_pg15:/d:ro", TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(), "17", "the failed attempt's copy");
+        assert.strictEqual(
+            dk(["run", "--rm", "-v", "cvat_cvat_db_pg15:/d:ro", TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(),
+            "17",
+            "the failed attempt's copy",
+        );
         assert.ok(fs.existsSync(path.join(stack.backupDir, "cvat", "2.2.0-to-2.3.0-a1-volumes.json")), "its ledger");
         abandonedSum = volumeSum("cvat_cvat_db_pg15");
         await waitAllServing(names("2.2.0"));
@@ -61,7 +85,11 @@ describe("e2e: a failed CVAT upgrade attempt abandoned, then a new one, real Pul
         assertAllServing(names("2.2.0"));
         assert.deepStrictEqual(digest("cvat_db", "cvat"), rows);
         const state = (await stack.exported()).deployment.resources!;
-        const vol = state.find((r) => r.type === "docker:index/volume:Volume" && (r as { outputs?: { name?: string } }).outputs?.name === "cvat_cvat_db_pg15");
+        const vol = state.find(
+            (r) =>
+                r.type === "docker:index/volume:Volume" &&
+                (r as { outputs?: { name?: string } }).outputs?.name === "cvat_cvat_db_pg15",
+        );
         assert.ok(vol, "still in the state");
         assert.strictEqual((vol as { protect?: boolean }).protect, true);
         assert.strictEqual(volumeSum("cvat_cvat_db_pg15"), abandonedSum, "not written");
@@ -71,19 +99,31 @@ describe("e2e: a failed CVAT upgrade attempt abandoned, then a new one, real Pul
     });
 
     it("attempt 2 migrates onto a fresh volume: every row and file on Postgres 17, the abandoned copy untouched, no diff after", async () => {
-        psql("cvat_db", "cvat", "INSERT INTO engine_task SELECT g, 'after the abandoned attempt ' || g FROM generate_series(30001, 31000) g;");
+        psql(
+            "cvat_db",
+            "cvat",
+            "INSERT INTO engine_task SELECT g, 'after the abandoned attempt ' || g FROM generate_series(30001, 31000) g;",
+        );
         rows = digest("cvat_db", "cvat");
         await stack.config("cvat:version", "2.3.0");
         await stack.up();
         assertAllServing(names("2.3.0"));
         assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^17\./);
         assert.deepStrictEqual(runningOn("cvat_cvat_db_pg15_2"), ["cvat_db"]);
-        assert.deepStrictEqual(digest("cvat_db", "cvat"), rows, "every table: count and content hash, with the rows written after attempt 1");
+        assert.deepStrictEqual(
+            digest("cvat_db", "cvat"),
+            rows,
+            "every table: count and content hash, with the rows written after attempt 1",
+        );
         assert.strictEqual(mediaSums(), media, "every media file");
         assert.strictEqual(volumeSum("cvat_cvat_db_pg15"), abandonedSum, "the abandoned copy, untouched");
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.3.0");
-        assert.deepStrictEqual(out.cvat.history!.at(-1)!.backups, ["cvat/2.2.0-to-2.3.0-a2-restore-point"], "its own restore point");
+        assert.deepStrictEqual(
+            out.cvat.history!.at(-1)!.backups,
+            ["cvat/2.2.0-to-2.3.0-a2-restore-point"],
+            "its own restore point",
+        );
         await stack.preview(["--expect-no-changes"]);
     });
 });

@@ -10,7 +10,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { TEST_IMAGES } from "../integration/setup";
 import { digest, psql, waitReady } from "../integration/cvat-steps";
-import { Deployed, duringMigration, initCvatStack, mediaSums, names, runningOn, SEED, tryClean, upWithFault, VOLUMES_220 } from "./cvat-fixture";
+import {
+    Deployed,
+    duringMigration,
+    initCvatStack,
+    mediaSums,
+    names,
+    runningOn,
+    SEED,
+    tryClean,
+    upWithFault,
+    VOLUMES_220,
+} from "./cvat-fixture";
 import { assertAllServing, buildStandins, dk, E2EStack, running, waitAllServing } from "./harness";
 
 describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
@@ -34,8 +45,17 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
     it("adopts volumes made the way compose makes them (with its labels): a fresh 2.2.0 comes up healthy, and nothing changes on the next runs", async () => {
         // docker compose labels every volume it creates; the provider reads the labels back.
         for (const v of VOLUMES_220) {
-            dk(["volume", "create", "--label", "com.docker.compose.project=cvat", "--label", `com.docker.compose.volume=${v.replace(/^cvat_/, "")}`,
-                "--label", "com.docker.compose.version=2.29.7", v]);
+            dk([
+                "volume",
+                "create",
+                "--label",
+                "com.docker.compose.project=cvat",
+                "--label",
+                `com.docker.compose.volume=${v.replace(/^cvat_/, "")}`,
+                "--label",
+                "com.docker.compose.version=2.29.7",
+                v,
+            ]);
         }
         const up = await stack.up();
         timings.freshUp = up.seconds;
@@ -47,13 +67,22 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         timings.preview = pv.seconds;
         await stack.up({ extra: ["--expect-no-changes"] });
         // The adopted volumes kept their labels (nothing was replaced).
-        assert.match(dk(["volume", "inspect", "-f", "{{json .Labels}}", "cvat_cvat_db"]), /com\.docker\.compose\.project/);
+        assert.match(
+            dk(["volume", "inspect", "-f", "{{json .Labels}}", "cvat_cvat_db"]),
+            /com\.docker\.compose\.project/,
+        );
     });
 
     it("seeds 161,000 rows in four tables and 12 MB of media", async () => {
         await waitReady("cvat_db");
         psql("cvat_db", "cvat", SEED);
-        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done"]);
+        dk([
+            "exec",
+            "cvat_server",
+            "sh",
+            "-c",
+            "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done",
+        ]);
         before220 = digest("cvat_db", "cvat");
         media = mediaSums();
         const rows = Object.values(before220).reduce((n, d) => n + Number(d.split(":")[0]), 0);
@@ -63,16 +92,36 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
     it("`pulumi config set cvat:version 2.3.0`: the preview gives the plan in words and every step in order", async () => {
         await stack.config("cvat:version", "2.3.0");
         const pv = await stack.preview(["--json"]);
-        const json = JSON.parse(pv.stdout) as { steps: { op: string; urn: string }[]; diagnostics?: { message: string }[] };
-        const stepOrder = json.steps.filter((s) => s.urn.includes("command:local:Command")).map((s) => s.urn.replace(/^.*::cvat-2\.2\.0-to-2\.3\.0-/, ""));
+        const json = JSON.parse(pv.stdout) as {
+            steps: { op: string; urn: string }[];
+            diagnostics?: { message: string }[];
+        };
+        const stepOrder = json.steps
+            .filter((s) => s.urn.includes("command:local:Command"))
+            .map((s) => s.urn.replace(/^.*::cvat-2\.2\.0-to-2\.3\.0-/, ""));
         // Retention is on by default (keep 5): the prune comes right after the verify.
-        assert.deepStrictEqual(stepOrder, ["preflight", "restore-point", "verify-restore-point", "prune-restore-point", "pg-migrate", "start", "pg-analyze"]);
+        assert.deepStrictEqual(stepOrder, [
+            "preflight",
+            "restore-point",
+            "verify-restore-point",
+            "prune-restore-point",
+            "pg-migrate",
+            "start",
+            "pg-analyze",
+        ]);
         const at = (suffix: string) => json.steps.findIndex((s) => s.urn.endsWith(suffix));
         // The old DB container goes only after the migration onto the new volume; the app comes back after the new DB.
-        assert.ok(at("-vol-cvat_cvat_db_pg15") < at("-pg-migrate") && at("-pg-migrate") < at("::cvat-cvat_db") && at("::cvat-cvat_db") < at("::cvat-cvat_server"));
+        assert.ok(
+            at("-vol-cvat_cvat_db_pg15") < at("-pg-migrate") &&
+                at("-pg-migrate") < at("::cvat-cvat_db") &&
+                at("::cvat-cvat_db") < at("::cvat-cvat_server"),
+        );
         const words = (json.diagnostics ?? []).map((d) => d.message).join("\n");
         assert.match(words, /cvat 2\.2\.0 -> 2\.3\.0 \(upgrade\): 7 steps/);
-        assert.match(words, /\[pg-migrate\] .*on the new volume cvat_cvat_db_pg15: pg_upgrade with upshift-test\/pg-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/);
+        assert.match(
+            words,
+            /\[pg-migrate\] .*on the new volume cvat_cvat_db_pg15: pg_upgrade with upshift-test\/pg-upgrade:15-to-17 \(--check first; dump and restore instead if it refuses\)/,
+        );
         // The README's worked example is this output (UPSHIFT_E2E_PREVIEW_OUT saves it).
         const text = (await stack.preview()).stdout;
         assert.match(text, /cvat-2\.2\.0-to-2\.3\.0-pg-migrate/);
@@ -102,15 +151,25 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         assert.match(psql("cvat_db", "cvat", "SHOW server_version"), /^17\./);
         assert.deepStrictEqual(digest("cvat_db", "cvat"), before220, "every table: count and content hash");
         assert.strictEqual(mediaSums(), media, "every media file");
-        assert.strictEqual(dk(["run", "--rm", "-v", "cvat_cvat_db:/d:ro", TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(), "15", "the old volume still holds the old major");
+        assert.strictEqual(
+            dk(["run", "--rm", "-v", "cvat_cvat_db:/d:ro", TEST_IMAGES.tools, "cat", "/d/PG_VERSION"]).trim(),
+            "15",
+            "the old volume still holds the old major",
+        );
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.3.0");
         const entry = out.cvat.history!.at(-1)!;
         assert.strictEqual(entry.kind, "upgrade");
         // The rerun is the same attempt: it used the restore point the failed run took, and took no other.
         assert.deepStrictEqual(entry.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
-        assert.deepStrictEqual(fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /restore-point/.test(d)), ["2.2.0-to-2.3.0-a1-restore-point"]);
-        assert.ok((entry.archives ?? []).length === 4 && entry.archives!.every((a) => /^[0-9a-f]{64}$/.test(a.sha256)), "the restore point's checksums are on record");
+        assert.deepStrictEqual(
+            fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /restore-point/.test(d)),
+            ["2.2.0-to-2.3.0-a1-restore-point"],
+        );
+        assert.ok(
+            (entry.archives ?? []).length === 4 && entry.archives!.every((a) => /^[0-9a-f]{64}$/.test(a.sha256)),
+            "the restore point's checksums are on record",
+        );
         await stack.preview(["--expect-no-changes"]);
     });
 
@@ -126,7 +185,10 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         // Attempt 1 was the upgrade (failed once, rerun: the same attempt), so the rollback is attempt 2.
         assert.deepStrictEqual(out0.cvat.history!.at(-1)!.backups, ["cvat/2.3.0-to-2.2.0-a2-rollback-point"]);
         const point = path.join(stack.backupDir, "cvat", "2.3.0-to-2.2.0-a2-rollback-point");
-        const verified = JSON.parse(fs.readFileSync(path.join(point, "verified.json"), "utf8")) as Record<string, unknown>;
+        const verified = JSON.parse(fs.readFileSync(path.join(point, "verified.json"), "utf8")) as Record<
+            string,
+            unknown
+        >;
         assert.ok(verified, "the rollback point was verified");
         assert.ok(Object.keys(after230).length > 0);
         const out = (await stack.outputs()).deployed as Deployed;
@@ -143,7 +205,10 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
                 killed = true;
                 // The machine "dies": the plugins and the steps they run go too (they are in process groups of their own).
                 // ("[/]" keeps pkill from matching its own command line.)
-                execFileSync("sh", ["-c", `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
+                execFileSync("sh", [
+                    "-c",
+                    `pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`,
+                ]);
             }),
         });
         assert.ok(killed, "the update was killed during pg_upgrade");
@@ -151,11 +216,19 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.2.0");
         const state = await stack.exported();
-        console.log(`      pending operations after SIGKILL: ${JSON.stringify(state.deployment.pending_operations ?? [])}`);
-        assert.ok((state.deployment.pending_operations ?? []).length > 0, "the engine recorded the step that was running as pending");
+        console.log(
+            `      pending operations after SIGKILL: ${JSON.stringify(state.deployment.pending_operations ?? [])}`,
+        );
+        assert.ok(
+            (state.deployment.pending_operations ?? []).length > 0,
+            "the engine recorded the step that was running as pending",
+        );
         // The killed CLI left the file backend's lock: release it, then drop the pending create (README).
         // (A preview takes no lock; an update or a refresh does.)
-        const locked = await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"), { allowFail: true });
+        const locked = await stack.pulumi(
+            stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"),
+            { allowFail: true },
+        );
         assert.match(locked.stdout + locked.stderr, /currently locked/);
         await stack.pulumi(["cancel", "--yes", "--stack", stack.stack]);
         await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
@@ -169,13 +242,19 @@ describe("e2e: CVAT with the real Pulumi engine, real Docker and Postgres; stand
 
     it("`pulumi destroy` stops at the protected data volumes; after `pulumi state unprotect --all` it removes everything else and every data volume stays", async () => {
         const volumes = dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort();
-        const refused = await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), { allowFail: true });
+        const refused = await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"), {
+            allowFail: true,
+        });
         assert.notStrictEqual(refused.code, 0);
         assert.match(refused.stdout + refused.stderr, /protect/);
         await stack.pulumi(["state", "unprotect", "--all", "--yes", "--stack", stack.stack]);
         await stack.pulumi(stack.stackArgs("destroy", "--yes", "--suppress-progress"));
         for (const c of names("2.3.0")) assert.strictEqual(running(c), undefined, `${c} is gone`);
-        assert.deepStrictEqual(dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort(), volumes, "every data volume is still there");
+        assert.deepStrictEqual(
+            dk(["volume", "ls", "-q", "--filter", "name=cvat_cvat_"]).split("\n").filter(Boolean).sort(),
+            volumes,
+            "every data volume is still there",
+        );
     });
 });
 
@@ -202,7 +281,9 @@ describe("e2e: a CVAT upgrade interrupted by Ctrl-C, real Pulumi engine, real Do
         const up = await stack.up({
             allowFail: true,
             // What a terminal's Ctrl-C does: SIGINT to the foreground process group (the CLI's).
-            onStart: duringMigration("SIGINT", () => { interrupted = true; }),
+            onStart: duringMigration("SIGINT", () => {
+                interrupted = true;
+            }),
         });
         assert.ok(interrupted, "the update was interrupted during pg_upgrade");
         assert.notStrictEqual(up.code, 0, "an interrupted update does not succeed");

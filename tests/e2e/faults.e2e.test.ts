@@ -17,14 +17,28 @@ import { digest, psql, waitReady } from "../integration/cvat-steps";
 import { Deployed, initCvatStack, mediaSums, names, SEED, tryClean } from "./cvat-fixture";
 import { assertAllServing, buildStandins, dk, E2EStack, running } from "./harness";
 
-interface Row { fault: string; during: string; signal?: string; firstRun: string; rerun: string; compared: string; result: "pass" | "fail" }
+interface Row {
+    fault: string;
+    during: string;
+    signal?: string;
+    firstRun: string;
+    rerun: string;
+    compared: string;
+    result: "pass" | "fail";
+}
 
 const rows: Row[] = [];
 
 /** Whether a process whose command line matches `re` runs (a step's hook). */
 const runs = (re: RegExp) => re.test(execFileSync("ps", ["-eo", "args"], { encoding: "utf8" }));
 /** A container's id ("" when there is none). */
-const idOf = (name: string) => { try { return dk(["container", "inspect", "-f", "{{.Id}}", name]).trim(); } catch { return ""; } };
+const idOf = (name: string) => {
+    try {
+        return dk(["container", "inspect", "-f", "{{.Id}}", name]).trim();
+    } catch {
+        return "";
+    }
+};
 /** Whether a container with this id exists. */
 const exists = (id: string) => dk(["ps", "-aq", "--no-trunc", "--filter", `id=${id}`]).trim() !== "";
 
@@ -43,14 +57,23 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         await stack.up();
         await waitReady("cvat_db");
         psql("cvat_db", "cvat", SEED);
-        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done"]);
+        dk([
+            "exec",
+            "cvat_server",
+            "sh",
+            "-c",
+            "mkdir -p /home/django/data/data/1/raw && for i in $(seq 1 12); do head -c 1000000 /dev/urandom > /home/django/data/data/1/raw/$i.jpg; done",
+        ]);
         before220 = digest("cvat_db", "cvat");
         media = mediaSums();
     });
 
     after(async function () {
-        if (process.env.UPSHIFT_FAULTS_REPORT) fs.writeFileSync(process.env.UPSHIFT_FAULTS_REPORT, JSON.stringify(rows, null, 2) + "\n");
-        console.log(`      fault matrix: ${rows.filter((r) => r.result === "pass").length} of ${rows.length} rows pass`);
+        if (process.env.UPSHIFT_FAULTS_REPORT)
+            fs.writeFileSync(process.env.UPSHIFT_FAULTS_REPORT, JSON.stringify(rows, null, 2) + "\n");
+        console.log(
+            `      fault matrix: ${rows.filter((r) => r.result === "pass").length} of ${rows.length} rows pass`,
+        );
         await stack.teardown();
         tryClean();
         stack.cleanup();
@@ -72,12 +95,19 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
                     fired = true;
                     if (signal === "SIGINT") process.kill(-child.pid!, "SIGINT");
                     // The machine "dies": the CLI, the plugins, and the steps whose command line names this stack's files.
-                    else execFileSync("sh", ["-c", `kill -KILL -${child.pid}; pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`]);
+                    else
+                        execFileSync("sh", [
+                            "-c",
+                            `kill -KILL -${child.pid}; pkill -KILL -f '[/]${stack.dir.slice(1)}|standins/[d]ocker-provider.ts|standins/[c]ommand-provider.ts' || true`,
+                        ]);
                 }, 100);
                 child.on("close", () => clearInterval(poll));
             },
         });
-        assert.ok(fired, `the run reached ${what} (exit ${run.code ?? run.signal}): ${(run.stdout + run.stderr).slice(-1500)}`);
+        assert.ok(
+            fired,
+            `the run reached ${what} (exit ${run.code ?? run.signal}): ${(run.stdout + run.stderr).slice(-1500)}`,
+        );
         assert.notStrictEqual(run.code, 0, "a killed update does not succeed");
     }
 
@@ -90,26 +120,56 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         await stack.pulumi(["cancel", "--yes", "--stack", stack.stack], { allowFail: true });
         const file = path.join(stack.dir, "export.json");
         fs.writeFileSync(file, JSON.stringify(await stack.exported()));
-        const r = execFileSync(path.join(__dirname, "..", "..", "bin", "upshift"), ["orphans", "--stack", `upshift/${stack.stack}`, "--state", file, "--remove"],
-            { encoding: "utf8", env: stack.env() });
+        const r = execFileSync(
+            path.join(__dirname, "..", "..", "bin", "upshift"),
+            ["orphans", "--stack", `upshift/${stack.stack}`, "--state", file, "--remove"],
+            { encoding: "utf8", env: stack.env() },
+        );
         await stack.pulumi(stack.stackArgs("refresh", "--yes", "--clear-pending-creates", "--suppress-progress"));
         return (JSON.parse(r.trim().split("\n").pop()!) as { removed: string[] }).removed;
     }
 
     /** The chain: kill during each step in turn; each rerun continues where the last one stopped. */
-    async function chain(from: string, to: string, steps: { during: string; hook?: RegExp; replaced?: string; signal: "SIGINT" | "SIGKILL"; beforeStop?: boolean }[],
-        expect: { rows: Record<string, string>; media: string }) {
+    async function chain(
+        from: string,
+        to: string,
+        steps: {
+            during: string;
+            hook?: RegExp;
+            replaced?: string;
+            signal: "SIGINT" | "SIGKILL";
+            beforeStop?: boolean;
+        }[],
+        expect: { rows: Record<string, string>; media: string },
+    ) {
         await stack.config("cvat:version", to);
         // A container the killed create left, unknown to the state, and its row: the next run must remove it.
         let orphan: { id: string; row: Row } | undefined;
         for (const s of steps) {
             const before = s.replaced ? idOf(s.replaced) : "";
             // A replacement is reached when its new container exists (the old one deleted first, then created).
-            await killedDuring(s.during, s.signal, s.hook ? () => runs(s.hook!) : () => { const id = idOf(s.replaced!); return id !== "" && id !== before; });
+            await killedDuring(
+                s.during,
+                s.signal,
+                s.hook
+                    ? () => runs(s.hook!)
+                    : () => {
+                          const id = idOf(s.replaced!);
+                          return id !== "" && id !== before;
+                      },
+            );
             const out = (await stack.outputs()).deployed as Deployed;
             const stopped = down(names(from));
             let left = `deployed ${out.cvat.version}; not running: ${stopped.length ? stopped.join(", ") : "none"}`;
-            const row: Row = { fault: "kill", during: `${s.during} (${from} -> ${to})`, signal: s.signal, firstRun: left, rerun: "", compared: "", result: "fail" };
+            const row: Row = {
+                fault: "kill",
+                during: `${s.during} (${from} -> ${to})`,
+                signal: s.signal,
+                firstRun: left,
+                rerun: "",
+                compared: "",
+                result: "fail",
+            };
             rows.push(row);
             if (s.replaced && s.signal === "SIGKILL") {
                 // The provider had created the container, and the engine, killed while the create waited
@@ -118,10 +178,15 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
                 const known = ((await stack.exported()).deployment.resources ?? []).some((r) => r.outputs?.id === id);
                 // cvat_db's create waits for health, so the kill always lands inside it; an app's create
                 // returns at once, and the engine may have recorded it before the kill.
-                if (s.replaced === "cvat_db") assert.ok(id && !known, `the kill left a ${s.replaced} container the state does not know (id ${id || "none"}, in state: ${known})`);
+                if (s.replaced === "cvat_db")
+                    assert.ok(
+                        id && !known,
+                        `the kill left a ${s.replaced} container the state does not know (id ${id || "none"}, in state: ${known})`,
+                    );
                 if (id && !known) {
                     orphan = { id, row };
-                    row.firstRun = left = `${left}; container ${s.replaced} ${id.slice(0, 12)} created but not in the state`;
+                    row.firstRun =
+                        left = `${left}; container ${s.replaced} ${id.slice(0, 12)} created but not in the state`;
                 } else {
                     row.firstRun = left = `${left}; the new ${s.replaced} was already in the state`;
                 }
@@ -130,8 +195,15 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
             const removed = await recover();
             if (orphan) {
                 // The engine creates a change's app containers in parallel: a kill can leave several.
-                assert.ok(removed.includes(s.replaced!), `upshift orphans removed the ${s.replaced} the killed create left (removed: ${removed.join(", ")})`);
-                assert.deepStrictEqual(removed.filter((n) => !names(to).includes(n)), [], "and only containers of the product");
+                assert.ok(
+                    removed.includes(s.replaced!),
+                    `upshift orphans removed the ${s.replaced} the killed create left (removed: ${removed.join(", ")})`,
+                );
+                assert.deepStrictEqual(
+                    removed.filter((n) => !names(to).includes(n)),
+                    [],
+                    "and only containers of the product",
+                );
                 assert.strictEqual(exists(orphan.id), false);
                 orphan.row.rerun = `upshift orphans removed ${removed.join(", ")} (created by the killed run, this stack's labels, not in the state; ${s.replaced} was ${orphan.id.slice(0, 12)}); `;
                 orphan = undefined;
@@ -141,7 +213,11 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
             if (s.beforeStop && s.signal === "SIGINT") {
                 // Before any point of no return, Ctrl-C leaves the product as it was: serving.
                 await new Promise((r) => setTimeout(r, 6000));
-                assert.deepStrictEqual(down(names(from)), [], `${s.during}: Ctrl-C left ${from} serving (the step started again what it stopped)`);
+                assert.deepStrictEqual(
+                    down(names(from)),
+                    [],
+                    `${s.during}: Ctrl-C left ${from} serving (the step started again what it stopped)`,
+                );
             }
         }
         const final = await stack.up();
@@ -162,42 +238,58 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
     }
 
     it("upgrade 2.2.0 -> 2.3.0 killed during every step in turn (SIGINT and SIGKILL alternating), then rerun: nothing lost, this attempt's restore point used", async function () {
-        const out = await chain("2.2.0", "2.3.0", [
-            { during: "preflight", hook: /upshift preflight/, signal: "SIGINT", beforeStop: true },
-            { during: "backup", hook: /upshift backup/, signal: "SIGKILL" },
-            { during: "backup", hook: /upshift backup/, signal: "SIGINT", beforeStop: true },
-            { during: "verify", hook: /upshift verify/, signal: "SIGKILL" },
-            { during: "verify", hook: /upshift verify/, signal: "SIGINT", beforeStop: true },
-            { during: "prune", hook: /upshift prune/, signal: "SIGKILL" },
-            // pg-migrate (pg_upgrade into the new volume) writes only the new volume: before the DB
-            // container's replacement, Ctrl-C leaves 2.2.0 serving on its own.
-            { during: "pg-migrate", hook: /upshift pg-migrate/, signal: "SIGINT", beforeStop: true },
-            { during: "pg-migrate", hook: /upshift pg-migrate/, signal: "SIGKILL" },
-            { during: "DB replacement", replaced: "cvat_db", signal: "SIGKILL" },
-            { during: "app replacement", replaced: "cvat_server", signal: "SIGINT" },
-            { during: "start", hook: /upshift start/, signal: "SIGKILL" },
-        ], { rows: before220, media });
+        const out = await chain(
+            "2.2.0",
+            "2.3.0",
+            [
+                { during: "preflight", hook: /upshift preflight/, signal: "SIGINT", beforeStop: true },
+                { during: "backup", hook: /upshift backup/, signal: "SIGKILL" },
+                { during: "backup", hook: /upshift backup/, signal: "SIGINT", beforeStop: true },
+                { during: "verify", hook: /upshift verify/, signal: "SIGKILL" },
+                { during: "verify", hook: /upshift verify/, signal: "SIGINT", beforeStop: true },
+                { during: "prune", hook: /upshift prune/, signal: "SIGKILL" },
+                // pg-migrate (pg_upgrade into the new volume) writes only the new volume: before the DB
+                // container's replacement, Ctrl-C leaves 2.2.0 serving on its own.
+                { during: "pg-migrate", hook: /upshift pg-migrate/, signal: "SIGINT", beforeStop: true },
+                { during: "pg-migrate", hook: /upshift pg-migrate/, signal: "SIGKILL" },
+                { during: "DB replacement", replaced: "cvat_db", signal: "SIGKILL" },
+                { during: "app replacement", replaced: "cvat_server", signal: "SIGINT" },
+                { during: "start", hook: /upshift start/, signal: "SIGKILL" },
+            ],
+            { rows: before220, media },
+        );
         // One attempt, however many runs: one restore point, the one on record.
         assert.deepStrictEqual(out.cvat.history!.at(-1)!.backups, ["cvat/2.2.0-to-2.3.0-a1-restore-point"]);
-        assert.deepStrictEqual(fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /-point/.test(d)), ["2.2.0-to-2.3.0-a1-restore-point"]);
+        assert.deepStrictEqual(
+            fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => /-point/.test(d)),
+            ["2.2.0-to-2.3.0-a1-restore-point"],
+        );
     });
 
     it("rollback 2.3.0 -> 2.2.0 killed during every step in turn, then rerun: the 2.2.0 rows are back, nothing left stopped", async function () {
-        await chain("2.3.0", "2.2.0", [
-            { during: "preflight", hook: /upshift preflight/, signal: "SIGKILL" },
-            { during: "stop-apps", hook: /upshift stop/, signal: "SIGINT" },
-            { during: "rollback-point backup", hook: /upshift backup/, signal: "SIGKILL" },
-            { during: "verify", hook: /upshift verify/, signal: "SIGINT" },
-            { during: "reattach", hook: /upshift preflight --volume/, signal: "SIGKILL" },
-            { during: "DB replacement", replaced: "cvat_db", signal: "SIGINT" },
-            { during: "app replacement", replaced: "cvat_server", signal: "SIGKILL" },
-            { during: "start", hook: /upshift start/, signal: "SIGINT" },
-        ], { rows: before220, media });
+        await chain(
+            "2.3.0",
+            "2.2.0",
+            [
+                { during: "preflight", hook: /upshift preflight/, signal: "SIGKILL" },
+                { during: "stop-apps", hook: /upshift stop/, signal: "SIGINT" },
+                { during: "rollback-point backup", hook: /upshift backup/, signal: "SIGKILL" },
+                { during: "verify", hook: /upshift verify/, signal: "SIGINT" },
+                { during: "reattach", hook: /upshift preflight --volume/, signal: "SIGKILL" },
+                { during: "DB replacement", replaced: "cvat_db", signal: "SIGINT" },
+                { during: "app replacement", replaced: "cvat_server", signal: "SIGKILL" },
+                { during: "start", hook: /upshift start/, signal: "SIGINT" },
+            ],
+            { rows: before220, media },
+        );
     });
 
     it("the Docker daemon restarted during pg-migrate: that run fails, deployed stays at 2.2.0; the rerun completes with every row and file", async function () {
         const pidfile = "/run/upshift-docker/dockerd.pid";
-        assert.ok(fs.existsSync(pidfile), `this row restarts the suite's own dockerd (.ci/docker-up.sh writes ${pidfile}); none was started by it`);
+        assert.ok(
+            fs.existsSync(pidfile),
+            `this row restarts the suite's own dockerd (.ci/docker-up.sh writes ${pidfile}); none was started by it`,
+        );
         const pid = fs.readFileSync(pidfile, "utf8").trim();
         await stack.config("cvat:version", "2.3.0");
         let restarted = false;
@@ -210,7 +302,9 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
                     restarted = true;
                     // What `systemctl restart docker` does: the daemon stops (its containers with it) and starts again.
                     execFileSync("bash", [path.join(__dirname, "..", "..", ".ci", "docker-down.sh")]);
-                    execFileSync("bash", [path.join(__dirname, "..", "..", ".ci", "docker-up.sh")], { stdio: ["ignore", "ignore", "inherit"] });
+                    execFileSync("bash", [path.join(__dirname, "..", "..", ".ci", "docker-up.sh")], {
+                        stdio: ["ignore", "ignore", "inherit"],
+                    });
                 }, 100);
                 child.on("close", () => clearInterval(poll));
             },
@@ -219,8 +313,12 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         assert.notStrictEqual(fs.readFileSync(pidfile, "utf8").trim(), pid, "dockerd was restarted (a new process)");
         const out = (await stack.outputs()).deployed as Deployed;
         const row: Row = {
-            fault: "Docker daemon restarted", during: "pg-migrate (2.2.0 -> 2.3.0)",
-            firstRun: `${run.code === 0 ? "succeeded" : "failed"}; deployed ${out.cvat.version}`, rerun: "", compared: "", result: "fail",
+            fault: "Docker daemon restarted",
+            during: "pg-migrate (2.2.0 -> 2.3.0)",
+            firstRun: `${run.code === 0 ? "succeeded" : "failed"}; deployed ${out.cvat.version}`,
+            rerun: "",
+            compared: "",
+            result: "fail",
         };
         rows.push(row);
         if (run.code !== 0) assert.strictEqual(out.cvat.version, "2.2.0", "a failed run never moves deployed");
@@ -234,7 +332,9 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         await stack.preview(["--expect-no-changes"]);
         Object.assign(row, {
             rerun: `${reruns} rerun(s) of pulumi up completed`,
-            compared: "every row (counts and content hashes) and media file equal; every 2.3.0 container serving; no diff after", result: "pass",
+            compared:
+                "every row (counts and content hashes) and media file equal; every 2.3.0 container serving; no diff after",
+            result: "pass",
         });
         // Back to 2.2.0 for the next rows (a plain rollback).
         await stack.config("cvat:version", "2.2.0");
@@ -254,7 +354,10 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         try {
             execFileSync("cp", ["-a", `${keep}/.`, stack.backupDir]);
             await stack.config("cvat:version", "2.3.0");
-            for (const [during, hook] of [["backup", /upshift backup /], ["pg-migrate", /upshift pg-migrate /]] as const) {
+            for (const [during, hook] of [
+                ["backup", /upshift backup /],
+                ["pg-migrate", /upshift pg-migrate /],
+            ] as const) {
                 let filled = false;
                 const run = await stack.up({
                     allowFail: true,
@@ -274,10 +377,16 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
                 assert.match(run.stdout + run.stderr, /ENOSPC|No space left|not enough free space/i);
                 const out = (await stack.outputs()).deployed as Deployed;
                 const stopped = down(names("2.2.0"));
-                const partials = fs.readdirSync(path.join(stack.backupDir, "cvat")).filter((d) => d.endsWith(".partial"));
+                const partials = fs
+                    .readdirSync(path.join(stack.backupDir, "cvat"))
+                    .filter((d) => d.endsWith(".partial"));
                 rows.push({
-                    fault: "disk full", during, firstRun: `failed (ENOSPC); deployed ${out.cvat.version}; not running: ${stopped.join(", ") || "none"}; .partial left: ${partials.join(", ") || "none"}`,
-                    rerun: "", compared: "", result: "fail",
+                    fault: "disk full",
+                    during,
+                    firstRun: `failed (ENOSPC); deployed ${out.cvat.version}; not running: ${stopped.join(", ") || "none"}; .partial left: ${partials.join(", ") || "none"}`,
+                    rerun: "",
+                    compared: "",
+                    result: "fail",
                 });
                 assert.strictEqual(out.cvat.version, "2.2.0");
                 assert.deepStrictEqual(partials, [], "no .partial keeps the disk full");
@@ -289,7 +398,11 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
             assert.deepStrictEqual(digest("cvat_db", "cvat"), before220);
             assert.strictEqual(mediaSums(), media);
             for (const r of rows.filter((x) => x.fault === "disk full")) {
-                Object.assign(r, { rerun: "after the ballast was removed, the rerun completed", compared: "every row (counts and hashes) and media file equal; every container serving", result: "pass" });
+                Object.assign(r, {
+                    rerun: "after the ballast was removed, the rerun completed",
+                    compared: "every row (counts and hashes) and media file equal; every container serving",
+                    result: "pass",
+                });
             }
         } finally {
             execFileSync("umount", ["-l", stack.backupDir]);
@@ -311,10 +424,13 @@ describe("e2e: the fault matrix, CVAT 2.2.0 -> 2.3.0 and back, real Pulumi engin
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.3.0");
         rows.push({
-            fault: "retained old volume deleted by hand", during: "before the rollback",
-            firstRun: "refused at the preflight (missing on the Docker host: retained volume cvat_cvat_db); nothing stopped; deployed 2.3.0",
+            fault: "retained old volume deleted by hand",
+            during: "before the rollback",
+            firstRun:
+                "refused at the preflight (missing on the Docker host: retained volume cvat_cvat_db); nothing stopped; deployed 2.3.0",
             rerun: "none needed: the product still serves 2.3.0 (set cvat:version back, or restore the volume from a backup)",
-            compared: "rows unchanged (counts and hashes); every 2.3.0 container serving", result: "pass",
+            compared: "rows unchanged (counts and hashes); every 2.3.0 container serving",
+            result: "pass",
         });
         // The stack goes back to what runs.
         await stack.config("cvat:version", "2.3.0");

@@ -25,17 +25,27 @@ export function pulumiBinDir(): string {
     const started = Date.now();
     try {
         binDir = execFileSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "--print-bin-dir"], {
-            encoding: "utf8", env: { ...process.env, UPSHIFT_PULUMI_BUILD: "1" }, stdio: ["ignore", "pipe", "inherit"],
+            encoding: "utf8",
+            env: { ...process.env, UPSHIFT_PULUMI_BUILD: "1" },
+            stdio: ["ignore", "pipe", "inherit"],
         }).trim();
     } catch (e) {
-        throw new Error(`the Pulumi CLI could not be built for the e2e tests (scripts/pulumi.sh): ${(e as Error).message}`);
+        throw new Error(
+            `the Pulumi CLI could not be built for the e2e tests (scripts/pulumi.sh): ${(e as Error).message}`,
+        );
     }
     const s = (Date.now() - started) / 1000;
     if (s > 5) console.log(`      built the Pulumi CLI in ${s.toFixed(0)} s`);
     return binDir;
 }
 
-export interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; seconds: number }
+export interface Run {
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    seconds: number;
+}
 
 /** The app stand-in image under one tag per vendor release it plays (distinct ids, so the engine replaces on an upgrade). */
 export const standin = (tag: string) => `upshift-test/app-standin:${tag}`;
@@ -44,9 +54,14 @@ export const standin = (tag: string) => `upshift-test/app-standin:${tag}`;
 export const CVAT_IMAGES: Record<string, string> = {
     "postgres:10-alpine": TEST_IMAGES.pg15, // Postgres 15 plays CVAT 2.2.0's 10 ...
     "postgres:15-alpine": TEST_IMAGES.pg17, // ... and 17 plays 2.3.0's 15, as in the integration tests
-    "cvat/server:v2.2.0": standin("cvat-2.2.0"), "cvat/ui:v2.2.0": standin("cvat-2.2.0"), "traefik:v2.4": standin("cvat-2.2.0"),
-    "cvat/server:v2.3.0": standin("cvat-2.3.0"), "cvat/ui:v2.3.0": standin("cvat-2.3.0"), "traefik:v2.9": standin("cvat-2.3.0"),
-    "openpolicyagent/opa:0.34.2-rootless": standin("static"), "redis:4.0-alpine": standin("static"),
+    "cvat/server:v2.2.0": standin("cvat-2.2.0"),
+    "cvat/ui:v2.2.0": standin("cvat-2.2.0"),
+    "traefik:v2.4": standin("cvat-2.2.0"),
+    "cvat/server:v2.3.0": standin("cvat-2.3.0"),
+    "cvat/ui:v2.3.0": standin("cvat-2.3.0"),
+    "traefik:v2.9": standin("cvat-2.3.0"),
+    "openpolicyagent/opa:0.34.2-rootless": standin("static"),
+    "redis:4.0-alpine": standin("static"),
 };
 
 /**
@@ -58,20 +73,38 @@ export function buildStandins(tags: string[]): void {
     const recipe = crypto.createHash("sha256").update(script).digest("hex").slice(0, 12);
     for (const tag of tags) {
         const image = standin(tag);
-        const have = execFileSync("docker", ["image", "ls", "-q", "--filter", `label=upshift.standin.recipe=${recipe}`, image], { encoding: "utf8" }).trim();
+        const have = execFileSync(
+            "docker",
+            ["image", "ls", "-q", "--filter", `label=upshift.standin.recipe=${recipe}`, image],
+            { encoding: "utf8" },
+        ).trim();
         if (have) continue;
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-standin-"));
         fs.mkdirSync(path.join(dir, "usr", "local", "bin"), { recursive: true });
         fs.mkdirSync(path.join(dir, "kaiwudb", "bin"), { recursive: true });
         fs.writeFileSync(path.join(dir, "usr", "local", "bin", "app-standin"), script, { mode: 0o755 });
-        for (const alias of ["python3", "python", "mongo", "mongosh", "curl", "redis-cli", "kwbase"]) fs.symlinkSync("app-standin", path.join(dir, "usr", "local", "bin", alias));
+        for (const alias of ["python3", "python", "mongo", "mongosh", "curl", "redis-cli", "kwbase"])
+            fs.symlinkSync("app-standin", path.join(dir, "usr", "local", "bin", alias));
         fs.symlinkSync("/usr/local/bin/app-standin", path.join(dir, "kaiwudb", "bin", "kwbase"));
         const box = `upshift-standin-build-${process.pid}`;
         execFileSync("docker", ["create", "--name", box, TEST_IMAGES.tools, "true"], { stdio: "ignore" });
         try {
             execFileSync("sh", ["-c", `tar -C '${dir}' -c . | docker cp - ${box}:/`], { stdio: "inherit" });
-            execFileSync("docker", ["commit", "--change", 'ENTRYPOINT ["/usr/local/bin/app-standin"]', "--change", "CMD []",
-                "--change", `LABEL upshift.standin.recipe=${recipe} upshift.standin.tag=${tag}`, box, image], { stdio: "ignore" });
+            execFileSync(
+                "docker",
+                [
+                    "commit",
+                    "--change",
+                    'ENTRYPOINT ["/usr/local/bin/app-standin"]',
+                    "--change",
+                    "CMD []",
+                    "--change",
+                    `LABEL upshift.standin.recipe=${recipe} upshift.standin.tag=${tag}`,
+                    box,
+                    image,
+                ],
+                { stdio: "ignore" },
+            );
         } finally {
             execFileSync("docker", ["rm", "-f", box], { stdio: "ignore" });
             fs.rmSync(dir, { recursive: true, force: true });
@@ -116,19 +149,38 @@ export class E2EStack {
     }
 
     /** Runs `pulumi ARGS` in the project dir; throws with the output unless it exits 0 (or `allowFail`). */
-    async pulumi(args: string[], opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv; onStart?: (p: ChildProcess) => void } = {}): Promise<Run> {
+    async pulumi(
+        args: string[],
+        opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv; onStart?: (p: ChildProcess) => void } = {},
+    ): Promise<Run> {
         const started = Date.now();
-        const child = spawn("pulumi", args, { cwd: ROOT, env: this.env(opts.env), stdio: ["ignore", "pipe", "pipe"], detached: true });
-        let stdout = "", stderr = "";
-        child.stdout!.on("data", (d: Buffer) => { stdout += d.toString(); });
-        child.stderr!.on("data", (d: Buffer) => { stderr += d.toString(); });
+        const child = spawn("pulumi", args, {
+            cwd: ROOT,
+            env: this.env(opts.env),
+            stdio: ["ignore", "pipe", "pipe"],
+            detached: true,
+        });
+        let stdout = "",
+            stderr = "";
+        child.stdout!.on("data", (d: Buffer) => {
+            stdout += d.toString();
+        });
+        child.stderr!.on("data", (d: Buffer) => {
+            stderr += d.toString();
+        });
         opts.onStart?.(child);
-        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => child.on("close", (c, s) => resolve([c, s])));
+        const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+            child.on("close", (c, s) => resolve([c, s])),
+        );
         const run = { code, signal, stdout, stderr, seconds: (Date.now() - started) / 1000 };
         if (!opts.allowFail && code !== 0) {
             // The engine's Diagnostics section holds the errors; the tail holds the summary.
-            const diag = stdout.includes("Diagnostics:") ? stdout.slice(stdout.indexOf("Diagnostics:")).split(/\n(?:Outputs|Resources):/)[0] : "";
-            throw new Error(`pulumi ${args.join(" ")} exited ${code ?? signal}:\n${diag.slice(0, 8000)}\n...\n${stdout.slice(-2000)}\n${stderr.slice(-3000)}`);
+            const diag = stdout.includes("Diagnostics:")
+                ? stdout.slice(stdout.indexOf("Diagnostics:")).split(/\n(?:Outputs|Resources):/)[0]
+                : "";
+            throw new Error(
+                `pulumi ${args.join(" ")} exited ${code ?? signal}:\n${diag.slice(0, 8000)}\n...\n${stdout.slice(-2000)}\n${stderr.slice(-3000)}`,
+            );
         }
         return run;
     }
@@ -143,12 +195,24 @@ export class E2EStack {
         // `stack init` writes the passphrase's salt into stacks/Pulumi.<stack>.yaml (no --config-file
         // there): it moves to the temporary config file, and the checkout stays clean.
         const inCheckout = path.join(ROOT, "stacks", `Pulumi.${this.stack}.yaml`);
-        if (fs.existsSync(inCheckout)) throw new Error(`${inCheckout} exists: the e2e suite would overwrite a real stack's config`);
+        if (fs.existsSync(inCheckout))
+            throw new Error(`${inCheckout} exists: the e2e suite would overwrite a real stack's config`);
         await this.pulumi(["stack", "init", this.stack, "--non-interactive"]);
         this.salt = fs.readFileSync(inCheckout, "utf8").trim();
         fs.rmSync(inCheckout);
-        for (const [name, version] of [["docker", "5.2.0"], ["command", "1.2.1"]]) {
-            await this.pulumi(["plugin", "install", "resource", name, version, "--file", path.join(STANDINS, `pulumi-resource-${name}`)]);
+        for (const [name, version] of [
+            ["docker", "5.2.0"],
+            ["command", "1.2.1"],
+        ]) {
+            await this.pulumi([
+                "plugin",
+                "install",
+                "resource",
+                name,
+                version,
+                "--file",
+                path.join(STANDINS, `pulumi-resource-${name}`),
+            ]);
         }
     }
 
@@ -158,11 +222,30 @@ export class E2EStack {
     }
 
     async config(key: string, value: string, opts: { secret?: boolean; path?: boolean } = {}): Promise<void> {
-        await this.pulumi(this.stackArgs("config", "set", ...(opts.secret ? ["--secret"] : []), ...(opts.path ? ["--path"] : []), key, value));
+        await this.pulumi(
+            this.stackArgs(
+                "config",
+                "set",
+                ...(opts.secret ? ["--secret"] : []),
+                ...(opts.path ? ["--path"] : []),
+                key,
+                value,
+            ),
+        );
     }
 
-    up(opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv; onStart?: (p: ChildProcess) => void; extra?: string[] } = {}): Promise<Run> {
-        return this.pulumi(this.stackArgs("up", "--yes", "--skip-preview", "--suppress-progress", ...(opts.extra ?? [])), opts);
+    up(
+        opts: {
+            allowFail?: boolean;
+            env?: NodeJS.ProcessEnv;
+            onStart?: (p: ChildProcess) => void;
+            extra?: string[];
+        } = {},
+    ): Promise<Run> {
+        return this.pulumi(
+            this.stackArgs("up", "--yes", "--skip-preview", "--suppress-progress", ...(opts.extra ?? [])),
+            opts,
+        );
     }
 
     preview(extra: string[] = [], opts: { allowFail?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
@@ -175,7 +258,12 @@ export class E2EStack {
     }
 
     /** The stack's state as the engine saved it (`pulumi stack export`). */
-    async exported(): Promise<{ deployment: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[]; pending_operations?: unknown[] } }> {
+    async exported(): Promise<{
+        deployment: {
+            resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[];
+            pending_operations?: unknown[];
+        };
+    }> {
         const r = await this.pulumi(["stack", "export", "--stack", this.stack]);
         return JSON.parse(r.stdout);
     }
@@ -186,11 +274,15 @@ export class E2EStack {
      * containers cannot start here, to preview an upgrade from it).
      */
     async importDeployed(record: Record<string, unknown>): Promise<void> {
-        const exported = await this.exported() as unknown as { version: number; deployment: Record<string, unknown> };
-        exported.deployment.resources = [{
-            urn: `urn:pulumi:${this.stack}::upshift::pulumi:pulumi:Stack::upshift-${this.stack}`,
-            custom: false, type: "pulumi:pulumi:Stack", outputs: { deployed: record },
-        }];
+        const exported = (await this.exported()) as unknown as { version: number; deployment: Record<string, unknown> };
+        exported.deployment.resources = [
+            {
+                urn: `urn:pulumi:${this.stack}::upshift::pulumi:pulumi:Stack::upshift-${this.stack}`,
+                custom: false,
+                type: "pulumi:pulumi:Stack",
+                outputs: { deployed: record },
+            },
+        ];
         const file = path.join(this.dir, "import.json");
         fs.writeFileSync(file, JSON.stringify(exported));
         await this.pulumi(["stack", "import", "--file", file, "--stack", this.stack]);
@@ -207,10 +299,16 @@ export class E2EStack {
     }
 }
 
-
 export function running(name: string): { status: string; health: string } | undefined {
     try {
-        const [status, health = ""] = dk(["inspect", "-f", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name]).trim().split(/\s+/);
+        const [status, health = ""] = dk([
+            "inspect",
+            "-f",
+            "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}",
+            name,
+        ])
+            .trim()
+            .split(/\s+/);
         return { status, health };
     } catch {
         return undefined;
@@ -230,7 +328,10 @@ export function assertAllServing(names: string[]): void {
 /** assertAllServing once every healthcheck has had its first run (a container started again reports `starting` until then). */
 export async function waitAllServing(names: string[], timeoutMs = 120000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (Date.now() < until && !names.every((n) => running(n)?.status === "running" && ["", "healthy"].includes(running(n)!.health))) {
+    while (
+        Date.now() < until &&
+        !names.every((n) => running(n)?.status === "running" && ["", "healthy"].includes(running(n)!.health))
+    ) {
         await new Promise((r) => setTimeout(r, 500));
     }
     assertAllServing(names);

@@ -14,8 +14,10 @@ import { assertAllServing, buildStandins, CVAT_IMAGES, dk, dkQuiet, E2EStack, ru
 
 const IMAGES: Record<string, string> = {
     ...CVAT_IMAGES,
-    "cvat/server:v2.4.0": standin("cvat-2.4.0"), "cvat/ui:v2.4.0": standin("cvat-2.4.0"),
-    "clickhouse/clickhouse-server:22.3-alpine": standin("static"), "openpolicyagent/opa:0.45.0-rootless": standin("static"),
+    "cvat/server:v2.4.0": standin("cvat-2.4.0"),
+    "cvat/ui:v2.4.0": standin("cvat-2.4.0"),
+    "clickhouse/clickhouse-server:22.3-alpine": standin("static"),
+    "openpolicyagent/opa:0.45.0-rootless": standin("static"),
 };
 
 describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi engine, real Docker and Postgres; stand-in providers and app images", function () {
@@ -34,14 +36,27 @@ describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi en
         cleanAll();
         await stack.init();
         stack.writeConfig([
-            `upshift:backupDir: ${stack.backupDir}`, `upshift:helperImage: ${TEST_IMAGES.tools}`, "cvat:version: 2.3.0", "cvat:images:",
+            `upshift:backupDir: ${stack.backupDir}`,
+            `upshift:helperImage: ${TEST_IMAGES.tools}`,
+            "cvat:version: 2.3.0",
+            "cvat:images:",
             ...Object.entries(IMAGES).map(([k, v]) => `  ${JSON.stringify(k)}: ${v}`),
         ]);
         await stack.config("cvat:dbPassword", PASSWORD, { secret: true });
         await stack.up();
         await waitReady("cvat_db");
-        psql("cvat_db", "cvat", "CREATE TABLE engine_task (id int PRIMARY KEY, name text); INSERT INTO engine_task SELECT g, 'task ' || g FROM generate_series(1, 20000) g;");
-        dk(["exec", "cvat_server", "sh", "-c", "mkdir -p /home/django/data/data/1/raw && head -c 400000 /dev/urandom > /home/django/data/data/1/raw/1.jpg"]);
+        psql(
+            "cvat_db",
+            "cvat",
+            "CREATE TABLE engine_task (id int PRIMARY KEY, name text); INSERT INTO engine_task SELECT g, 'task ' || g FROM generate_series(1, 20000) g;",
+        );
+        dk([
+            "exec",
+            "cvat_server",
+            "sh",
+            "-c",
+            "mkdir -p /home/django/data/data/1/raw && head -c 400000 /dev/urandom > /home/django/data/data/1/raw/1.jpg",
+        ]);
         rows230 = digest("cvat_db", "cvat");
         media = mediaSums();
     });
@@ -56,7 +71,11 @@ describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi en
         await stack.up();
         assertAllServing(names("2.4.0"));
         assert.deepStrictEqual(digest("cvat_db", "cvat"), rows230);
-        psql("cvat_db", "cvat", "INSERT INTO engine_task SELECT g, 'at 2.4.0 ' || g FROM generate_series(20001, 21000) g;");
+        psql(
+            "cvat_db",
+            "cvat",
+            "INSERT INTO engine_task SELECT g, 'at 2.4.0 ' || g FROM generate_series(20001, 21000) g;",
+        );
         rows240 = digest("cvat_db", "cvat");
     });
 
@@ -68,7 +87,9 @@ describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi en
         fs.readSync(fd, byte, 0, 1, at);
         fs.writeSync(fd, Buffer.from([byte[0] ^ 0xff]), 0, 1, at);
         fs.closeSync(fd);
-        const startedAt = Object.fromEntries(names("2.4.0").map((c) => [c, dk(["inspect", "-f", "{{.State.StartedAt}}", c]).trim()]));
+        const startedAt = Object.fromEntries(
+            names("2.4.0").map((c) => [c, dk(["inspect", "-f", "{{.State.StartedAt}}", c]).trim()]),
+        );
 
         await stack.config("cvat:version", "2.3.0");
         const up = await stack.up({ allowFail: true });
@@ -77,9 +98,17 @@ describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi en
         assert.match(up.stdout + up.stderr, /cvat_cvat_db\.tar\.zst.*sha256|sha256.*cvat_cvat_db\.tar\.zst/);
         assert.strictEqual(((await stack.outputs()).deployed as Deployed).cvat.version, "2.4.0");
         assertAllServing(names("2.4.0"));
-        for (const c of names("2.4.0")) assert.strictEqual(dk(["inspect", "-f", "{{.State.StartedAt}}", c]).trim(), startedAt[c], `${c} was never stopped`);
+        for (const c of names("2.4.0"))
+            assert.strictEqual(
+                dk(["inspect", "-f", "{{.State.StartedAt}}", c]).trim(),
+                startedAt[c],
+                `${c} was never stopped`,
+            );
         assert.deepStrictEqual(digest("cvat_db", "cvat"), rows240, "no row changed");
-        assert.ok(!fs.readdirSync(path.join(stack.backupDir, "cvat")).some((d) => /rollback-point/.test(d)), "not even the rollback point was taken");
+        assert.ok(
+            !fs.readdirSync(path.join(stack.backupDir, "cvat")).some((d) => /rollback-point/.test(d)),
+            "not even the rollback point was taken",
+        );
 
         const fix = fs.openSync(archive, "r+");
         fs.writeSync(fix, byte, 0, 1, at);
@@ -92,7 +121,9 @@ describe("e2e: a CVAT rollback whose restore point was corrupted, real Pulumi en
         const out = (await stack.outputs()).deployed as Deployed;
         assert.strictEqual(out.cvat.version, "2.3.0");
         // The rows written at 2.4.0 are kept in the rollback point (the plan's note says so).
-        assert.ok(fs.existsSync(path.join(stack.backupDir, "cvat", "2.4.0-to-2.3.0-a2-rollback-point", "manifest.json")));
+        assert.ok(
+            fs.existsSync(path.join(stack.backupDir, "cvat", "2.4.0-to-2.3.0-a2-rollback-point", "manifest.json")),
+        );
         await stack.preview(["--expect-no-changes"]);
     });
 });

@@ -15,7 +15,16 @@ function upshift(args: string[]): { code: number; stdout: string; stderr: string
     return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-interface Entry { type: string; mode: number; size: number; sha256?: string; link?: string; uid: number; gid: number; mtimeMs?: number }
+interface Entry {
+    type: string;
+    mode: number;
+    size: number;
+    sha256?: string;
+    link?: string;
+    uid: number;
+    gid: number;
+    mtimeMs?: number;
+}
 
 /** Every entry under dir by relative path, without following symlinks. */
 function fingerprint(dir: string): Map<string, Entry> {
@@ -25,8 +34,17 @@ function fingerprint(dir: string): Map<string, Entry> {
             const r = path.join(rel, name);
             const full = path.join(dir, r);
             const st = fs.lstatSync(full);
-            const e: Entry = { type: st.isSymbolicLink() ? "link" : st.isDirectory() ? "dir" : "file", mode: st.mode & 0o7777, size: st.isFile() ? st.size : 0, uid: st.uid, gid: st.gid };
-            if (st.isFile()) { e.sha256 = crypto.createHash("sha256").update(fs.readFileSync(full)).digest("hex"); e.mtimeMs = Math.floor(st.mtimeMs); }
+            const e: Entry = {
+                type: st.isSymbolicLink() ? "link" : st.isDirectory() ? "dir" : "file",
+                mode: st.mode & 0o7777,
+                size: st.isFile() ? st.size : 0,
+                uid: st.uid,
+                gid: st.gid,
+            };
+            if (st.isFile()) {
+                e.sha256 = crypto.createHash("sha256").update(fs.readFileSync(full)).digest("hex");
+                e.mtimeMs = Math.floor(st.mtimeMs);
+            }
             if (st.isSymbolicLink()) e.link = fs.readlinkSync(full);
             out.set(r, e);
             if (st.isDirectory()) walk(r);
@@ -40,11 +58,23 @@ function fingerprint(dir: string): Map<string, Entry> {
 function makeTree(src: string): void {
     fs.mkdirSync(path.join(src, "diagnostic.data", "deep", "deeper"), { recursive: true });
     fs.mkdirSync(path.join(src, "empty dir"));
-    for (let i = 0; i < 200; i++) fs.writeFileSync(path.join(src, `collection-${i}--123456789.wt`), crypto.randomBytes(100 + i * 37));
+    for (let i = 0; i < 200; i++)
+        fs.writeFileSync(path.join(src, `collection-${i}--123456789.wt`), crypto.randomBytes(100 + i * 37));
     fs.writeFileSync(path.join(src, "big.wt"), crypto.randomBytes(8 * 1024 * 1024));
-    fs.writeFileSync(path.join(src, "diagnostic.data", "deep", "deeper", "metrics.2026-11-22T12-00-00Z-00000"), crypto.randomBytes(4096));
+    fs.writeFileSync(
+        path.join(src, "diagnostic.data", "deep", "deeper", "metrics.2026-11-22T12-00-00Z-00000"),
+        crypto.randomBytes(4096),
+    );
     fs.writeFileSync(path.join(src, "WiredTiger.lock"), "");
-    for (const odd of ["with space.wt", "quote'd \"name\".wt", "-leading-dash", "ünïcödé.wt", "new\nline", "star*and?mark", "$dollar`tick"]) {
+    for (const odd of [
+        "with space.wt",
+        'quote\'d "name".wt',
+        "-leading-dash",
+        "ünïcödé.wt",
+        "new\nline",
+        "star*and?mark",
+        "$dollar`tick",
+    ]) {
         fs.writeFileSync(path.join(src, odd), `content of ${odd}`);
     }
     fs.symlinkSync("big.wt", path.join(src, "relative-link"));
@@ -99,7 +129,11 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
         assert.deepStrictEqual([...after.keys()], [...before.keys()]);
         for (const [rel, e] of before) {
             const t = after.get(rel)!;
-            assert.deepStrictEqual({ type: t.type, mode: t.mode, size: t.size, sha256: t.sha256, link: t.link }, { type: e.type, mode: e.mode, size: e.size, sha256: e.sha256, link: e.link }, rel);
+            assert.deepStrictEqual(
+                { type: t.type, mode: t.mode, size: t.size, sha256: t.sha256, link: t.link },
+                { type: e.type, mode: e.mode, size: e.size, sha256: e.sha256, link: e.link },
+                rel,
+            );
             assert.deepStrictEqual([t.uid, t.gid], [1000, 1000], `${rel} owned 1000:1000`);
         }
         const root = fs.statSync(dst);
@@ -107,7 +141,11 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
         assert.ok(!fs.existsSync(path.join(dst, ".upshift-copy-in-progress")), "no marker left");
         // Symlinks were not followed by chown: /etc/passwd keeps its owner.
         assert.strictEqual(fs.statSync("/etc/passwd").uid, 0);
-        assert.strictEqual(fs.statSync(path.join(dst, "hardlink-to-big.wt")).ino, fs.statSync(path.join(dst, "big.wt")).ino, "hard link kept");
+        assert.strictEqual(
+            fs.statSync(path.join(dst, "hardlink-to-big.wt")).ino,
+            fs.statSync(path.join(dst, "big.wt")).ino,
+            "hard link kept",
+        );
         process.stderr.write(`      copy of ${before.size} entries (~9 MiB) took ${ms} ms including the CLI start\n`);
 
         // A rerun finds the finished copy and does nothing.
@@ -152,11 +190,33 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
     });
 
     it("a missing source fails without creating anything from it", () => {
-        const r = upshift(["copy-dir", "--from", path.join(base, "nope"), "--to", path.join(base, "nope-dst"), "--owner", "1000:1000"]);
+        const r = upshift([
+            "copy-dir",
+            "--from",
+            path.join(base, "nope"),
+            "--to",
+            path.join(base, "nope-dst"),
+            "--owner",
+            "1000:1000",
+        ]);
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /does not exist on the Docker host/);
-        assert.strictEqual(upshift(["copy-dir", "--from", "relative", "--to", path.join(base, "x"), "--owner", "1000:1000"]).code, 2);
-        assert.strictEqual(upshift(["copy-dir", "--from", path.join(base, "a"), "--to", path.join(base, "a", "b"), "--owner", "1000:1000"]).code, 2);
+        assert.strictEqual(
+            upshift(["copy-dir", "--from", "relative", "--to", path.join(base, "x"), "--owner", "1000:1000"]).code,
+            2,
+        );
+        assert.strictEqual(
+            upshift([
+                "copy-dir",
+                "--from",
+                path.join(base, "a"),
+                "--to",
+                path.join(base, "a", "b"),
+                "--owner",
+                "1000:1000",
+            ]).code,
+            2,
+        );
     });
 
     it("refuses a copy that its target's filesystem cannot hold, before writing a byte (2 MiB tmpfs)", () => {
@@ -168,7 +228,10 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
         const dst = path.join(base, "tiny", "mongo_4");
         const r = upshift(["copy-dir", "--from", src, "--to", dst, "--owner", "1000:1000"]);
         assert.strictEqual(r.code, 1, r.stderr);
-        assert.match(r.stderr, /not enough free space at .*tiny\/mongo_4 on the Docker host for a copy of .*space-src: 2\.0 MiB free, [\d.]+ MiB needed \([\d.]+ MiB of files \+ 5%\); short by [\d.]+ MiB\. Free space there or choose another --to; nothing was copied/);
+        assert.match(
+            r.stderr,
+            /not enough free space at .*tiny\/mongo_4 on the Docker host for a copy of .*space-src: 2\.0 MiB free, [\d.]+ MiB needed \([\d.]+ MiB of files \+ 5%\); short by [\d.]+ MiB\. Free space there or choose another --to; nothing was copied/,
+        );
         assert.deepStrictEqual(fs.readdirSync(dst), [], "nothing written");
     });
 
@@ -182,10 +245,16 @@ describe("ClearML copy-dir on a real Docker engine (helper container)", function
         const dst = path.join(small, "mongo_4");
         const r = upshift(["copy-dir", "--from", src, "--to", dst, "--owner", "1000:1000"]);
         assert.strictEqual(r.code, 1, r.stderr);
-        assert.match(r.stderr, /copy .* failed \(the source is untouched; the unfinished copy was removed; a rerun redoes the copy\): .*No space left on device/);
+        assert.match(
+            r.stderr,
+            /copy .* failed \(the source is untouched; the unfinished copy was removed; a rerun redoes the copy\): .*No space left on device/,
+        );
         assert.deepStrictEqual(fs.readdirSync(dst), [".upshift-copy-in-progress"], "only our marker is left");
         const st = fs.statfsSync(small);
-        assert.ok(st.bavail * st.bsize >= 1024 * 1024 - 16 * 1024, `the tmpfs is free again: ${st.bavail * st.bsize} bytes free`);
+        assert.ok(
+            st.bavail * st.bsize >= 1024 * 1024 - 16 * 1024,
+            `the tmpfs is free again: ${st.bavail * st.bsize} bytes free`,
+        );
         assert.strictEqual(fs.readdirSync(src).length, 400, "the source is untouched");
     });
 });

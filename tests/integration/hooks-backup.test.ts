@@ -5,7 +5,19 @@ import * as fs from "fs";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
 import {
-    cleanupDocker, collect, dockerSync, fingerprint, hashTree, inTools, makeData, okJson, runPrefix, startUpshift, tmpDir, upshift, volumeExists,
+    cleanupDocker,
+    collect,
+    dockerSync,
+    fingerprint,
+    hashTree,
+    inTools,
+    makeData,
+    okJson,
+    runPrefix,
+    startUpshift,
+    tmpDir,
+    upshift,
+    volumeExists,
 } from "./hooks-util";
 
 // 5000 small files and three random (incompressible) large ones: 20 + 35 + 50 MiB.
@@ -30,7 +42,12 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
     /** A copy of the first backup, to damage. */
     function copyBackup(what: string): string {
         // Where a backup is written, DIR/PRODUCT/ID: restore and verify refuse one moved elsewhere.
-        const copy = path.join(dir, `damaged-${what}`, path.basename(path.dirname(backupDir)), path.basename(backupDir));
+        const copy = path.join(
+            dir,
+            `damaged-${what}`,
+            path.basename(path.dirname(backupDir)),
+            path.basename(backupDir),
+        );
         fs.mkdirSync(copy, { recursive: true });
         for (const f of fs.readdirSync(backupDir)) fs.copyFileSync(path.join(backupDir, f), path.join(copy, f));
         return copy;
@@ -42,7 +59,21 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
     });
 
     it("backs up a volume: one JSON line, a manifest with sha256, files and bytes", async function () {
-        const r = await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", "rp1", "--to", dir, "--volume", source, "--label", "restore-point"]);
+        const r = await upshift([
+            "backup",
+            "--product",
+            "cvat",
+            "--version",
+            "2.2.0",
+            "--id",
+            "rp1",
+            "--to",
+            dir,
+            "--volume",
+            source,
+            "--label",
+            "restore-point",
+        ]);
         const j = okJson(r);
         backupDir = path.join(dir, "cvat", "rp1");
         assert.strictEqual(j.backup, backupDir);
@@ -61,9 +92,15 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
 
     it("the direct (local host) and streamed (UPSHIFT_BACKUP_STREAM=1) paths give archives that match their manifests and restore byte for byte", async function () {
         const entries: Record<string, { sha256: string; bytes: number; files: number; sourceBytes: number }> = {};
-        for (const [mode, env, said] of [["direct", {}, /written directly by the helper/], ["stream", { UPSHIFT_BACKUP_STREAM: "1" }, /streamed through Docker/]] as const) {
+        for (const [mode, env, said] of [
+            ["direct", {}, /written directly by the helper/],
+            ["stream", { UPSHIFT_BACKUP_STREAM: "1" }, /streamed through Docker/],
+        ] as const) {
             const id = `path-${mode}`;
-            const r = await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source], env);
+            const r = await upshift(
+                ["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source],
+                env,
+            );
             okJson(r);
             assert.match(r.stderr, said, `the ${mode} path was taken`);
             const bdir = path.join(dir, "cvat", id);
@@ -74,7 +111,11 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
             assert.strictEqual(a.bytes, st.size);
             assert.strictEqual(st.uid, process.getuid!(), "the archive belongs to the invoking user");
             assert.strictEqual(hashTree(bdir)[a.file], a.sha256, "the manifest's sha256 is the file's");
-            assert.strictEqual(execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0], a.sha256, "and sha256sum's");
+            assert.strictEqual(
+                execFileSync("sha256sum", [file], { encoding: "utf8" }).split(" ")[0],
+                a.sha256,
+                "and sha256sum's",
+            );
             assert.ok(!("compression" in a), "a zstd archive's entry is what older versions wrote");
             assert.strictEqual(a.files, SMALL_FILES + LARGE_MB.length + 1);
             entries[mode] = { sha256: a.sha256, bytes: a.bytes, files: a.files, sourceBytes: a.sourceBytes };
@@ -96,7 +137,10 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         dockerSync(["volume", "create", existing]);
         const r = await upshift(["restore", "--backup", copy, "--volume", `${source}=${existing}`]);
         assert.strictEqual(r.code, 2, r.stderr);
-        assert.match(r.stderr, /bytes, the manifest records \d+ \(truncated, or not the archive the manifest describes\)/);
+        assert.match(
+            r.stderr,
+            /bytes, the manifest records \d+ \(truncated, or not the archive the manifest describes\)/,
+        );
         assert.strictEqual(r.stdout, "");
         assert.strictEqual(inTools([`${existing}:/d:ro`], "ls -A /d | wc -l").trim(), "0");
         const r2 = await upshift(["restore", "--backup", copy, "--volume", `${source}=${fresh}`]);
@@ -129,7 +173,11 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
                 assert.strictEqual(r.code, 1, r.stderr);
                 assert.match(r.stderr, /corrupted/);
                 assert.strictEqual(r.stdout, "", "no success report");
-                assert.strictEqual(inTools([`${target}:/d:ro`], "ls -A /d").trim(), ".upshift-restore-in-progress", "emptied, its marker kept");
+                assert.strictEqual(
+                    inTools([`${target}:/d:ro`], "ls -A /d").trim(),
+                    ".upshift-restore-in-progress",
+                    "emptied, its marker kept",
+                );
             }
             // A rerun from the good copy of the same backup clears the marker's target and restores it.
             const good = okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${existing}`]));
@@ -155,9 +203,17 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
     });
 
     it("an uncompressed archive (UPSHIFT_COMPRESSION=none, direct and streamed) is a plain .tar that the manifest names, restores byte for byte and verifies", async function () {
-        for (const [mode, env] of [["direct", {}], ["stream", { UPSHIFT_BACKUP_STREAM: "1" }]] as const) {
+        for (const [mode, env] of [
+            ["direct", {}],
+            ["stream", { UPSHIFT_BACKUP_STREAM: "1" }],
+        ] as const) {
             const id = `plain-${mode}`;
-            okJson(await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source], { ...env, UPSHIFT_COMPRESSION: "none" }));
+            okJson(
+                await upshift(
+                    ["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", source],
+                    { ...env, UPSHIFT_COMPRESSION: "none" },
+                ),
+            );
             const bdir = path.join(dir, "cvat", id);
             const a = JSON.parse(fs.readFileSync(path.join(bdir, "manifest.json"), "utf8")).archives[0];
             assert.strictEqual(a.compression, "none");
@@ -179,7 +235,9 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         const r = await upshift(["verify", "--backup", backupDir, "--test-restore"]);
         const j = okJson(r);
         const m = JSON.parse(fs.readFileSync(path.join(backupDir, "manifest.json"), "utf8"));
-        assert.deepStrictEqual(j.testRestore, [{ name: source, files: m.archives[0].files, bytes: m.archives[0].sourceBytes }]);
+        assert.deepStrictEqual(j.testRestore, [
+            { name: source, files: m.archives[0].files, bytes: m.archives[0].sourceBytes },
+        ]);
         assert.match(r.stderr, /test-restore .*100%/);
         assert.strictEqual(throwaway(), before, "throwaway volumes are removed");
     });
@@ -187,7 +245,9 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
     it("a restore killed halfway leaves the backup and the source untouched, and a rerun succeeds", async function () {
         const target = `${prefix}-killed`;
         const backupBefore = hashTree(backupDir);
-        const child = startUpshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`], { UPSHIFT_PROGRESS_MS: "100" });
+        const child = startUpshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`], {
+            UPSHIFT_PROGRESS_MS: "100",
+        });
         const done = collect(child);
         // Kill it once the extraction has moved some bytes, but well before the end.
         await new Promise<void>((resolve, reject) => {
@@ -196,13 +256,20 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
                 err += b;
                 // The latest progress line: the first ones may come before the helper reads anything.
                 const m = [...err.matchAll(/restore .* -> .*: ([\d.]+) MiB \((\d+)%\)/g)].pop();
-                if (m && Number(m[1]) > 1) { child.kill("SIGKILL"); resolve(); }
+                if (m && Number(m[1]) > 1) {
+                    child.kill("SIGKILL");
+                    resolve();
+                }
             });
             child.on("close", () => reject(new Error(`restore finished before it could be killed: ${err}`)));
         });
         const killed = await done;
         assert.strictEqual(killed.signal, "SIGKILL");
-        assert.match(inTools([`${target}:/d:ro`], "ls -A /d"), /\.upshift-restore-in-progress/, "the target holds a half-finished restore");
+        assert.match(
+            inTools([`${target}:/d:ro`], "ls -A /d"),
+            /\.upshift-restore-in-progress/,
+            "the target holds a half-finished restore",
+        );
         assert.deepStrictEqual(hashTree(backupDir), backupBefore, "the backup is untouched");
         assert.strictEqual(fingerprint(source), original, "the source volume is untouched");
 
@@ -239,7 +306,11 @@ describe("hooks: backup, restore and verify of a volume (real Docker engine)", f
         const target = `${prefix}-rerun`;
         okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]));
         const again = okJson(await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]));
-        assert.strictEqual((again.restored as { existing?: boolean }[])[0].existing, true, "recognised as already restored");
+        assert.strictEqual(
+            (again.restored as { existing?: boolean }[])[0].existing,
+            true,
+            "recognised as already restored",
+        );
         assert.strictEqual(fingerprint(target), original);
         inTools([`${target}:/d`], "echo later > /d/written-after");
         const changed = await upshift(["restore", "--backup", backupDir, "--volume", `${source}=${target}`]);

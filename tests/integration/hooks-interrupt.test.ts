@@ -8,7 +8,18 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
-import { CLI, cleanupDocker, collect, dockerSync, makeData, okJson, runPrefix, startUpshift, tmpDir, upshift } from "./hooks-util";
+import {
+    CLI,
+    cleanupDocker,
+    collect,
+    dockerSync,
+    makeData,
+    okJson,
+    runPrefix,
+    startUpshift,
+    tmpDir,
+    upshift,
+} from "./hooks-util";
 
 const SERVER = "trap 'exit 0' TERM; while :; do sleep 0.2; done";
 
@@ -36,8 +47,25 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
     let dir: string;
     let env: NodeJS.ProcessEnv;
     const ledger = () => path.join(env.UPSHIFT_STATE_DIR!, "stopped.json");
-    const onLedger = () => (fs.existsSync(ledger()) ? Object.keys(JSON.parse(fs.readFileSync(ledger(), "utf8"))).map((k) => k.split(" ").pop()) : []);
-    const backupArgs = (id: string) => ["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", vol, "--stop", app];
+    const onLedger = () =>
+        fs.existsSync(ledger())
+            ? Object.keys(JSON.parse(fs.readFileSync(ledger(), "utf8"))).map((k) => k.split(" ").pop())
+            : [];
+    const backupArgs = (id: string) => [
+        "backup",
+        "--product",
+        "cvat",
+        "--version",
+        "2.2.0",
+        "--id",
+        id,
+        "--to",
+        dir,
+        "--volume",
+        vol,
+        "--stop",
+        app,
+    ];
 
     before(function () {
         dir = tmpDir(prefix);
@@ -53,12 +81,19 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    for (const [sig, code] of [["SIGINT", 130], ["SIGTERM", 143], ["SIGHUP", 129]] as const) {
+    for (const [sig, code] of [
+        ["SIGINT", 130],
+        ["SIGTERM", 143],
+        ["SIGHUP", 129],
+    ] as const) {
         it(`${sig} while the writer is stopped: exit ${code}, the writer runs again, no helper or .partial is left`, async function () {
             assert.strictEqual(state(app), "running");
             const child = startUpshift(backupArgs(`sig-${sig}`), env);
             const done = collect(child);
-            await until("the writer stopped and the archive started", () => state(app) === "exited" && helpers().length > 0);
+            await until(
+                "the writer stopped and the archive started",
+                () => state(app) === "exited" && helpers().length > 0,
+            );
             child.kill(sig);
             const r = await done;
             assert.strictEqual(r.code, code, r.stderr);
@@ -66,22 +101,34 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
             assert.strictEqual(state(app), "running", "started again by the interrupted hook itself");
             assert.deepStrictEqual(helpers(), [], "the tar helper was removed");
             assert.deepStrictEqual(onLedger(), [], "nothing left on the ledger of stopped containers");
-            assert.ok(!fs.existsSync(path.join(dir, "cvat", `sig-${sig}.partial`)), "the .partial directory is removed");
+            assert.ok(
+                !fs.existsSync(path.join(dir, "cvat", `sig-${sig}.partial`)),
+                "the .partial directory is removed",
+            );
             assert.ok(!fs.existsSync(path.join(dir, "cvat", `sig-${sig}`)), "no backup published");
         });
     }
 
     it("the `sh` that ran it is SIGKILLed (first Ctrl-C under pulumi): the orphaned hook starts the writer again and exits", async function () {
-        const sh = spawn("sh", ["-c", `${CLI} ${backupArgs("orphan").join(" ")}`], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+        const sh = spawn("sh", ["-c", `${CLI} ${backupArgs("orphan").join(" ")}`], {
+            env: { ...process.env, ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         sh.stdout!.resume();
         sh.stderr!.resume();
-        await until("the writer stopped and the archive started", () => state(app) === "exited" && helpers().length > 0);
+        await until(
+            "the writer stopped and the archive started",
+            () => state(app) === "exited" && helpers().length > 0,
+        );
         const started = Date.now();
         sh.kill("SIGKILL");
         await until("the writer running again", () => state(app) === "running", 20000);
         await until("the hook gone with its helpers", () => helpers().length === 0 && !hookRuns("orphan"), 20000);
         assert.ok(Date.now() - started < 15000, `back within 15 s (took ${Date.now() - started} ms)`);
-        assert.ok(!fs.existsSync(path.join(dir, "cvat", "orphan")), "the interrupted step did not carry on and publish a backup");
+        assert.ok(
+            !fs.existsSync(path.join(dir, "cvat", "orphan")),
+            "the interrupted step did not carry on and publish a backup",
+        );
         assert.ok(!fs.existsSync(path.join(dir, "cvat", "orphan.partial")));
         assert.deepStrictEqual(onLedger(), []);
     });
@@ -98,7 +145,10 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
         assert.ok(!fs.existsSync(path.join(dir, "cvat", "orphan-at-start")), "no backup");
         assert.deepStrictEqual(onLedger(), []);
         // The shell's own pid, as a step passes it: the hook runs as usual.
-        const sh = spawnSync("sh", ["-c", `UPSHIFT_PARENT_PID=$$ ${CLI} ${backupArgs("parent-alive").join(" ")}`], { encoding: "utf8", env: { ...process.env, ...env } });
+        const sh = spawnSync("sh", ["-c", `UPSHIFT_PARENT_PID=$$ ${CLI} ${backupArgs("parent-alive").join(" ")}`], {
+            encoding: "utf8",
+            env: { ...process.env, ...env },
+        });
         assert.strictEqual(sh.status, 0, sh.stderr);
         assert.ok(fs.existsSync(path.join(dir, "cvat", "parent-alive", "manifest.json")));
     });
@@ -106,7 +156,10 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
     it("SIGKILL of the hook itself: the writer stays stopped, on the ledger; the step's rerun takes it over and starts it after the backup", async function () {
         const child = startUpshift(backupArgs("killed"), env);
         const done = collect(child);
-        await until("the writer stopped and the archive started", () => state(app) === "exited" && helpers().length > 0);
+        await until(
+            "the writer stopped and the archive started",
+            () => state(app) === "exited" && helpers().length > 0,
+        );
         child.kill("SIGKILL");
         await done;
         // Nothing can run on SIGKILL: what is left is recorded.
@@ -123,15 +176,45 @@ describe("hooks: an interrupted step starts again what it stopped (real Docker e
     it("a verify finds the helper containers and throwaway volumes a killed run left and removes them", async function () {
         // A killed process's helpers: labelled with an owner pid that no longer runs on this host.
         const owner = `${os.hostname()}:999999`;
-        dockerSync(["volume", "create", "--label", "upshift.throwaway=true", "--label", `upshift.owner=${owner}`, `${prefix}-left-vol`]);
-        dockerSync(["run", "-d", "--name", `${prefix}-left-ctr`, "--label", "upshift.helper=true", "--label", `upshift.owner=${owner}`, TEST_IMAGES.tools, "sleep", "600"]);
+        dockerSync([
+            "volume",
+            "create",
+            "--label",
+            "upshift.throwaway=true",
+            "--label",
+            `upshift.owner=${owner}`,
+            `${prefix}-left-vol`,
+        ]);
+        dockerSync([
+            "run",
+            "-d",
+            "--name",
+            `${prefix}-left-ctr`,
+            "--label",
+            "upshift.helper=true",
+            "--label",
+            `upshift.owner=${owner}`,
+            TEST_IMAGES.tools,
+            "sleep",
+            "600",
+        ]);
         // Another host's are left alone.
-        dockerSync(["volume", "create", "--label", "upshift.throwaway=true", "--label", "upshift.owner=elsewhere:1", `${prefix}-other-vol`]);
+        dockerSync([
+            "volume",
+            "create",
+            "--label",
+            "upshift.throwaway=true",
+            "--label",
+            "upshift.owner=elsewhere:1",
+            `${prefix}-other-vol`,
+        ]);
         okJson(await upshift(backupArgs("for-verify"), env));
         const r = await upshift(["verify", "--backup", path.join(dir, "cvat", "for-verify"), "--test-restore"], env);
         okJson(r);
         assert.match(r.stderr, /removed 2 helper containers and throwaway volumes left by an interrupted run/);
-        const vols = dockerSync(["volume", "ls", "-q", "--filter", `name=${prefix}`]).split("\n").filter(Boolean);
+        const vols = dockerSync(["volume", "ls", "-q", "--filter", `name=${prefix}`])
+            .split("\n")
+            .filter(Boolean);
         assert.deepStrictEqual(vols.sort(), [vol, `${prefix}-other-vol`].sort());
         assert.strictEqual(dockerSync(["ps", "-aq", "--filter", `name=${prefix}-left-ctr`]).trim(), "");
     });

@@ -12,10 +12,25 @@ describe("hooks: preflight of a rollback and prune protect what a rollback needs
     const vol = `${prefix}-data`;
     let dir: string;
     const backup = (id: string, label = "restore-point") =>
-        upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", id, "--to", dir, "--volume", vol, "--label", label]);
+        upshift([
+            "backup",
+            "--product",
+            "cvat",
+            "--version",
+            "2.2.0",
+            "--id",
+            id,
+            "--to",
+            dir,
+            "--volume",
+            vol,
+            "--label",
+            label,
+        ]);
     const sums = () => {
         const out: Record<string, string> = {};
-        for (const id of fs.readdirSync(path.join(dir, "cvat")).sort()) out[id] = fs.readFileSync(path.join(dir, "cvat", id, "manifest.json"), "utf8");
+        for (const id of fs.readdirSync(path.join(dir, "cvat")).sort())
+            out[id] = fs.readFileSync(path.join(dir, "cvat", id, "manifest.json"), "utf8");
         return out;
     };
 
@@ -61,16 +76,48 @@ describe("hooks: preflight of a rollback and prune protect what a rollback needs
         // A copy an operator made: its manifest names b2, its directory does not.
         fs.cpSync(path.join(dir, "cvat", "b2"), path.join(dir, "cvat", "copy-of-b2"), { recursive: true });
         const before = sums();
-        const r = await upshift(["prune", "--keep", "2", "--backup-dir", dir, "--product", "cvat", "--protect", "2.2.0-to-2.3.0-a1-restore-point", "--json"]);
-        const j = okJson(r) as { local: { deleted: { id: string }[]; kept: { id: string; reasons: string[] }[]; untouched: { id: string }[]; damaged: { id: string }[] } };
+        const r = await upshift([
+            "prune",
+            "--keep",
+            "2",
+            "--backup-dir",
+            dir,
+            "--product",
+            "cvat",
+            "--protect",
+            "2.2.0-to-2.3.0-a1-restore-point",
+            "--json",
+        ]);
+        const j = okJson(r) as {
+            local: {
+                deleted: { id: string }[];
+                kept: { id: string; reasons: string[] }[];
+                untouched: { id: string }[];
+                damaged: { id: string }[];
+            };
+        };
         // Kept: b5 and b3, the two newest good ones (the damaged b4 does not count toward N, and is kept too).
         assert.deepStrictEqual(j.local.deleted.map((x) => x.id).sort(), ["b2"]);
-        assert.deepStrictEqual(j.local.untouched.map((x) => x.id), ["copy-of-b2"]);
-        assert.deepStrictEqual(j.local.damaged.map((x) => x.id), ["b4"]);
-        assert.deepStrictEqual(j.local.kept.find((k) => k.id === "2.2.0-to-2.3.0-a1-restore-point")!.reasons, ["a rollback target in the deployed record"]);
+        assert.deepStrictEqual(
+            j.local.untouched.map((x) => x.id),
+            ["copy-of-b2"],
+        );
+        assert.deepStrictEqual(
+            j.local.damaged.map((x) => x.id),
+            ["b4"],
+        );
+        assert.deepStrictEqual(j.local.kept.find((k) => k.id === "2.2.0-to-2.3.0-a1-restore-point")!.reasons, [
+            "a rollback target in the deployed record",
+        ]);
         assert.match(r.stderr, /DAMAGED cvat\/b4/);
         const after = sums();
-        assert.deepStrictEqual(Object.keys(after).sort(), ["2.2.0-to-2.3.0-a1-restore-point", "b3", "b4", "b5", "copy-of-b2"]);
+        assert.deepStrictEqual(Object.keys(after).sort(), [
+            "2.2.0-to-2.3.0-a1-restore-point",
+            "b3",
+            "b4",
+            "b5",
+            "copy-of-b2",
+        ]);
         for (const id of Object.keys(after)) assert.strictEqual(after[id], before[id], `${id} unchanged`);
     });
 
@@ -90,7 +137,25 @@ describe("hooks: preflight of a rollback and prune protect what a rollback needs
         assert.strictEqual(mode(b), "700");
         for (const f of fs.readdirSync(b)) assert.strictEqual(mode(path.join(b, f)), "600", f);
         // Streamed through Docker (the host writes the file) as well as written by the helper.
-        okJson(await upshift(["backup", "--product", "cvat", "--version", "2.2.0", "--id", "modes-stream", "--to", dir, "--volume", vol], { UPSHIFT_BACKUP_STREAM: "1" }));
-        for (const f of fs.readdirSync(path.join(dir, "cvat", "modes-stream"))) assert.strictEqual(mode(path.join(dir, "cvat", "modes-stream", f)), "600", f);
+        okJson(
+            await upshift(
+                [
+                    "backup",
+                    "--product",
+                    "cvat",
+                    "--version",
+                    "2.2.0",
+                    "--id",
+                    "modes-stream",
+                    "--to",
+                    dir,
+                    "--volume",
+                    vol,
+                ],
+                { UPSHIFT_BACKUP_STREAM: "1" },
+            ),
+        );
+        for (const f of fs.readdirSync(path.join(dir, "cvat", "modes-stream")))
+            assert.strictEqual(mode(path.join(dir, "cvat", "modes-stream", f)), "600", f);
     });
 });

@@ -50,19 +50,37 @@ export function collect(child: ChildProcess): Promise<CliResult> {
 export function okJson(r: CliResult): Record<string, unknown> {
     if (r.code !== 0) throw new Error(`upshift exited ${r.code}: ${r.stderr}`);
     const lines = r.stdout.trim().split("\n");
-    if (lines.length !== 1) throw new Error(`stdout must be one JSON line, got ${lines.length}: ${r.stdout.slice(0, 500)}`);
+    if (lines.length !== 1)
+        throw new Error(`stdout must be one JSON line, got ${lines.length}: ${r.stdout.slice(0, 500)}`);
     const j = JSON.parse(lines[0]);
     if (j.ok !== true) throw new Error(`not ok: ${lines[0]}`);
     return j;
 }
 
 export function dockerSync(args: string[], input?: string): string {
-    return execFileSync("docker", args, { encoding: "utf8", input, maxBuffer: 64 * 1024 * 1024, stdio: ["pipe", "pipe", "pipe"] });
+    return execFileSync("docker", args, {
+        encoding: "utf8",
+        input,
+        maxBuffer: 64 * 1024 * 1024,
+        stdio: ["pipe", "pipe", "pipe"],
+    });
 }
 
 /** Runs a shell script in the tools image with the given volumes mounted (`-v` strings). */
 export function inTools(mounts: string[], script: string, ...args: string[]): string {
-    return dockerSync(["run", "--rm", "--log-driver", "none", ...mounts.flatMap((m) => ["-v", m]), TEST_IMAGES.tools, "sh", "-c", script, "sh", ...args]);
+    return dockerSync([
+        "run",
+        "--rm",
+        "--log-driver",
+        "none",
+        ...mounts.flatMap((m) => ["-v", m]),
+        TEST_IMAGES.tools,
+        "sh",
+        "-c",
+        script,
+        "sh",
+        ...args,
+    ]);
 }
 
 /**
@@ -70,7 +88,9 @@ export function inTools(mounts: string[], script: string, ...args: string[]): st
  * 0600, like a database's), the given large random files (MB), a symlink and an empty directory.
  */
 export function makeData(volume: string, small: number, largeMb: number[]): void {
-    inTools([`${volume}:/d`], `set -e
+    inTools(
+        [`${volume}:/d`],
+        `set -e
 cd /d
 for k in 0 1 2 3 4 5 6 7 8 9; do mkdir -p small/d$k; done
 i=0
@@ -79,7 +99,10 @@ shift
 n=0
 for mb in "$@"; do head -c $((mb * 1024 * 1024)) /dev/urandom > large$n.bin; n=$((n + 1)); done
 mkdir -p db empty; echo secret-ish > db/PG_VERSION; chown -R 999:999 db; chmod 700 db; chmod 600 db/PG_VERSION
-ln -s db/PG_VERSION link`, String(small), ...largeMb.map(String));
+ln -s db/PG_VERSION link`,
+        String(small),
+        ...largeMb.map(String),
+    );
 }
 
 /**
@@ -87,9 +110,12 @@ ln -s db/PG_VERSION link`, String(small), ...largeMb.map(String));
  * computed in a helper container. Equal fingerprints = byte-for-byte equal trees.
  */
 export function fingerprint(volume: string): string {
-    return inTools([`${volume}:/d:ro`], `cd /d && find . -mindepth 1 -printf '%p %y %m %U:%G %s %l\\n' | sort > /tmp/meta
+    return inTools(
+        [`${volume}:/d:ro`],
+        `cd /d && find . -mindepth 1 -printf '%p %y %m %U:%G %s %l\\n' | sort > /tmp/meta
 find . -type f -exec sha256sum {} + | sort -k2 > /tmp/sums
-cat /tmp/meta /tmp/sums`);
+cat /tmp/meta /tmp/sums`,
+    );
 }
 
 /** sha256 of every file of a host directory tree (to prove a backup was not touched). */
@@ -121,8 +147,12 @@ export function volumeExists(name: string): boolean {
 
 /** Removes every container and volume whose name starts with prefix. */
 export function cleanupDocker(prefix: string): void {
-    const ids = dockerSync(["ps", "-aq", "--filter", `name=${prefix}`]).split("\n").filter(Boolean);
+    const ids = dockerSync(["ps", "-aq", "--filter", `name=${prefix}`])
+        .split("\n")
+        .filter(Boolean);
     if (ids.length) dockerSync(["rm", "-f", ...ids]);
-    const vols = dockerSync(["volume", "ls", "-q", "--filter", `name=${prefix}`]).split("\n").filter(Boolean);
+    const vols = dockerSync(["volume", "ls", "-q", "--filter", `name=${prefix}`])
+        .split("\n")
+        .filter(Boolean);
     if (vols.length) dockerSync(["volume", "rm", "-f", ...vols]);
 }

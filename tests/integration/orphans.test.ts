@@ -11,7 +11,8 @@ import { dockerSync, okJson, runPrefix, upshift } from "./hooks-util";
 import { TEST_IMAGES } from "./setup";
 
 const STACK = "upshift/itest";
-const urn = (name: string, type = "docker:index/container:Container") => `urn:pulumi:itest::upshift::upshift:cvat:Cvat$${type}::${name}`;
+const urn = (name: string, type = "docker:index/container:Container") =>
+    `urn:pulumi:itest::upshift::upshift:cvat:Cvat$${type}::${name}`;
 const STACK_URN = "urn:pulumi:itest::upshift::pulumi:pulumi:Stack::upshift-itest";
 
 describe("integration: upshift orphans, real Docker engine", function () {
@@ -22,27 +23,49 @@ describe("integration: upshift orphans, real Docker engine", function () {
 
     /** A running container named PREFIX-name with these labels; returns its full id. */
     function make(name: string, labels: Record<string, string>): string {
-        const id = dockerSync(["run", "-d", "--name", `${prefix}-${name}`, ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
-            TEST_IMAGES.tools, "sleep", "600"]).trim();
+        const id = dockerSync([
+            "run",
+            "-d",
+            "--name",
+            `${prefix}-${name}`,
+            ...Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+            TEST_IMAGES.tools,
+            "sleep",
+            "600",
+        ]).trim();
         made.push(id);
         return id;
     }
     const exists = (id: string) => dockerSync(["ps", "-aq", "--no-trunc", "--filter", `id=${id}`]).trim() !== "";
     function state(resources: { urn: string; id?: string }[], pending: { urn: string; type: string }[] = []): string {
         const file = path.join(dir, `state-${Math.random().toString(16).slice(2)}.json`);
-        fs.writeFileSync(file, JSON.stringify({
-            version: 3,
-            deployment: {
-                resources: [{ urn: STACK_URN, type: "pulumi:pulumi:Stack" }, ...resources.map((r) => ({ ...r, custom: true, type: "docker:index/container:Container" }))],
-                pending_operations: pending.map((p) => ({ resource: { urn: p.urn, type: "docker:index/container:Container" }, type: p.type })),
-            },
-        }));
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                version: 3,
+                deployment: {
+                    resources: [
+                        { urn: STACK_URN, type: "pulumi:pulumi:Stack" },
+                        ...resources.map((r) => ({ ...r, custom: true, type: "docker:index/container:Container" })),
+                    ],
+                    pending_operations: pending.map((p) => ({
+                        resource: { urn: p.urn, type: "docker:index/container:Container" },
+                        type: p.type,
+                    })),
+                },
+            }),
+        );
         return file;
     }
 
     // Each case sees only its own containers.
     afterEach(() => {
-        for (const id of made.splice(0)) try { dockerSync(["rm", "-f", id]); } catch { /* gone */ }
+        for (const id of made.splice(0))
+            try {
+                dockerSync(["rm", "-f", id]);
+            } catch {
+                /* gone */
+            }
     });
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -51,11 +74,17 @@ describe("integration: upshift orphans, real Docker engine", function () {
         const orphan = make("db", { "upshift.stack": STACK, "upshift.resource": "cvat-cvat_db" });
         const otherStack = make("db-prod", { "upshift.stack": "upshift/prod", "upshift.resource": "cvat-cvat_db" });
         const compose = make("db-compose", { "com.docker.compose.project": "cvat" });
-        const file = state([{ urn: urn("cvat-cvat_server"), id: known }], [{ urn: urn("cvat-cvat_db"), type: "creating" }]);
+        const file = state(
+            [{ urn: urn("cvat-cvat_server"), id: known }],
+            [{ urn: urn("cvat-cvat_db"), type: "creating" }],
+        );
 
         // Without --remove it only says what it found.
         const listed = okJson(await upshift(["orphans", "--stack", STACK, "--state", file]));
-        assert.deepStrictEqual((listed.orphans as { id: string }[]).map((o) => o.id), [orphan]);
+        assert.deepStrictEqual(
+            (listed.orphans as { id: string }[]).map((o) => o.id),
+            [orphan],
+        );
         assert.deepStrictEqual(listed.removed, []);
         assert.ok(exists(orphan), "listing removes nothing");
 
@@ -63,7 +92,11 @@ describe("integration: upshift orphans, real Docker engine", function () {
         assert.deepStrictEqual(r.removed, [`${prefix}-db`]);
         assert.strictEqual(exists(orphan), false, "the orphan is gone");
         for (const id of [known, otherStack, compose]) {
-            assert.strictEqual(dockerSync(["inspect", "-f", "{{.State.Status}}", id]).trim(), "running", `${id.slice(0, 12)} is untouched`);
+            assert.strictEqual(
+                dockerSync(["inspect", "-f", "{{.State.Status}}", id]).trim(),
+                "running",
+                `${id.slice(0, 12)} is untouched`,
+            );
         }
     });
 
@@ -81,19 +114,38 @@ describe("integration: upshift orphans, real Docker engine", function () {
         const res = await upshift(["orphans", "--stack", STACK, "--state", file, "--remove"]);
         const r = okJson(res);
         assert.deepStrictEqual(r.removed, []);
-        assert.deepStrictEqual((r.unexplained as { id: string }[]).map((u) => u.id), [stray]);
+        assert.deepStrictEqual(
+            (r.unexplained as { id: string }[]).map((u) => u.id),
+            [stray],
+        );
         assert.match(res.stderr, /left alone; check it by hand/);
         assert.ok(exists(stray));
     });
 
     for (const [what, content, code, message] of [
-        ["another stack's state", () => JSON.stringify({ deployment: { resources: [{ urn: "urn:pulumi:prod::upshift::pulumi:pulumi:Stack::upshift-prod" }] } }), 3, /is not the state of --stack upshift\/itest.*nothing was removed/],
-        ["an empty state", () => JSON.stringify({ deployment: { resources: [] } }), 3, /lists no resource at all.*nothing was removed/],
+        [
+            "another stack's state",
+            () =>
+                JSON.stringify({
+                    deployment: { resources: [{ urn: "urn:pulumi:prod::upshift::pulumi:pulumi:Stack::upshift-prod" }] },
+                }),
+            3,
+            /is not the state of --stack upshift\/itest.*nothing was removed/,
+        ],
+        [
+            "an empty state",
+            () => JSON.stringify({ deployment: { resources: [] } }),
+            3,
+            /lists no resource at all.*nothing was removed/,
+        ],
         ["not JSON", () => "Current stack is itest", 2, /--state .*: not JSON.*pulumi stack export/],
         ["no deployment", () => JSON.stringify({ version: 3 }), 2, /no "deployment" in it/],
     ] as const) {
         it(`refuses ${what} (exit ${code}), and removes nothing`, async () => {
-            const orphan = make(`x-${code}-${what.length}`, { "upshift.stack": STACK, "upshift.resource": "cvat-cvat_db" });
+            const orphan = make(`x-${code}-${what.length}`, {
+                "upshift.stack": STACK,
+                "upshift.resource": "cvat-cvat_db",
+            });
             const file = path.join(dir, `bad-${what.length}.json`);
             fs.writeFileSync(file, content());
             const r = await upshift(["orphans", "--stack", STACK, "--state", file, "--remove"]);

@@ -10,7 +10,19 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { TEST_IMAGES } from "./setup";
-import { cli, CliResult, cliKilledWhen, Digest, dk, dkQuiet, lastJson, psql, startPg, tableDigest, waitPg } from "./pg-helpers";
+import {
+    cli,
+    CliResult,
+    cliKilledWhen,
+    Digest,
+    dk,
+    dkQuiet,
+    lastJson,
+    psql,
+    startPg,
+    tableDigest,
+    waitPg,
+} from "./pg-helpers";
 
 const PW = `pw-${crypto.randomBytes(9).toString("hex")}`;
 const APP_PW = `app-${crypto.randomBytes(9).toString("hex")}`;
@@ -95,8 +107,12 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     };
     const timing: string[] = [];
     let t0 = 0;
-    beforeEach(() => { t0 = Date.now(); });
-    afterEach(function () { timing.push(`${this.currentTest?.title}: ${((Date.now() - t0) / 1000).toFixed(1)} s`); });
+    beforeEach(() => {
+        t0 = Date.now();
+    });
+    afterEach(function () {
+        timing.push(`${this.currentTest?.title}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    });
 
     before(async function () {
         const start = Date.now();
@@ -108,10 +124,18 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         psql(SRC, "analytics", SEED_ANALYTICS);
         psql(SRC, "Weird DB", SEED_WEIRD);
         for (const db of ["cvat", "analytics"]) {
-            heapBytes += Number(psql(SRC, db, "SELECT sum(pg_table_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'"));
+            heapBytes += Number(
+                psql(
+                    SRC,
+                    db,
+                    "SELECT sum(pg_table_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'",
+                ),
+            );
         }
         src = await digests(SRC);
-        timing.push(`seed ${(heapBytes / 1048576).toFixed(0)} MB of table data (+ indexes), ${Object.values(src).reduce((a, d) => a + d.rows, 0)} rows: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+        timing.push(
+            `seed ${(heapBytes / 1048576).toFixed(0)} MB of table data (+ indexes), ${Object.values(src).reduce((a, d) => a + d.rows, 0)} rows: ${((Date.now() - start) / 1000).toFixed(1)} s`,
+        );
     });
 
     after(function () {
@@ -126,8 +150,19 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     it("pg-migrate by pg_upgrade (the default with a helper image) moves every row onto a new volume (counts and sha256 per table equal), leaves the old one as it was, and a rerun does nothing", async () => {
-        const args = ["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", NEW_VOL, "--work", path.join(work, "migrate"),
-            "--upgrade-image", TEST_IMAGES.pgUpgrade];
+        const args = [
+            "pg-migrate",
+            "--container",
+            SRC,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            NEW_VOL,
+            "--work",
+            path.join(work, "migrate"),
+            "--upgrade-image",
+            TEST_IMAGES.pgUpgrade,
+        ];
         const r = await run(args);
         assert.strictEqual(r.code, 0, r.stderr);
         const j = lastJson(r);
@@ -150,7 +185,26 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         // vacuumdb --analyze-in-stages left statistics.
         assert.notStrictEqual(psql(MIG, "cvat", "SELECT count(*) FROM pg_stats WHERE tablename = 'engine_job'"), "0");
         // The role came with its password (scram over TCP, not the trusted socket).
-        assert.strictEqual(dk(["exec", "-e", `PGPASSWORD=${APP_PW}`, MIG, "psql", "-X", "-At", "-h", "127.0.0.1", "-U", "appuser", "-d", "analytics", "-c", "SELECT count(*) FROM events"]).trim(), "150000");
+        assert.strictEqual(
+            dk([
+                "exec",
+                "-e",
+                `PGPASSWORD=${APP_PW}`,
+                MIG,
+                "psql",
+                "-X",
+                "-At",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "appuser",
+                "-d",
+                "analytics",
+                "-c",
+                "SELECT count(*) FROM events",
+            ]).trim(),
+            "150000",
+        );
         // The old cluster was only read (its volume was mounted read-only): it starts and holds the same rows.
         dk(["start", SRC]);
         await waitPg(SRC);
@@ -165,18 +219,46 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
 
     it("pg-migrate falls back to dump/restore when pg_upgrade --check refuses (a regproc column), says why, and verifies; --method upgrade fails instead", async () => {
         await startPg(REG, TEST_IMAGES.pg15, { POSTGRES_PASSWORD: PW }, REG_VOL);
-        psql(REG, "postgres", "CREATE TABLE fns (id int PRIMARY KEY, f regproc); INSERT INTO fns SELECT i, 'now' FROM generate_series(1, 1000) i;");
+        psql(
+            REG,
+            "postgres",
+            "CREATE TABLE fns (id int PRIMARY KEY, f regproc); INSERT INTO fns SELECT i, 'now' FROM generate_series(1, 1000) i;",
+        );
         const before = await tableDigest(REG, "postgres", "public.fns", "id");
-        const strict = await run(["pg-migrate", "--container", REG, "--new-image", TEST_IMAGES.pg17, "--new-volume", REG_NEW, "--work", path.join(work, "reg-strict"),
-            "--upgrade-image", TEST_IMAGES.pgUpgrade, "--method", "upgrade"]);
+        const strict = await run([
+            "pg-migrate",
+            "--container",
+            REG,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            REG_NEW,
+            "--work",
+            path.join(work, "reg-strict"),
+            "--upgrade-image",
+            TEST_IMAGES.pgUpgrade,
+            "--method",
+            "upgrade",
+        ]);
         assert.strictEqual(strict.code, 1);
         assert.match(strict.stderr, /pg_upgrade cannot be used \(--method upgrade\):.*reg\*/);
         // Refused before anything was written: our volume is gone again and the old server runs.
         assert.throws(() => dk(["volume", "inspect", REG_NEW]));
         assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", REG]).trim(), "true");
 
-        const r = await run(["pg-migrate", "--container", REG, "--new-image", TEST_IMAGES.pg17, "--new-volume", REG_NEW, "--work", path.join(work, "reg"),
-            "--upgrade-image", TEST_IMAGES.pgUpgrade]);
+        const r = await run([
+            "pg-migrate",
+            "--container",
+            REG,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            REG_NEW,
+            "--work",
+            path.join(work, "reg"),
+            "--upgrade-image",
+            TEST_IMAGES.pgUpgrade,
+        ]);
         assert.strictEqual(r.code, 0, r.stderr);
         const j = lastJson(r);
         assert.strictEqual(j.method, "dump");
@@ -188,7 +270,19 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     it("pg-migrate --method dump (dump/restore) also moves every row onto a new volume; without a helper image, auto says it falls back", async () => {
-        const r = await run(["pg-migrate", "--method", "dump", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", DUMP_VOL, "--work", path.join(work, "dump-migrate")]);
+        const r = await run([
+            "pg-migrate",
+            "--method",
+            "dump",
+            "--container",
+            SRC,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            DUMP_VOL,
+            "--work",
+            path.join(work, "dump-migrate"),
+        ]);
         assert.strictEqual(r.code, 0, r.stderr);
         assert.strictEqual(lastJson(r).method, "dump");
         assert.strictEqual(lastJson(r).fallback, undefined);
@@ -203,7 +297,17 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         // A stand-in for the app server: it exits on SIGTERM at once (a bare sleep as PID 1 would not).
         dk(["run", "-d", "--name", WRITER, TEST_IMAGES.tools, "sh", "-c", "trap 'exit 0' TERM; sleep infinity & wait"]);
         const dump = path.join(work, "dump");
-        const d = await run(["pg-dump", "--container", SRC, "--image", TEST_IMAGES.pg17, "--out", dump, "--stop", WRITER]);
+        const d = await run([
+            "pg-dump",
+            "--container",
+            SRC,
+            "--image",
+            TEST_IMAGES.pg17,
+            "--out",
+            dump,
+            "--stop",
+            WRITER,
+        ]);
         assert.strictEqual(d.code, 0, d.stderr);
         assert.strictEqual(lastJson(d).databases, 4);
         assert.ok(!fs.existsSync(`${dump}.partial`));
@@ -214,14 +318,31 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         const r = await run(["pg-restore", "--container", CVAT, "--from", dump]);
         assert.strictEqual(r.code, 0, r.stderr);
         const j = lastJson(r);
-        assert.deepStrictEqual(j.actions, { analytics: "create", cvat: "into", postgres: "into", "Weird DB": "create" });
+        assert.deepStrictEqual(j.actions, {
+            analytics: "create",
+            cvat: "into",
+            postgres: "into",
+            "Weird DB": "create",
+        });
         timing.push(`  pg-restore: ${r.seconds.toFixed(1)} s`);
         assert.deepStrictEqual(await digests(CVAT), src);
-        assert.strictEqual(psql(CVAT, "postgres", "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'analytics'"), "appuser");
+        assert.strictEqual(
+            psql(
+                CVAT,
+                "postgres",
+                "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'analytics'",
+            ),
+            "appuser",
+        );
 
         const again = await run(["pg-restore", "--container", CVAT, "--from", dump]);
         assert.strictEqual(again.code, 0, again.stderr);
-        assert.deepStrictEqual(lastJson(again).actions, { analytics: "verify", cvat: "verify", postgres: "verify", "Weird DB": "verify" });
+        assert.deepStrictEqual(lastJson(again).actions, {
+            analytics: "verify",
+            cvat: "verify",
+            postgres: "verify",
+            "Weird DB": "verify",
+        });
     });
 
     it("pg-restore killed in the middle of a database it created, then of the pre-existing cvat database: each rerun redoes only that database and the end result verifies", async () => {
@@ -264,7 +385,10 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         assert.strictEqual(r.code, 1);
         assert.match(r.stderr, /refusing to restore: database analytics already exists .* upshift did not restore/);
         assert.strictEqual(psql(OTHER, "analytics", "SELECT count(*) FROM mine"), "10");
-        assert.strictEqual(psql(OTHER, "postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('cvat', 'Weird DB')"), "0");
+        assert.strictEqual(
+            psql(OTHER, "postgres", "SELECT count(*) FROM pg_database WHERE datname IN ('cvat', 'Weird DB')"),
+            "0",
+        );
         assert.strictEqual(psql(OTHER, "postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'appuser'"), "0");
     });
 
@@ -272,14 +396,39 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
         // OTHER's data lives in its container layer; give a volume some foreign content instead.
         dk(["volume", "create", PLAIN_VOL]);
         dk(["run", "--rm", "-v", `${PLAIN_VOL}:/v`, TEST_IMAGES.tools, "sh", "-c", "echo precious > /v/file"]);
-        const m = await run(["pg-migrate", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "refused")]);
+        const m = await run([
+            "pg-migrate",
+            "--container",
+            SRC,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            PLAIN_VOL,
+            "--work",
+            path.join(work, "refused"),
+        ]);
         assert.strictEqual(m.code, 1);
         assert.match(m.stderr, /is not empty and was not filled by upshift/);
-        assert.strictEqual(dk(["run", "--rm", "-v", `${PLAIN_VOL}:/v`, TEST_IMAGES.tools, "cat", "/v/file"]).trim(), "precious");
+        assert.strictEqual(
+            dk(["run", "--rm", "-v", `${PLAIN_VOL}:/v`, TEST_IMAGES.tools, "cat", "/v/file"]).trim(),
+            "precious",
+        );
         dk(["volume", "rm", PLAIN_VOL]);
 
         dk(["start", WRITER]);
-        const d = await run(["pg-dump", "--container", SRC, "--image", TEST_IMAGES.pg17, "--user", "nosuchrole", "--out", path.join(work, "failed"), "--stop", WRITER]);
+        const d = await run([
+            "pg-dump",
+            "--container",
+            SRC,
+            "--image",
+            TEST_IMAGES.pg17,
+            "--user",
+            "nosuchrole",
+            "--out",
+            path.join(work, "failed"),
+            "--stop",
+            WRITER,
+        ]);
         assert.strictEqual(d.code, 1);
         assert.match(d.stderr, new RegExp(`starting ${WRITER} again`));
         assert.strictEqual(dk(["inspect", "-f", "{{.State.Running}}", WRITER]).trim(), "true");
@@ -287,7 +436,20 @@ describe("Postgres 15 -> 17 (real engine, upshift-test/postgres:15 and :17)", fu
     });
 
     it("pg-migrate --plain (the vendor's pg_dumpall | psql) also keeps every row, and is verified the same way", async () => {
-        const r = await run(["pg-migrate", "--method", "dump", "--plain", "--container", SRC, "--new-image", TEST_IMAGES.pg17, "--new-volume", PLAIN_VOL, "--work", path.join(work, "plain")]);
+        const r = await run([
+            "pg-migrate",
+            "--method",
+            "dump",
+            "--plain",
+            "--container",
+            SRC,
+            "--new-image",
+            TEST_IMAGES.pg17,
+            "--new-volume",
+            PLAIN_VOL,
+            "--work",
+            path.join(work, "plain"),
+        ]);
         assert.strictEqual(r.code, 0, r.stderr);
         assert.strictEqual(lastJson(r).mode, "plain");
         timing.push(`  pg-migrate --plain: ${r.seconds.toFixed(1)} s`);

@@ -19,11 +19,27 @@ describe("restore: links in an archive that point out of the target (real Docker
         inTools([`${b}:/out`], `set -e; ${script}; zstd -q /out/a.tar -o /out/v.tar.zst; rm /out/a.tar`);
         const file = path.join(b, "v.tar.zst");
         const bytes = fs.readFileSync(file);
-        fs.writeFileSync(path.join(b, "manifest.json"), JSON.stringify({
-            format: "upshift-backup/1", id, product: "cvat", version: "2.2.0", createdAt: new Date().toISOString(),
-            archives: [{ name: "v", source: { type: "volume", name: "v" }, file: "v.tar.zst", bytes: bytes.length, sourceBytes, files,
-                sha256: crypto.createHash("sha256").update(bytes).digest("hex") }],
-        }));
+        fs.writeFileSync(
+            path.join(b, "manifest.json"),
+            JSON.stringify({
+                format: "upshift-backup/1",
+                id,
+                product: "cvat",
+                version: "2.2.0",
+                createdAt: new Date().toISOString(),
+                archives: [
+                    {
+                        name: "v",
+                        source: { type: "volume", name: "v" },
+                        file: "v.tar.zst",
+                        bytes: bytes.length,
+                        sourceBytes,
+                        files,
+                        sha256: crypto.createHash("sha256").update(bytes).digest("hex"),
+                    },
+                ],
+            }),
+        );
         return b;
     }
 
@@ -37,20 +53,37 @@ describe("restore: links in an archive that point out of the target (real Docker
 
     it("an archive with entries through a link to /outside and one to ../../up is refused with exit 2, naming both; its target is never taken as restored", async function () {
         // Two archives joined (tar -A): the links first, then files under the same names.
-        const b = craft("through", "mkdir -p /a /b/evil /b/up && ln -s /outside /a/evil && ln -s ../../up /a/up && echo pwned > /b/evil/pwned && echo pwned > /b/up/pwned2"
-            + " && cd /a && tar -cf /out/a.tar ./evil ./up && cd /b && tar -cf /tmp/b.tar ./evil/pwned ./up/pwned2 && tar -Af /out/a.tar /tmp/b.tar", 2, 12);
+        const b = craft(
+            "through",
+            "mkdir -p /a /b/evil /b/up && ln -s /outside /a/evil && ln -s ../../up /a/up && echo pwned > /b/evil/pwned && echo pwned > /b/up/pwned2" +
+                " && cd /a && tar -cf /out/a.tar ./evil ./up && cd /b && tar -cf /tmp/b.tar ./evil/pwned ./up/pwned2 && tar -Af /out/a.tar /tmp/b.tar",
+            2,
+            12,
+        );
         const target = `${prefix}-through`;
         for (let run = 1; run <= 2; run++) {
             const r = await upshift(["restore", "--backup", b, "--volume", `v=${target}`]);
             assert.strictEqual(r.code, 2, r.stderr);
-            assert.match(r.stderr, /archive v holds links that point out of the target \(evil -> \/outside, up -> \.\.\/\.\.\/up\)/);
+            assert.match(
+                r.stderr,
+                /archive v holds links that point out of the target \(evil -> \/outside, up -> \.\.\/\.\.\/up\)/,
+            );
             assert.strictEqual(r.stdout, "", `run ${run}: no success line`);
         }
-        assert.match(inTools([`${target}:/d:ro`], "ls -A /d"), /\.upshift-restore-in-progress/, "the marker stays: never taken as restored");
+        assert.match(
+            inTools([`${target}:/d:ro`], "ls -A /d"),
+            /\.upshift-restore-in-progress/,
+            "the marker stays: never taken as restored",
+        );
     });
 
     it("links that point out with nothing written through them are restored as the source had them", async function () {
-        const b = craft("only-links", "mkdir -p /a/data && ln -s /home/django/share/x /a/data/shared && echo hi > /a/data/f && cd /a && tar -cf /out/a.tar .", 1, 3);
+        const b = craft(
+            "only-links",
+            "mkdir -p /a/data && ln -s /home/django/share/x /a/data/shared && echo hi > /a/data/f && cd /a && tar -cf /out/a.tar .",
+            1,
+            3,
+        );
         const target = `${prefix}-links`;
         okJson(await upshift(["restore", "--backup", b, "--volume", `v=${target}`]));
         assert.strictEqual(inTools([`${target}:/d:ro`], "readlink /d/data/shared").trim(), "/home/django/share/x");

@@ -20,12 +20,20 @@ export const mochaHooks = {
         this.timeout(30 * 60 * 1000);
         let host: string;
         try {
-            host = execFileSync("bash", [path.join(ci, "docker-up.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+            host = execFileSync("bash", [path.join(ci, "docker-up.sh")], {
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "inherit"],
+            }).trim();
         } catch (e) {
-            throw new Error(`Docker engine could not be started for the integration tests (.ci/docker-up.sh failed): ${(e as Error).message}`);
+            throw new Error(
+                `Docker engine could not be started for the integration tests (.ci/docker-up.sh failed): ${(e as Error).message}`,
+            );
         }
         process.env.DOCKER_HOST = host;
-        execFileSync("bash", [path.join(ci, "build-images.sh")], { stdio: ["ignore", "inherit", "inherit"], env: process.env });
+        execFileSync("bash", [path.join(ci, "build-images.sh")], {
+            stdio: ["ignore", "inherit", "inherit"],
+            env: process.env,
+        });
         process.env.UPSHIFT_HELPER_IMAGE = TEST_IMAGES.tools;
     },
 };

@@ -20,7 +20,10 @@ function installMocks(): void {
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 registered.push({ type: args.type, name: args.name, inputs: args.inputs });
                 // an auto-named bucket gets a physical name like the provider would give it
-                const state = args.type === "aws:s3/bucket:Bucket" ? { ...args.inputs, bucket: args.inputs.bucket ?? `${args.name}-a1b2c3` } : args.inputs;
+                const state =
+                    args.type === "aws:s3/bucket:Bucket"
+                        ? { ...args.inputs, bucket: args.inputs.bucket ?? `${args.name}-a1b2c3` }
+                        : args.inputs;
                 return { id: `${args.name}-id`, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {
@@ -48,7 +51,9 @@ async function build(name: string, args: BackupBucketArgs) {
         ],
     });
     const bucketName = await out(c.bucketName);
-    const children = [c.bucket, c.versioning, c.encryption, c.publicAccessBlock, c.lifecycle].filter((x): x is NonNullable<typeof x> => x !== undefined);
+    const children = [c.bucket, c.versioning, c.encryption, c.publicAccessBlock, c.lifecycle].filter(
+        (x): x is NonNullable<typeof x> => x !== undefined,
+    );
     await Promise.all(children.map((r) => out(r.id)));
     const mine = registered.filter((r) => r.name.startsWith(`${name}-`));
     const one = (type: string) => {
@@ -72,7 +77,10 @@ describe("BackupBucket component (Pulumi mocks)", () => {
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
             "aws:s3/bucketVersioning:BucketVersioning",
         ]);
-        assert.ok(mine.every((r) => r.name.startsWith("offsite-")), "children are named after the component");
+        assert.ok(
+            mine.every((r) => r.name.startsWith("offsite-")),
+            "children are named after the component",
+        );
 
         const bucket = one("aws:s3/bucket:Bucket");
         assert.strictEqual(bucket.inputs.bucket, "acme-upshift-backups");
@@ -82,10 +90,13 @@ describe("BackupBucket component (Pulumi mocks)", () => {
             bucket: "acme-upshift-backups",
             versioningConfiguration: { status: "Enabled" },
         });
-        assert.deepStrictEqual(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs, {
-            bucket: "acme-upshift-backups",
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
-        });
+        assert.deepStrictEqual(
+            one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs,
+            {
+                bucket: "acme-upshift-backups",
+                rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+            },
+        );
         assert.deepStrictEqual(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs, {
             bucket: "acme-upshift-backups",
             blockPublicAcls: true,
@@ -96,8 +107,18 @@ describe("BackupBucket component (Pulumi mocks)", () => {
         assert.deepStrictEqual(one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs, {
             bucket: "acme-upshift-backups",
             rules: [
-                { id: "expire-noncurrent-versions", status: "Enabled", filter: {}, noncurrentVersionExpiration: { noncurrentDays: 30 } },
-                { id: "abort-incomplete-multipart-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+                {
+                    id: "expire-noncurrent-versions",
+                    status: "Enabled",
+                    filter: {},
+                    noncurrentVersionExpiration: { noncurrentDays: 30 },
+                },
+                {
+                    id: "abort-incomplete-multipart-uploads",
+                    status: "Enabled",
+                    filter: {},
+                    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
             ],
         });
 
@@ -105,7 +126,12 @@ describe("BackupBucket component (Pulumi mocks)", () => {
         const bo = opts.get("offsite-bucket")!;
         assert.strictEqual(bo.retainOnDelete, true);
         assert.strictEqual(bo.protect, true);
-        for (const n of ["offsite-versioning", "offsite-encryption", "offsite-public-access-block", "offsite-lifecycle"]) {
+        for (const n of [
+            "offsite-versioning",
+            "offsite-encryption",
+            "offsite-public-access-block",
+            "offsite-lifecycle",
+        ]) {
             const o = opts.get(n)!;
             assert.ok(o, n);
             assert.notStrictEqual(o.protect, true, `${n} not protected`);
@@ -124,12 +150,18 @@ describe("BackupBucket component (Pulumi mocks)", () => {
             abortIncompleteMultipartDays: 2,
         });
         assert.strictEqual(bucketName, "kms-bucket-a1b2c3", "auto-named when no name is given");
-        assert.deepStrictEqual(one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules, [
-            {
-                applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab" },
-                bucketKeyEnabled: true,
-            },
-        ]);
+        assert.deepStrictEqual(
+            one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules,
+            [
+                {
+                    applyServerSideEncryptionByDefault: {
+                        sseAlgorithm: "aws:kms",
+                        kmsMasterKeyId: "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                    },
+                    bucketKeyEnabled: true,
+                },
+            ],
+        );
         const rules = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
         assert.deepStrictEqual(rules[0].noncurrentVersionExpiration, { noncurrentDays: 90 });
         assert.deepStrictEqual(rules[1].abortIncompleteMultipartUpload, { daysAfterInitiation: 2 });
@@ -142,13 +174,25 @@ describe("BackupBucket component (Pulumi mocks)", () => {
         assert.strictEqual(bucketName, "their-backups");
         assert.strictEqual(c.managed, false);
         assert.deepStrictEqual(mine, []);
-        assert.ok(registered.slice(before).every((r) => r.type === "upshift:backup:Bucket"), "only the component itself is registered");
+        assert.ok(
+            registered.slice(before).every((r) => r.type === "upshift:backup:Bucket"),
+            "only the component itself is registered",
+        );
         assert.strictEqual(c.bucket, undefined);
     });
 
     it("refuses contradictory or invalid settings with a clear message", () => {
-        assert.throws(() => new BackupBucket("bad1", { existingBucketName: "x-bucket", kmsKeyId: "k" }), /existingBucketName manages nothing/);
-        assert.throws(() => new BackupBucket("bad2", { noncurrentVersionDays: 0 }), /noncurrentVersionDays must be a whole number of days >= 1/);
-        assert.throws(() => new BackupBucket("bad3", { abortIncompleteMultipartDays: 1.5 }), /abortIncompleteMultipartDays/);
+        assert.throws(
+            () => new BackupBucket("bad1", { existingBucketName: "x-bucket", kmsKeyId: "k" }),
+            /existingBucketName manages nothing/,
+        );
+        assert.throws(
+            () => new BackupBucket("bad2", { noncurrentVersionDays: 0 }),
+            /noncurrentVersionDays must be a whole number of days >= 1/,
+        );
+        assert.throws(
+            () => new BackupBucket("bad3", { abortIncompleteMultipartDays: 1.5 }),
+            /abortIncompleteMultipartDays/,
+        );
     });
 });

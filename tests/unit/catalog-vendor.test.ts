@@ -24,25 +24,45 @@ const fixture = (product: string): PackedFacts =>
     JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "upstream", `${product}.json`), "utf8")) as PackedFacts;
 
 interface ContainerProps {
-    name: string; image: pulumi.Output<string>; command?: string[]; entrypoints?: string[]; envs?: pulumi.Output<string[]>;
-    volumes?: { volumeName?: pulumi.Output<string> | string; hostPath?: string; containerPath: string; readOnly: boolean }[];
-    networksAdvanced: { aliases: string[] }[]; labels?: { label: string; value: string }[]; tmpfs?: Record<string, string>;
-    ports?: { internal: number; external: number; ip: string }[]; user?: string; init?: boolean;
+    name: string;
+    image: pulumi.Output<string>;
+    command?: string[];
+    entrypoints?: string[];
+    envs?: pulumi.Output<string[]>;
+    volumes?: {
+        volumeName?: pulumi.Output<string> | string;
+        hostPath?: string;
+        containerPath: string;
+        readOnly: boolean;
+    }[];
+    networksAdvanced: { aliases: string[] }[];
+    labels?: { label: string; value: string }[];
+    tmpfs?: Record<string, string>;
+    ports?: { internal: number; external: number; ip: string }[];
+    user?: string;
+    init?: boolean;
 }
 
 /** What a registered docker.Container runs, as facts (the mocks give an image id `sha256:<reference>`). */
 async function registeredFacts(p: ContainerProps): Promise<ServiceFacts> {
-    const own = Object.fromEntries((p.labels ?? []).filter((l) => (IDENTITY_LABELS as readonly string[]).includes(l.label)).map((l) => [l.label, l.value]));
+    const own = Object.fromEntries(
+        (p.labels ?? [])
+            .filter((l) => (IDENTITY_LABELS as readonly string[]).includes(l.label))
+            .map((l) => [l.label, l.value]),
+    );
     assert.strictEqual(own["upshift.stack"], "upshift/dev", `${p.name}: upshift.stack`);
     assert.match(own["upshift.resource"] ?? "", new RegExp(`-${p.name}$`), `${p.name}: upshift.resource`);
     const envs = (await value(p.envs)) ?? [];
-    const env = Object.fromEntries(envs.map((e) => {
-        const i = e.indexOf("=");
-        const v = e.slice(i + 1);
-        return [e.slice(0, i), v === SECRET ? SECRET_MARK : v];
-    }));
+    const env = Object.fromEntries(
+        envs.map((e) => {
+            const i = e.indexOf("=");
+            const v = e.slice(i + 1);
+            return [e.slice(0, i), v === SECRET ? SECRET_MARK : v];
+        }),
+    );
     const mounts: string[] = [];
-    for (const m of p.volumes ?? []) mounts.push(`${m.hostPath ?? await value(m.volumeName)}:${m.containerPath}${m.readOnly ? ":ro" : ""}`);
+    for (const m of p.volumes ?? [])
+        mounts.push(`${m.hostPath ?? (await value(m.volumeName))}:${m.containerPath}${m.readOnly ? ":ro" : ""}`);
     for (const t of Object.keys(p.tmpfs ?? {})) mounts.push(`tmpfs:${t}`);
     return {
         image: String(await value(p.image)).replace(/^sha256:/, ""),
@@ -51,7 +71,11 @@ async function registeredFacts(p: ContainerProps): Promise<ServiceFacts> {
         mounts,
         aliases: p.networksAdvanced[0].aliases.filter((a) => a !== p.name),
         // upshift's own two labels (deliberate: what made the container) checked, then set aside.
-        labels: Object.fromEntries((p.labels ?? []).filter((l) => !(IDENTITY_LABELS as readonly string[]).includes(l.label)).map((l) => [l.label, l.value])),
+        labels: Object.fromEntries(
+            (p.labels ?? [])
+                .filter((l) => !(IDENTITY_LABELS as readonly string[]).includes(l.label))
+                .map((l) => [l.label, l.value]),
+        ),
         env,
         ports: (p.ports ?? []).map((x) => `${x.ip}:${x.external}:${x.internal}`),
         ...(p.user ? { user: p.user } : {}),
@@ -59,10 +83,17 @@ async function registeredFacts(p: ContainerProps): Promise<ServiceFacts> {
     };
 }
 
-async function compareRelease(make: (capture: Capture) => void, version: string, packed: PackedFacts, diffs: readonly DeliberateDifference[]) {
+async function compareRelease(
+    make: (capture: Capture) => void,
+    version: string,
+    packed: PackedFacts,
+    diffs: readonly DeliberateDifference[],
+) {
     const capture = new Capture();
     make(capture);
-    const containers = capture.ofType("docker:index/container:Container").map((c) => c.props as unknown as ContainerProps);
+    const containers = capture
+        .ofType("docker:index/container:Container")
+        .map((c) => c.props as unknown as ContainerProps);
     const facts = await Promise.all(containers.map(registeredFacts));
     const registered = Object.fromEntries(containers.map((p, i) => [p.name, facts[i]]));
     const { services, applied } = expectedFacts(version, unpackFacts(packed, version), diffs);
@@ -75,7 +106,11 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
     it("CVAT: every catalog release's entry is the vendor's file (containers, images, commands, mounts, aliases, labels, env), deliberate differences applied", () => {
         const packed = fixture("cvat");
         const releases = Object.keys(packed.releases);
-        assert.deepStrictEqual(releases, [...CVAT_VERSIONS], "every catalog release has the vendor's facts, and no other");
+        assert.deepStrictEqual(
+            releases,
+            [...CVAT_VERSIONS],
+            "every catalog release has the vendor's facts, and no other",
+        );
         const used = new Set<string>();
         const problems: string[] = [];
         for (const v of releases) {
@@ -104,9 +139,21 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
         const problems: string[] = [];
         let n = 0;
         for (const v of firsts) {
-            const r = await compareRelease((capture) => new Cvat(`cmp${n++}`, {
-                version: v, backupDir: "/srv/backups", secrets: { dbPassword: pulumi.secret(SECRET) },
-            }, { transformations: [capture.transformation] }), v, packed, CVAT_DELIBERATE);
+            const r = await compareRelease(
+                (capture) =>
+                    new Cvat(
+                        `cmp${n++}`,
+                        {
+                            version: v,
+                            backupDir: "/srv/backups",
+                            secrets: { dbPassword: pulumi.secret(SECRET) },
+                        },
+                        { transformations: [capture.transformation] },
+                    ),
+                v,
+                packed,
+                CVAT_DELIBERATE,
+            );
             problems.push(...r.problems.map((p) => `${v} ${p}`));
         }
         assert.deepStrictEqual(problems, []);
@@ -114,11 +161,28 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
 
     it("CVAT: the comparison fails without the deliberate differences (they are asserted, not ignored)", async () => {
         const packed = fixture("cvat");
-        const r = await compareRelease((capture) => new Cvat("cmp-raw", {
-            version: "2.73.0", backupDir: "/srv/backups", secrets: { dbPassword: pulumi.secret(SECRET) },
-        }, { transformations: [capture.transformation] }), "2.73.0", packed, []);
-        assert.ok(r.problems.includes("cvat_db: env: vendor {\"POSTGRES_DB\":\"cvat\",\"POSTGRES_HOST_AUTH_METHOD\":\"trust\",\"POSTGRES_USER\":\"root\"}, "
-            + "upshift {\"POSTGRES_DB\":\"cvat\",\"POSTGRES_PASSWORD\":\"<secret>\",\"POSTGRES_USER\":\"root\"}"), r.problems.join("\n"));
+        const r = await compareRelease(
+            (capture) =>
+                new Cvat(
+                    "cmp-raw",
+                    {
+                        version: "2.73.0",
+                        backupDir: "/srv/backups",
+                        secrets: { dbPassword: pulumi.secret(SECRET) },
+                    },
+                    { transformations: [capture.transformation] },
+                ),
+            "2.73.0",
+            packed,
+            [],
+        );
+        assert.ok(
+            r.problems.includes(
+                'cvat_db: env: vendor {"POSTGRES_DB":"cvat","POSTGRES_HOST_AUTH_METHOD":"trust","POSTGRES_USER":"root"}, ' +
+                    'upshift {"POSTGRES_DB":"cvat","POSTGRES_PASSWORD":"<secret>","POSTGRES_USER":"root"}',
+            ),
+            r.problems.join("\n"),
+        );
         assert.ok(r.problems.includes("cvat_vector: in the vendor's file, not run by upshift"));
         assert.ok(r.problems.some((p) => p.startsWith("traefik: ports:")));
     });
@@ -128,7 +192,10 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
         const packed = fixture("clearml");
         const releases = Object.keys(packed.releases);
         // 0.16.x sat at the repo root (no file here); 1.17.1 and 2.4.0 are in the release notes only.
-        assert.deepStrictEqual(CLEARML_VERSIONS.filter((v) => !releases.includes(v)), ["0.16.0", "0.16.1", "1.17.1", "2.4.0"]);
+        assert.deepStrictEqual(
+            CLEARML_VERSIONS.filter((v) => !releases.includes(v)),
+            ["0.16.0", "0.16.1", "1.17.1", "2.4.0"],
+        );
         assert.strictEqual(releases.length, 35);
         const used = new Set<string>();
         const problems: string[] = [];
@@ -137,8 +204,17 @@ describe("catalogs against the vendors' compose files (Pulumi mocks)", () => {
             const { services, applied } = expectedFacts(v, unpackFacts(packed, v), CLEARML_DELIBERATE);
             applied.forEach((id) => used.add(id));
             problems.push(...diffFacts(services, catalogFacts(clearmlDefaultCatalog, v)).map((p) => `${v} ${p}`));
-            const r = await compareRelease((capture) => new Clearml(`cml${n++}`, { version: v, backupDir: "/srv/backups" },
-                { transformations: [capture.transformation] }), v, packed, CLEARML_DELIBERATE);
+            const r = await compareRelease(
+                (capture) =>
+                    new Clearml(
+                        `cml${n++}`,
+                        { version: v, backupDir: "/srv/backups" },
+                        { transformations: [capture.transformation] },
+                    ),
+                v,
+                packed,
+                CLEARML_DELIBERATE,
+            );
             problems.push(...r.problems.map((p) => `${v} (registered) ${p}`));
         }
         assert.deepStrictEqual(problems, []);

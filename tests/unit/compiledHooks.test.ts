@@ -14,16 +14,23 @@ describe("compiled hooks CLI (bin/upshift, dist/hooks)", () => {
     beforeEach(() => {
         root = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-dist-"));
         for (const d of ["bin", "hooks", "dist/hooks"]) fs.mkdirSync(path.join(root, d), { recursive: true });
-        for (const f of ["upshift", "dist-check.js"]) fs.copyFileSync(path.join(REPO, "bin", f), path.join(root, "bin", f));
-        for (const f of ["tsconfig.json", "tsconfig.hooks.json"]) { fs.writeFileSync(path.join(root, f), "{}"); setTime(path.join(root, f), 1000); }
+        for (const f of ["upshift", "dist-check.js"])
+            fs.copyFileSync(path.join(REPO, "bin", f), path.join(root, "bin", f));
+        for (const f of ["tsconfig.json", "tsconfig.hooks.json"]) {
+            fs.writeFileSync(path.join(root, f), "{}");
+            setTime(path.join(root, f), 1000);
+        }
         fs.writeFileSync(path.join(root, "hooks", "cli.ts"), "// source\n");
         setTime(path.join(root, "hooks", "cli.ts"), 2000);
-        fs.writeFileSync(path.join(root, "dist", "hooks", "cli.js"),
-            "exports.main = async (argv) => { process.stdout.write('compiled ' + argv.join(' ') + '\\n'); return 0; };\n");
+        fs.writeFileSync(
+            path.join(root, "dist", "hooks", "cli.js"),
+            "exports.main = async (argv) => { process.stdout.write('compiled ' + argv.join(' ') + '\\n'); return 0; };\n",
+        );
         setTime(path.join(root, "dist", "hooks", "cli.js"), 3000);
     });
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(root, "bin", "upshift"), ...args], { encoding: "utf8" });
+    const cli = (...args: string[]) =>
+        spawnSync(process.execPath, [path.join(root, "bin", "upshift"), ...args], { encoding: "utf8" });
 
     it("runs dist/hooks/cli.js when it is newer than every hooks/*.ts", () => {
         const r = cli("help");
@@ -56,7 +63,9 @@ describe("compiled hooks CLI (bin/upshift, dist/hooks)", () => {
         const r = spawnSync(process.execPath, [path.join(REPO, "bin", "upshift"), "help"], { encoding: "utf8" });
         assert.strictEqual(r.status, 0, r.stderr);
         assert.match(r.stdout, /pg-migrate/);
-        const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as { scripts: Record<string, string> };
+        const pkg = JSON.parse(fs.readFileSync(path.join(REPO, "package.json"), "utf8")) as {
+            scripts: Record<string, string>;
+        };
         assert.strictEqual(pkg.scripts.prepare, "npm run build");
         assert.strictEqual(pkg.scripts.build, "tsc -p tsconfig.hooks.json");
     });

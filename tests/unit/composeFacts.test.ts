@@ -47,7 +47,11 @@ describe("compose-facts: a vendor's compose file as comparable facts", () => {
         assert.deepStrictEqual(s.env, { EXTRA: "a b", HOST: "cvat_db", OPTS: "", PORT: "6666" });
         assert.deepStrictEqual(s.command, ["init", "run", "server", "nginx"]);
         assert.deepStrictEqual(s.labels, { "traefik.http.routers.cvat.rule": "Host(`localhost`)" });
-        assert.deepStrictEqual(s.mounts, ["cvat_cvat_data:/home/django/data", "/var/run/docker.sock:/var/run/docker.sock:ro", "tmpfs:/tmp/x"]);
+        assert.deepStrictEqual(s.mounts, [
+            "cvat_cvat_data:/home/django/data",
+            "/var/run/docker.sock:/var/run/docker.sock:ro",
+            "tmpfs:/tmp/x",
+        ]);
         assert.deepStrictEqual(s.aliases, ["cvat-server"]);
         const m = f.services["clearml-mongo"];
         assert.deepStrictEqual(m.aliases, ["mongo"], "reachable by its service name");
@@ -62,9 +66,14 @@ describe("compose-facts: a vendor's compose file as comparable facts", () => {
     });
 
     it("the fixture form keeps each distinct container once and gives every release back exactly", () => {
-        const a = composeFacts(FILE, "x"), b = composeFacts(FILE.replace(/v2\.73\.0/g, "v2.74.0"), "x");
+        const a = composeFacts(FILE, "x"),
+            b = composeFacts(FILE.replace(/v2\.73\.0/g, "v2.74.0"), "x");
         const packed = packFacts({ "2.73.0": a, "2.74.0": b });
-        assert.strictEqual(Object.keys(packed.facts).length, 2, "the same containers but for the release's own version");
+        assert.strictEqual(
+            Object.keys(packed.facts).length,
+            2,
+            "the same containers but for the release's own version",
+        );
         assert.deepStrictEqual(unpackFacts(packed, "2.74.0"), b.services);
         assert.deepStrictEqual(unpackFacts(packed, "2.73.0"), a.services);
     });
@@ -76,17 +85,50 @@ describe("compose-facts: a vendor's compose file as comparable facts", () => {
         const yaml = (over: (s: typeof services) => void) => {
             const copy = JSON.parse(JSON.stringify(services)) as typeof services;
             over(copy);
-            return JSON.stringify({ name: "cvat", services: Object.fromEntries(Object.entries(copy).map(([n, s]) => [n, {
-                container_name: n, image: s.image, command: s.command, entrypoint: s.entrypoint, environment: s.env, labels: s.labels, ports: s.ports,
-                volumes: s.mounts.map((m) => m.replace(/^cvat_(cvat_[a-z_]+):/, "$1:").replace(/^tmpfs:(.*)$/, "/x:$1")), ...(s.init ? { init: true } : {}), ...(s.user ? { user: s.user } : {}),
-                networks: { cvat: { aliases: s.aliases } },
-            }])) });
+            return JSON.stringify({
+                name: "cvat",
+                services: Object.fromEntries(
+                    Object.entries(copy).map(([n, s]) => [
+                        n,
+                        {
+                            container_name: n,
+                            image: s.image,
+                            command: s.command,
+                            entrypoint: s.entrypoint,
+                            environment: s.env,
+                            labels: s.labels,
+                            ports: s.ports,
+                            volumes: s.mounts.map((m) =>
+                                m.replace(/^cvat_(cvat_[a-z_]+):/, "$1:").replace(/^tmpfs:(.*)$/, "/x:$1"),
+                            ),
+                            ...(s.init ? { init: true } : {}),
+                            ...(s.user ? { user: s.user } : {}),
+                            networks: { cvat: { aliases: s.aliases } },
+                        },
+                    ]),
+                ),
+            });
         };
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "compose-facts-"));
         const run = (text: string) => {
             fs.writeFileSync(path.join(dir, "2.40.0.yml"), text);
             try {
-                return { code: 0, out: execFileSync("npx", ["ts-node", "--transpile-only", path.join(__dirname, "..", "..", "tools", "compose-facts", "index.ts"), "check", "cvat", path.join(dir, "2.40.0.yml"), "2.40.0"], { encoding: "utf8" }) };
+                return {
+                    code: 0,
+                    out: execFileSync(
+                        "npx",
+                        [
+                            "ts-node",
+                            "--transpile-only",
+                            path.join(__dirname, "..", "..", "tools", "compose-facts", "index.ts"),
+                            "check",
+                            "cvat",
+                            path.join(dir, "2.40.0.yml"),
+                            "2.40.0",
+                        ],
+                        { encoding: "utf8" },
+                    ),
+                };
             } catch (e) {
                 const x = e as { status: number; stdout: string };
                 return { code: x.status, out: x.stdout };
@@ -96,7 +138,11 @@ describe("compose-facts: a vendor's compose file as comparable facts", () => {
             const good = run(yaml(() => undefined));
             assert.strictEqual(good.code, 0, good.out);
             assert.match(good.out, /cvat 2\.40\.0: 0 differences/);
-            const bad = run(yaml((s) => { (s.cvat_opa as unknown as { aliases: string[] }).aliases = []; }));
+            const bad = run(
+                yaml((s) => {
+                    (s.cvat_opa as unknown as { aliases: string[] }).aliases = [];
+                }),
+            );
             assert.strictEqual(bad.code, 1);
             assert.match(bad.out, /^cvat_opa: aliases: vendor \[\], upshift \["opa"\]$/m);
         } finally {

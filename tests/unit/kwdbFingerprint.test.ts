@@ -10,7 +10,7 @@ const digest = (chunks: string[]) => {
 };
 
 describe("kwdb-export content fingerprint (RowHashSum)", () => {
-    const rows = ["1,alpha", "2,\"with, comma\"", "3,\"two\nlines\"", "4,\"a \"\"quote\"\"\"", "5,"];
+    const rows = ["1,alpha", '2,"with, comma"', '3,"two\nlines"', '4,"a ""quote"""', "5,"];
     const csv = (r: string[], nl = "\n") => ["id,note", ...r].join(nl) + nl;
 
     it("the same rows in any order, in any chunking, give the same fingerprint; the header is not a row", () => {
@@ -18,7 +18,8 @@ describe("kwdb-export content fingerprint (RowHashSum)", () => {
         assert.match(a, /^5:[0-9a-f]{32}$/);
         assert.strictEqual(digest([csv([...rows].reverse())]), a);
         const text = csv(rows);
-        for (let cut = 1; cut < text.length; cut += 3) assert.strictEqual(digest([text.slice(0, cut), text.slice(cut)]), a, `cut at ${cut}`);
+        for (let cut = 1; cut < text.length; cut += 3)
+            assert.strictEqual(digest([text.slice(0, cut), text.slice(cut)]), a, `cut at ${cut}`);
         assert.strictEqual(digest([csv(rows, "\r\n")]), a, "CRLF line ends");
         assert.strictEqual(digest([csv(rows).slice(0, -1)]), a, "no final newline");
         assert.strictEqual(digest(["id,note\n"]), "0:00000000000000000000000000000000");

@@ -13,10 +13,12 @@ describe("KWDB meta.sql transform (PARTITION INTERVAL removed before importing i
         const r = stripPartitionInterval(META);
         assert.strictEqual(r.removed, 6);
         assert.strictEqual(hasPartitionInterval(r.text), false);
-        const expected = META
-            .replace("RETENTIONS 864000s PARTITION INTERVAL 10d;", "RETENTIONS 864000s;")
+        const expected = META.replace("RETENTIONS 864000s PARTITION INTERVAL 10d;", "RETENTIONS 864000s;")
             .replace("\tactivetime 1d\n\tpartition interval 10d;", "\tactivetime 1d;")
-            .replace("PRIMARY TAGS(machine_code) Partition   Interval\n  1d activetime 3h;", "PRIMARY TAGS(machine_code) activetime 3h;")
+            .replace(
+                "PRIMARY TAGS(machine_code) Partition   Interval\n  1d activetime 3h;",
+                "PRIMARY TAGS(machine_code) activetime 3h;",
+            )
             .replace("PRIMARY TAGS(dev) PARTITION INTERVAL 100000000000000MINUTE;", "PRIMARY TAGS(dev);")
             .replace("\nALTER TS DATABASE sensors SET PARTITION INTERVAL = 15S;", "")
             .replace("PRIMARY TAGS(t) partition interval 5h;", "PRIMARY TAGS(t);");

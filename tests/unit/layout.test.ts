@@ -11,10 +11,15 @@ const DATABASES = ["postgres", "mongo", "kwdb"];
 /** Shared plumbing: the CLI's contract, docker, reports, the stop/restart of containers. */
 const CORE = "core";
 
-interface Edge { from: string; to: string }
+interface Edge {
+    from: string;
+    to: string;
+}
 
 function sources(dir = HOOKS): string[] {
-    return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith(".ts")).map((f) => f.split(path.sep).join("/"));
+    return (fs.readdirSync(dir, { recursive: true }) as string[])
+        .filter((f) => f.endsWith(".ts"))
+        .map((f) => f.split(path.sep).join("/"));
 }
 
 /** Every relative import of hooks/ (static, side-effect, require and import types), file to file. */
@@ -23,7 +28,11 @@ function importEdges(): Edge[] {
     for (const f of sources()) {
         const text = fs.readFileSync(path.join(HOOKS, f), "utf8");
         for (const m of text.matchAll(/(?:\bfrom\s+|^import\s+|\brequire\(\s*|\bimport\(\s*)"(\.[^"]+)"/gm)) {
-            const to = path.relative(HOOKS, path.resolve(path.dirname(path.join(HOOKS, f)), m[1])).split(path.sep).join("/") + ".ts";
+            const to =
+                path
+                    .relative(HOOKS, path.resolve(path.dirname(path.join(HOOKS, f)), m[1]))
+                    .split(path.sep)
+                    .join("/") + ".ts";
             edges.push({ from: f, to });
         }
     }
@@ -36,24 +45,30 @@ const folder = (file: string) => (file.includes("/") ? file.split("/")[0] : "");
 export function layoutProblems(files: string[], edges: Edge[]): string[] {
     const out: string[] = [];
     for (const f of files) {
-        if (!f.includes("/") && f !== "cli.ts") out.push(`hooks/${f}: only the CLI's entry point (cli.ts) sits at hooks/ top level`);
+        if (!f.includes("/") && f !== "cli.ts")
+            out.push(`hooks/${f}: only the CLI's entry point (cli.ts) sits at hooks/ top level`);
         if (/[A-Z_]/.test(path.basename(f))) out.push(`hooks/${f}: file names are kebab-case`);
     }
     const folders = new Map<string, Set<string>>();
     for (const e of edges) {
-        const a = folder(e.from), b = folder(e.to);
+        const a = folder(e.from),
+            b = folder(e.to);
         if (!files.includes(e.to)) out.push(`hooks/${e.from} imports hooks/${e.to}, which does not exist`);
         if (e.to === "cli.ts") out.push(`hooks/${e.from} imports the entry point hooks/cli.ts`);
         if (a === b || b === "") continue;
         if (a === CORE) out.push(`hooks/${e.from} (core) imports hooks/${e.to}: core uses nothing outside core/`);
-        if (DATABASES.includes(a) && DATABASES.includes(b)) out.push(`hooks/${e.from} imports hooks/${e.to}: ${a}/ never imports a sibling database folder (${b}/)`);
+        if (DATABASES.includes(a) && DATABASES.includes(b))
+            out.push(`hooks/${e.from} imports hooks/${e.to}: ${a}/ never imports a sibling database folder (${b}/)`);
         if (a !== "") folders.set(a, (folders.get(a) ?? new Set()).add(b));
     }
     // Folder imports go one way: no cycle between folders.
     const state = new Map<string, "open" | "done">();
     const visit = (n: string, trail: string[]): void => {
         if (state.get(n) === "done") return;
-        if (state.get(n) === "open") { out.push(`folders import each other in a cycle: ${[...trail.slice(trail.indexOf(n)), n].join(" -> ")}`); return; }
+        if (state.get(n) === "open") {
+            out.push(`folders import each other in a cycle: ${[...trail.slice(trail.indexOf(n)), n].join(" -> ")}`);
+            return;
+        }
         state.set(n, "open");
         for (const m of folders.get(n) ?? []) visit(m, [...trail, n]);
         state.set(n, "done");
@@ -70,12 +85,22 @@ describe("hooks/ layout (issue 14)", () => {
     });
 
     it("names every operation's file after the operation", () => {
-        const wrong = Object.entries(OPERATIONS).filter(([op, mod]) => path.basename(mod) !== op || !fs.existsSync(path.join(HOOKS, `${mod}.ts`)));
+        const wrong = Object.entries(OPERATIONS).filter(
+            ([op, mod]) => path.basename(mod) !== op || !fs.existsSync(path.join(HOOKS, `${mod}.ts`)),
+        );
         assert.deepStrictEqual(wrong, []);
     });
 
     it("reports each kind of violation (the rules can fail)", () => {
-        const files = ["cli.ts", "helper.ts", "core/docker.ts", "kwdb/common.ts", "postgres/common.ts", "volumes/backup.ts", "offsite/s3Keys.ts"];
+        const files = [
+            "cli.ts",
+            "helper.ts",
+            "core/docker.ts",
+            "kwdb/common.ts",
+            "postgres/common.ts",
+            "volumes/backup.ts",
+            "offsite/s3Keys.ts",
+        ];
         const got = layoutProblems(files, [
             { from: "kwdb/common.ts", to: "postgres/common.ts" },
             { from: "core/docker.ts", to: "volumes/backup.ts" },

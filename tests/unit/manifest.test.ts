@@ -10,15 +10,32 @@ import { archiveName, readManifest } from "../../hooks/volumes/manifest";
 
 const SHA = "a".repeat(64);
 const good = () => ({
-    format: "upshift-backup/1", id: "2.2.0-to-2.3.0-a1-restore-point", product: "cvat", version: "2.2.0", createdAt: "2026-12-01T10:00:00.000Z",
-    archives: [{ name: "cvat_db", source: { type: "volume", name: "cvat_db" }, file: "cvat_db.tar.zst", bytes: 10, sourceBytes: 20, files: 2, sha256: SHA }],
+    format: "upshift-backup/1",
+    id: "2.2.0-to-2.3.0-a1-restore-point",
+    product: "cvat",
+    version: "2.2.0",
+    createdAt: "2026-12-01T10:00:00.000Z",
+    archives: [
+        {
+            name: "cvat_db",
+            source: { type: "volume", name: "cvat_db" },
+            file: "cvat_db.tar.zst",
+            bytes: 10,
+            sourceBytes: 20,
+            files: 2,
+            sha256: SHA,
+        },
+    ],
 });
 
 describe("manifest readers (hooks/volumes/manifest.ts, hooks/offsite/backup-index.ts)", () => {
     let dir: string;
-    beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-manifest-")); });
+    beforeEach(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-manifest-"));
+    });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const write = (m: unknown) => fs.writeFileSync(path.join(dir, "manifest.json"), typeof m === "string" ? m : JSON.stringify(m));
+    const write = (m: unknown) =>
+        fs.writeFileSync(path.join(dir, "manifest.json"), typeof m === "string" ? m : JSON.stringify(m));
 
     it("readManifest reads a whole manifest", () => {
         write(good());
@@ -29,17 +46,35 @@ describe("manifest readers (hooks/volumes/manifest.ts, hooks/offsite/backup-inde
         assert.throws(() => readManifest(dir), /^Error: no backup at .*: cannot read manifest.json \(ENOENT\)/);
         const cases: [unknown, RegExp][] = [
             ["{", /manifest.json is not valid JSON .*; the backup is damaged$/],
-            [{ ...good(), format: "other/1" }, /manifest.json: format is "other\/1", expected "upshift-backup\/1"; the backup is damaged or not an upshift backup$/],
-            [{ ...good(), archives: [{ ...good().archives[0], file: "../../etc/passwd" }] }, /archive file "..\/..\/etc\/passwd" is not a plain file name/],
-            [{ ...good(), archives: [{ ...good().archives[0], file: ".hidden" }] }, /archive file ".hidden" is not a plain file name/],
-            [{ ...good(), archives: [{ ...good().archives[0], sha256: "xyz" }] }, /archive cvat_db has no valid sha256/],
+            [
+                { ...good(), format: "other/1" },
+                /manifest.json: format is "other\/1", expected "upshift-backup\/1"; the backup is damaged or not an upshift backup$/,
+            ],
+            [
+                { ...good(), archives: [{ ...good().archives[0], file: "../../etc/passwd" }] },
+                /archive file "..\/..\/etc\/passwd" is not a plain file name/,
+            ],
+            [
+                { ...good(), archives: [{ ...good().archives[0], file: ".hidden" }] },
+                /archive file ".hidden" is not a plain file name/,
+            ],
+            [
+                { ...good(), archives: [{ ...good().archives[0], sha256: "xyz" }] },
+                /archive cvat_db has no valid sha256/,
+            ],
             [{ ...good(), archives: [{ ...good().archives[0], bytes: "10" }] }, /archive cvat_db has no byte count/],
-            [{ ...good(), archives: [{ ...good().archives[0], compression: "gzip" }] }, /archive cvat_db has an unknown compression "gzip"/],
+            [
+                { ...good(), archives: [{ ...good().archives[0], compression: "gzip" }] },
+                /archive cvat_db has an unknown compression "gzip"/,
+            ],
             [{ ...good(), archives: undefined }, /archives is missing/],
         ];
         for (const [m, re] of cases) {
             write(m);
-            assert.throws(() => readManifest(dir), (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`));
+            assert.throws(
+                () => readManifest(dir),
+                (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`),
+            );
         }
     });
 
@@ -58,18 +93,25 @@ describe("manifest readers (hooks/volumes/manifest.ts, hooks/offsite/backup-inde
             [{ ...good(), product: "a/b" }, /manifest has an invalid product "a\/b"/],
             [{ ...good(), createdAt: "yesterday" }, /manifest has no valid createdAt/],
             [{ ...good(), archives: [good().archives[0], good().archives[0]] }, /manifest lists cvat_db.tar.zst twice/],
-            [{ ...good(), archives: [{ ...good().archives[0], file: "manifest.json" }] }, /invalid archive file name "manifest.json"/],
+            [
+                { ...good(), archives: [{ ...good().archives[0], file: "manifest.json" }] },
+                /invalid archive file name "manifest.json"/,
+            ],
             [{ ...good(), archives: [{ ...good().archives[0], bytes: -1 }] }, /has no valid size for cvat_db.tar.zst/],
         ];
         for (const [m, re] of cases) {
-            assert.throws(() => parseManifest(typeof m === "string" ? m : JSON.stringify(m), "s3://b/k"),
-                (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`));
+            assert.throws(
+                () => parseManifest(typeof m === "string" ? m : JSON.stringify(m), "s3://b/k"),
+                (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`),
+            );
         }
     });
 
     it("isSafeSegment: one path segment, never . or .., no slash", () => {
-        for (const s of ["cvat", "2.2.0-to-2.3.0-a1-restore-point", "_opt_data", "a+b"]) assert.strictEqual(isSafeSegment(s), true, s);
-        for (const s of [".", "..", "a/b", "", ".hidden", "x".repeat(256), 3]) assert.strictEqual(isSafeSegment(s), false, String(s));
+        for (const s of ["cvat", "2.2.0-to-2.3.0-a1-restore-point", "_opt_data", "a+b"])
+            assert.strictEqual(isSafeSegment(s), true, s);
+        for (const s of [".", "..", "a/b", "", ".hidden", "x".repeat(256), 3])
+            assert.strictEqual(isSafeSegment(s), false, String(s));
     });
 
     it("sortNewestFirst: by product, then newest first, then by id (deterministic)", () => {

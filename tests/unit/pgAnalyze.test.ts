@@ -14,9 +14,16 @@ describe("upshift pg-analyze", function () {
     this.timeout(60000);
     let dir: string;
     let log: string;
-    const cli = (argv: string[]) => spawnSync(process.execPath, [CLI, "pg-analyze", ...argv], {
-        encoding: "utf8", env: { ...process.env, PATH: `${NO_DOCKER}:${process.env.PATH}`, NO_DOCKER_LOG: log, UPSHIFT_STATE_DIR: path.join(dir, "state") },
-    });
+    const cli = (argv: string[]) =>
+        spawnSync(process.execPath, [CLI, "pg-analyze", ...argv], {
+            encoding: "utf8",
+            env: {
+                ...process.env,
+                PATH: `${NO_DOCKER}:${process.env.PATH}`,
+                NO_DOCKER_LOG: log,
+                UPSHIFT_STATE_DIR: path.join(dir, "state"),
+            },
+        });
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-pg-analyze-"));
         log = path.join(dir, "docker-calls.log");
@@ -44,7 +51,10 @@ describe("upshift pg-analyze", function () {
         let r = cli(["--container", "db", "--work", dir]);
         assert.strictEqual(r.status, 0, r.stderr);
         assert.match(JSON.parse(r.stdout).skipped, /dump\/restore, which analyzed every database/);
-        fs.writeFileSync(path.join(dir, "upgrade-state.json"), JSON.stringify({ state: "done", result: { analyzed: true } }));
+        fs.writeFileSync(
+            path.join(dir, "upgrade-state.json"),
+            JSON.stringify({ state: "done", result: { analyzed: true } }),
+        );
         r = cli(["--container", "db", "--work", dir]);
         assert.strictEqual(r.status, 0, r.stderr);
         assert.match(JSON.parse(r.stdout).skipped, /analyzed the new cluster itself/);

@@ -15,11 +15,19 @@ describe("npm run pulumi (scripts/pulumi.sh)", () => {
                 const found = spawnSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).stdout.trim();
                 fs.symlinkSync(found, path.join(bare, tool));
             }
-            const r = spawnSync(path.join(bare, "bash"), [path.join(__dirname, "..", "..", "scripts", "pulumi.sh"), "version"], {
-                encoding: "utf8", env: { PATH: bare, HOME: cache, UPSHIFT_TOOLS_CACHE: cache, UPSHIFT_PULUMI_BUILD: "1" },
-            });
+            const r = spawnSync(
+                path.join(bare, "bash"),
+                [path.join(__dirname, "..", "..", "scripts", "pulumi.sh"), "version"],
+                {
+                    encoding: "utf8",
+                    env: { PATH: bare, HOME: cache, UPSHIFT_TOOLS_CACHE: cache, UPSHIFT_PULUMI_BUILD: "1" },
+                },
+            );
             assert.strictEqual(r.status, 127);
-            assert.strictEqual(r.stderr, "The Pulumi CLI is needed and neither it nor Go is installed: install the CLI from https://www.pulumi.com/docs/install/\n");
+            assert.strictEqual(
+                r.stderr,
+                "The Pulumi CLI is needed and neither it nor Go is installed: install the CLI from https://www.pulumi.com/docs/install/\n",
+            );
         } finally {
             fs.rmSync(bare, { recursive: true, force: true });
             fs.rmSync(cache, { recursive: true, force: true });

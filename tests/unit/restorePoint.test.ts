@@ -13,7 +13,9 @@ describe("restore point first, in every product's every upgrade plan", () => {
             let checked = 0;
             for (const from of catalog.versions) {
                 const deployed = planChange({ catalog, to: from }).next;
-                for (const to of catalog.versions.filter((v) => catalog.versions.indexOf(v) > catalog.versions.indexOf(from))) {
+                for (const to of catalog.versions.filter(
+                    (v) => catalog.versions.indexOf(v) > catalog.versions.indexOf(from),
+                )) {
                     let plan;
                     try {
                         plan = planChange({ catalog, to, deployed, backupPolicy: { offsite: true, keep: 3 } });
@@ -23,11 +25,23 @@ describe("restore point first, in every product's every upgrade plan", () => {
                     }
                     checked++;
                     const kinds = plan.steps.map((s) => s.kind);
-                    assert.deepStrictEqual(kinds.slice(0, 3), ["preflight", "backup", "verify-backup"], `${product} ${from} -> ${to}: ${kinds.join(", ")}`);
-                    assert.deepStrictEqual(kinds.slice(3, 5), ["push", "prune"], `${product} ${from} -> ${to}: off-site copy and retention right after the verify`);
+                    assert.deepStrictEqual(
+                        kinds.slice(0, 3),
+                        ["preflight", "backup", "verify-backup"],
+                        `${product} ${from} -> ${to}: ${kinds.join(", ")}`,
+                    );
+                    assert.deepStrictEqual(
+                        kinds.slice(3, 5),
+                        ["push", "prune"],
+                        `${product} ${from} -> ${to}: off-site copy and retention right after the verify`,
+                    );
                     const verified = kinds.indexOf("verify-backup");
                     plan.steps.forEach((s, i) => {
-                        if (!s.reversible && s.kind !== "prune") assert.ok(i > verified, `${product} ${from} -> ${to}: ${s.id} before the verified restore point`);
+                        if (!s.reversible && s.kind !== "prune")
+                            assert.ok(
+                                i > verified,
+                                `${product} ${from} -> ${to}: ${s.id} before the verified restore point`,
+                            );
                     });
                 }
             }

@@ -4,7 +4,17 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import {
-    backupStream, compression, compressWhere, pgStartTimeoutMs, pollMs, progressMs, s3EndpointSetting, SETTINGS, stateDir, takeParentPid, zstdLevel,
+    backupStream,
+    compression,
+    compressWhere,
+    pgStartTimeoutMs,
+    pollMs,
+    progressMs,
+    s3EndpointSetting,
+    SETTINGS,
+    stateDir,
+    takeParentPid,
+    zstdLevel,
 } from "../../hooks/core/settings";
 
 const HOOKS = path.join(__dirname, "..", "..", "hooks");
@@ -34,21 +44,37 @@ describe("hooks settings (hooks/core/settings.ts)", () => {
         assert.strictEqual(progressMs(2000, { UPSHIFT_PROGRESS_MS: "100" }), 100);
         assert.strictEqual(pollMs(1000, { UPSHIFT_POLL_MS: "10" }), 10);
         assert.strictEqual(stateDir({ UPSHIFT_STATE_DIR: "/s", XDG_STATE_HOME: "/x" }), "/s");
-        assert.strictEqual(s3EndpointSetting({ UPSHIFT_S3_ENDPOINT: "http://127.0.0.1:9000" }), "http://127.0.0.1:9000");
+        assert.strictEqual(
+            s3EndpointSetting({ UPSHIFT_S3_ENDPOINT: "http://127.0.0.1:9000" }),
+            "http://127.0.0.1:9000",
+        );
     });
 
     it("refuses a value it does not accept, naming the variable, what it takes and the default", () => {
         const cases: [() => unknown, RegExp][] = [
-            [() => zstdLevel({ UPSHIFT_ZSTD_LEVEL: "22" }), /^UPSHIFT_ZSTD_LEVEL=22: expected a level 1-19 or fast=N \(1-99\); unset it for the default/],
+            [
+                () => zstdLevel({ UPSHIFT_ZSTD_LEVEL: "22" }),
+                /^UPSHIFT_ZSTD_LEVEL=22: expected a level 1-19 or fast=N \(1-99\); unset it for the default/,
+            ],
             [() => compression({ UPSHIFT_COMPRESSION: "gzip" }), /^UPSHIFT_COMPRESSION=gzip: expected zstd or none;/],
             [() => compressWhere({ UPSHIFT_COMPRESS: "remote" }), /^UPSHIFT_COMPRESS=remote: expected helper or host;/],
             [() => backupStream({ UPSHIFT_BACKUP_STREAM: "yes" }), /^UPSHIFT_BACKUP_STREAM=yes: expected 1 or 0;/],
-            [() => pgStartTimeoutMs({ UPSHIFT_PG_START_TIMEOUT: "-1" }), /^UPSHIFT_PG_START_TIMEOUT=-1: expected a positive number of seconds;/],
-            [() => progressMs(2000, { UPSHIFT_PROGRESS_MS: "fast" }), /^UPSHIFT_PROGRESS_MS=fast: expected a positive number of milliseconds;/],
-            [() => pollMs(1000, { UPSHIFT_POLL_MS: "0" }), /^UPSHIFT_POLL_MS=0: expected a positive number of milliseconds;/],
+            [
+                () => pgStartTimeoutMs({ UPSHIFT_PG_START_TIMEOUT: "-1" }),
+                /^UPSHIFT_PG_START_TIMEOUT=-1: expected a positive number of seconds;/,
+            ],
+            [
+                () => progressMs(2000, { UPSHIFT_PROGRESS_MS: "fast" }),
+                /^UPSHIFT_PROGRESS_MS=fast: expected a positive number of milliseconds;/,
+            ],
+            [
+                () => pollMs(1000, { UPSHIFT_POLL_MS: "0" }),
+                /^UPSHIFT_POLL_MS=0: expected a positive number of milliseconds;/,
+            ],
             [() => takeParentPid({ UPSHIFT_PARENT_PID: "x" }), /^UPSHIFT_PARENT_PID=x: expected a process id;/],
         ];
-        for (const [f, re] of cases) assert.throws(f, (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`));
+        for (const [f, re] of cases)
+            assert.throws(f, (e: Error) => re.test(e.message) || assert.fail(`${e.message} does not match ${re}`));
     });
 
     it("takes the parent pid out of the environment it read it from", () => {
@@ -66,13 +92,21 @@ describe("hooks settings (hooks/core/settings.ts)", () => {
         }
         assert.deepStrictEqual(readers, []);
         const settings = fs.readFileSync(path.join(HOOKS, "core", "settings.ts"), "utf8");
-        const read = [...settings.matchAll(/raw\(env, "(UPSHIFT_[A-Z0-9_]+)"\)|positive\(env, "(UPSHIFT_[A-Z0-9_]+)"/g)].map((m) => m[1] ?? m[2]);
+        const read = [
+            ...settings.matchAll(/raw\(env, "(UPSHIFT_[A-Z0-9_]+)"\)|positive\(env, "(UPSHIFT_[A-Z0-9_]+)"/g),
+        ].map((m) => m[1] ?? m[2]);
         assert.ok(read.length >= 10, `only ${read.length} reads found`);
-        assert.deepStrictEqual([...new Set(read)].filter((k) => !(k in SETTINGS)), []);
+        assert.deepStrictEqual(
+            [...new Set(read)].filter((k) => !(k in SETTINGS)),
+            [],
+        );
     });
 
     it("docs/hooks-cli.md names every variable", () => {
         const doc = fs.readFileSync(path.join(HOOKS, "..", "docs", "hooks-cli.md"), "utf8");
-        assert.deepStrictEqual(Object.keys(SETTINGS).filter((k) => !doc.includes(k)), []);
+        assert.deepStrictEqual(
+            Object.keys(SETTINGS).filter((k) => !doc.includes(k)),
+            [],
+        );
     });
 });

@@ -13,13 +13,16 @@ describe("Writers.restartAfter (hooks/core/stop-restart.ts, fake docker)", () =>
     beforeEach(() => {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "upshift-writers-"));
         Object.assign(process.env, {
-            PATH: `${path.join(__dirname, "fixtures", "writers")}:${saved.PATH}`, FAKE_LOG: path.join(dir, "log"), UPSHIFT_STATE_DIR: path.join(dir, "state"),
+            PATH: `${path.join(__dirname, "fixtures", "writers")}:${saved.PATH}`,
+            FAKE_LOG: path.join(dir, "log"),
+            UPSHIFT_STATE_DIR: path.join(dir, "state"),
             DOCKER_HOST: "unix:///nonexistent.sock",
         });
     });
     afterEach(() => {
         for (const k of ["PATH", "FAKE_LOG", "UPSHIFT_STATE_DIR", "DOCKER_HOST", "FAKE_NO_START"]) {
-            if (saved[k] === undefined) delete process.env[k]; else process.env[k] = saved[k];
+            if (saved[k] === undefined) delete process.env[k];
+            else process.env[k] = saved[k];
         }
         fs.rmSync(dir, { recursive: true, force: true });
     });
@@ -31,17 +34,28 @@ describe("Writers.restartAfter (hooks/core/stop-restart.ts, fake docker)", () =>
         const e = new Error("dump failed");
         assert.strictEqual(await w.restartAfter(e), e);
         assert.strictEqual(e.message, "dump failed");
-        assert.deepStrictEqual(log().filter((l) => /^(stop|start) /.test(l)).map((l) => l.replace(/--time \d+ /, "")).sort(),
-            ["start app", "start worker", "stop app", "stop worker"]);
+        assert.deepStrictEqual(
+            log()
+                .filter((l) => /^(stop|start) /.test(l))
+                .map((l) => l.replace(/--time \d+ /, ""))
+                .sort(),
+            ["start app", "start worker", "stop app", "stop worker"],
+        );
     });
 
     it("names a writer that did not start again in the error, with the daemon's reason, and keeps it on the ledger", async () => {
         process.env.FAKE_NO_START = "worker";
         const w = new Writers("pg-migrate", ["app", "worker"]);
         await w.stop();
-        const e = await w.restartAfter(new Error("pg_upgrade failed")) as Error;
-        assert.match(e.message, /^pg_upgrade failed; these containers could not be started again: worker \(.*port is already allocated\); start them by hand$/);
-        const ledger = JSON.parse(fs.readFileSync(path.join(dir, "state", "stopped.json"), "utf8")) as Record<string, unknown>;
+        const e = (await w.restartAfter(new Error("pg_upgrade failed"))) as Error;
+        assert.match(
+            e.message,
+            /^pg_upgrade failed; these containers could not be started again: worker \(.*port is already allocated\); start them by hand$/,
+        );
+        const ledger = JSON.parse(fs.readFileSync(path.join(dir, "state", "stopped.json"), "utf8")) as Record<
+            string,
+            unknown
+        >;
         // Keyed by Docker host and name.
         assert.deepStrictEqual(Object.keys(ledger), ["unix:///nonexistent.sock worker"]);
     });

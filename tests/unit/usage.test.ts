@@ -8,7 +8,11 @@ import { EXIT_STATUS, UsageError } from "../../hooks/core/command";
 import { requireFlags } from "../../hooks/core/report";
 
 const CLI = path.join(__dirname, "..", "..", "bin", "upshift");
-const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, DOCKER_HOST: "unix:///nonexistent.sock" } });
+const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, ...args], {
+        encoding: "utf8",
+        env: { ...process.env, DOCKER_HOST: "unix:///nonexistent.sock" },
+    });
 
 describe("usage texts (bin/upshift OP --help)", () => {
     it("every operation's help starts with its usage line and ends with the exit codes", function () {
@@ -18,7 +22,10 @@ describe("usage texts (bin/upshift OP --help)", () => {
             const r = run([op, "--help"]);
             assert.strictEqual(r.status, 0, `${op}: ${r.stderr}`);
             assert.match(r.stdout, new RegExp(`^usage: upshift ${op} `), op);
-            assert.ok(r.stdout.endsWith(`${EXIT_STATUS}\n`), `${op} --help does not end with the exit codes:\n${r.stdout}`);
+            assert.ok(
+                r.stdout.endsWith(`${EXIT_STATUS}\n`),
+                `${op} --help does not end with the exit codes:\n${r.stdout}`,
+            );
         }
     });
 
@@ -33,7 +40,10 @@ describe("usage texts (bin/upshift OP --help)", () => {
     it("requireFlags: the first missing flag (unset, empty or an empty list) is a usage error naming it and its hint", () => {
         assert.doesNotThrow(() => requireFlags({ a: "x", b: ["y"] }, "a", "b"));
         for (const values of [{ a: "x" }, { a: "x", b: "" }, { a: "x", b: [] }]) {
-            assert.throws(() => requireFlags(values, "a", "b DIR/P/ID", "c"), (e: Error) => e instanceof UsageError && e.message === "--b DIR/P/ID is required");
+            assert.throws(
+                () => requireFlags(values, "a", "b DIR/P/ID", "c"),
+                (e: Error) => e instanceof UsageError && e.message === "--b DIR/P/ID is required",
+            );
         }
     });
 });

@@ -17,7 +17,10 @@ export function catalogFacts(catalog: ProductCatalog, version: string): Record<s
             ...(s.command ? { command: s.command } : {}),
             ...(s.entrypoint ? { entrypoint: s.entrypoint } : {}),
             mounts: [
-                ...(s.mounts ?? []).map((m) => `${vols.find((d) => d.key === m.volume)?.defaultName ?? `?${m.volume}`}:${m.target}${m.readOnly ? ":ro" : ""}`),
+                ...(s.mounts ?? []).map(
+                    (m) =>
+                        `${vols.find((d) => d.key === m.volume)?.defaultName ?? `?${m.volume}`}:${m.target}${m.readOnly ? ":ro" : ""}`,
+                ),
                 ...(s.binds ?? []).map((b) => `${b.source}:${b.target}${b.readOnly ? ":ro" : ""}`),
                 ...(s.tmpfs ?? []).map((t) => `tmpfs:${t}`),
             ],

@@ -12,11 +12,27 @@ export interface DeliberateDifference {
 }
 
 /** The facts compared; env only where `compareEnv` says so. */
-export const DIMENSIONS = ["image", "command", "entrypoint", "mounts", "aliases", "labels", "env", "ports", "user", "init"] as const;
+export const DIMENSIONS = [
+    "image",
+    "command",
+    "entrypoint",
+    "mounts",
+    "aliases",
+    "labels",
+    "env",
+    "ports",
+    "user",
+    "init",
+] as const;
 
 /** Vendor facts with every deliberate difference applied, and which differences changed something. */
-export function expectedFacts(version: string, vendor: Readonly<Record<string, ServiceFacts>>, diffs: readonly DeliberateDifference[]): {
-    services: Record<string, ServiceFacts>; applied: Set<string>;
+export function expectedFacts(
+    version: string,
+    vendor: Readonly<Record<string, ServiceFacts>>,
+    diffs: readonly DeliberateDifference[],
+): {
+    services: Record<string, ServiceFacts>;
+    applied: Set<string>;
 } {
     const services: Record<string, ServiceFacts> = {};
     const applied = new Set<string>();
@@ -35,7 +51,8 @@ export function expectedFacts(version: string, vendor: Readonly<Record<string, S
 
 /** Sorted, defaults dropped: two facts are the same when their JSON is. */
 export function normalize(f: ServiceFacts): ServiceFacts {
-    const sortRec = (r: Readonly<Record<string, string>>) => Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    const sortRec = (r: Readonly<Record<string, string>>) =>
+        Object.fromEntries(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     return {
         image: f.image,
         ...(f.command?.length ? { command: [...f.command] } : {}),
@@ -51,15 +68,27 @@ export function normalize(f: ServiceFacts): ServiceFacts {
 }
 
 /** Every difference, one line each (`service: dimension: expected ... got ...`); empty when they agree. */
-export function diffFacts(expected: Readonly<Record<string, ServiceFacts>>, actual: Readonly<Record<string, ServiceFacts>>): string[] {
+export function diffFacts(
+    expected: Readonly<Record<string, ServiceFacts>>,
+    actual: Readonly<Record<string, ServiceFacts>>,
+): string[] {
     const out: string[] = [];
     for (const name of [...new Set([...Object.keys(expected), ...Object.keys(actual)])].sort()) {
-        const e = expected[name], a = actual[name];
-        if (!e) { out.push(`${name}: upshift runs it, the vendor's file does not`); continue; }
-        if (!a) { out.push(`${name}: in the vendor's file, not run by upshift`); continue; }
-        const ne = normalize(e) as unknown as Record<string, unknown>, na = normalize(a) as unknown as Record<string, unknown>;
+        const e = expected[name],
+            a = actual[name];
+        if (!e) {
+            out.push(`${name}: upshift runs it, the vendor's file does not`);
+            continue;
+        }
+        if (!a) {
+            out.push(`${name}: in the vendor's file, not run by upshift`);
+            continue;
+        }
+        const ne = normalize(e) as unknown as Record<string, unknown>,
+            na = normalize(a) as unknown as Record<string, unknown>;
         for (const dim of DIMENSIONS) {
-            const x = JSON.stringify(ne[dim]), y = JSON.stringify(na[dim]);
+            const x = JSON.stringify(ne[dim]),
+                y = JSON.stringify(na[dim]);
             if (x !== y) out.push(`${name}: ${dim}: vendor ${x ?? "(none)"}, upshift ${y ?? "(none)"}`);
         }
     }

@@ -32,11 +32,15 @@ export interface ComposeFacts {
  */
 export function interpolate(s: string): string {
     const DOLLAR = "\u0000";
-    let out = s.replace(/\$\$/g, DOLLAR), prev: string;
+    let out = s.replace(/\$\$/g, DOLLAR),
+        prev: string;
     do {
         prev = out;
-        out = out.replace(/\$[A-Za-z_][A-Za-z0-9_]*/g, "")
-            .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^${}]*))?\}/g, (_m, _name, op, def) => (op === ":-" || op === "-" ? def ?? "" : ""));
+        out = out
+            .replace(/\$[A-Za-z_][A-Za-z0-9_]*/g, "")
+            .replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^${}]*))?\}/g, (_m, _name, op, def) =>
+                op === ":-" || op === "-" ? (def ?? "") : "",
+            );
     } while (out !== prev);
     return out.replace(/\u0000/g, "$");
 }
@@ -47,15 +51,20 @@ export function interpolate(s: string): string {
  */
 export function shellWords(s: string): string[] {
     const words: string[] = [];
-    let cur = "", quote: string | undefined, any = false;
+    let cur = "",
+        quote: string | undefined,
+        any = false;
     for (const ch of s) {
         if (quote) {
-            if (ch === quote) quote = undefined; else cur += ch;
+            if (ch === quote) quote = undefined;
+            else cur += ch;
         } else if (ch === "'" || ch === '"') {
-            quote = ch; any = true;
+            quote = ch;
+            any = true;
         } else if (/\s/.test(ch)) {
             if (cur || any) words.push(cur);
-            cur = ""; any = false;
+            cur = "";
+            any = false;
         } else cur += ch;
     }
     if (quote) throw new Error(`unterminated quote in command: ${s}`);
@@ -92,11 +101,13 @@ function mount(v: unknown, project: string): string {
     if (typeof v === "string") {
         const parts = str(v).split(":");
         if (parts.length === 1) return `anonymous:${parts[0]}`;
-        source = parts[0]; rest = parts.slice(1).join(":");
+        source = parts[0];
+        rest = parts.slice(1).join(":");
     } else {
         const m = v as { type?: string; source?: string; target: string; read_only?: boolean };
         if (m.type === "tmpfs") return `tmpfs:${m.target}`;
-        source = str(m.source); rest = `${m.target}${m.read_only ? ":ro" : ""}`;
+        source = str(m.source);
+        rest = `${m.target}${m.read_only ? ":ro" : ""}`;
     }
     const named = !source.startsWith("/") && !source.startsWith(".") && !source.startsWith("~");
     return `${named ? `${project}_${source}` : source}:${rest}`;
@@ -107,16 +118,24 @@ function mount(v: unknown, project: string): string {
  * project name compose takes from the file's directory when the file sets none (`cvat` for a clone of cvat-ai/cvat).
  */
 export function composeFacts(text: string, directory: string): ComposeFacts {
-    const doc = (parse(text, { merge: true, maxAliasCount: -1 }) ?? {}) as { name?: string; services?: Record<string, Record<string, unknown>> };
+    const doc = (parse(text, { merge: true, maxAliasCount: -1 }) ?? {}) as {
+        name?: string;
+        services?: Record<string, Record<string, unknown>>;
+    };
     const services: Record<string, ServiceFacts> = {};
     const project = doc.name ? String(doc.name) : directory;
     for (const [key, s] of Object.entries(doc.services ?? {})) {
         const name = s.container_name ? String(s.container_name) : key;
         const nets = s.networks;
         // Reachable by its service name too when that differs from the container name.
-        const aliases = [...(key !== name ? [key] : []), ...(nets && !Array.isArray(nets)
-            ? Object.values(nets as Record<string, { aliases?: string[] } | null>).flatMap((n) => n?.aliases ?? []).map(str)
-            : [])];
+        const aliases = [
+            ...(key !== name ? [key] : []),
+            ...(nets && !Array.isArray(nets)
+                ? Object.values(nets as Record<string, { aliases?: string[] } | null>)
+                      .flatMap((n) => n?.aliases ?? [])
+                      .map(str)
+                : []),
+        ];
         services[name] = {
             image: str(s.image),
             ...(s.command !== undefined ? { command: words(s.command) } : {}),
@@ -139,7 +158,9 @@ export function composeFacts(text: string, directory: string): ComposeFacts {
  */
 export interface PackedFacts {
     readonly facts: Readonly<Record<string, ServiceFacts>>;
-    readonly releases: Readonly<Record<string, { readonly project?: string; readonly services: Readonly<Record<string, string>> }>>;
+    readonly releases: Readonly<
+        Record<string, { readonly project?: string; readonly services: Readonly<Record<string, string>> }>
+    >;
 }
 
 export function packFacts(byRelease: Readonly<Record<string, ComposeFacts>>): PackedFacts {
@@ -167,6 +188,10 @@ export function packFacts(byRelease: Readonly<Record<string, ComposeFacts>>): Pa
 export function unpackFacts(packed: PackedFacts, version: string): Record<string, ServiceFacts> {
     const r = packed.releases[version];
     if (!r) throw new Error(`no vendor facts for ${version}`);
-    return Object.fromEntries(Object.entries(r.services).map(([name, id]) =>
-        [name, JSON.parse(JSON.stringify(packed.facts[id]).split("{version}").join(version)) as ServiceFacts]));
+    return Object.fromEntries(
+        Object.entries(r.services).map(([name, id]) => [
+            name,
+            JSON.parse(JSON.stringify(packed.facts[id]).split("{version}").join(version)) as ServiceFacts,
+        ]),
+    );
 }

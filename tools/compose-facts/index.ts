@@ -14,7 +14,8 @@ import { catalogFacts } from "./catalogFacts";
 
 /** Compose's project name when the file sets none: the directory the vendor's instructions leave it in. */
 export const PROJECT_DIR: Readonly<Record<string, string>> = { cvat: "cvat", clearml: "clearml" };
-const UPSTREAM = process.env.UPSHIFT_UPSTREAM ?? path.join(__dirname, "..", "..", "..", "shared", "reference", "upstream");
+const UPSTREAM =
+    process.env.UPSHIFT_UPSTREAM ?? path.join(__dirname, "..", "..", "..", "shared", "reference", "upstream");
 export const FIXTURES = path.join(__dirname, "..", "..", "tests", "unit", "fixtures", "upstream");
 
 /** Release name of a vendor file: `1.10.yml` is ClearML's tag 1.10, i.e. 1.10.0. */
@@ -44,21 +45,29 @@ function writeFacts(product: Product): void {
 function check(product: Product, file: string, version: string): number {
     const catalog = CATALOGS[product]!;
     if (!catalog.versions.includes(version)) {
-        console.log(`${product} ${version} is not in the catalog: add it to ${product === "cvat" ? "CVAT_VERSIONS" : "the versions list"} in catalog/${product}.ts, then rerun`);
+        console.log(
+            `${product} ${version} is not in the catalog: add it to ${product === "cvat" ? "CVAT_VERSIONS" : "the versions list"} in catalog/${product}.ts, then rerun`,
+        );
         return 1;
     }
     const vendor = composeFacts(fs.readFileSync(file, "utf8"), PROJECT_DIR[product]);
     const { services, applied } = expectedFacts(version, vendor.services, DELIBERATE[product] ?? []);
     const diffs = diffFacts(services, catalogFacts(catalog, version));
     for (const d of diffs) console.log(d);
-    console.log(`${product} ${version}: ${diffs.length} differences (deliberate, applied: ${[...applied].join(", ") || "none"})`);
+    console.log(
+        `${product} ${version}: ${diffs.length} differences (deliberate, applied: ${[...applied].join(", ") || "none"})`,
+    );
     return diffs.length ? 1 : 0;
 }
 
 function main(argv: string[]): number {
     const [cmd, product, ...rest] = argv;
-    if (cmd === "facts" && product && CATALOGS[product as Product]) { writeFacts(product as Product); return 0; }
-    if (cmd === "check" && product && CATALOGS[product as Product] && rest.length === 2) return check(product as Product, rest[0], rest[1]);
+    if (cmd === "facts" && product && CATALOGS[product as Product]) {
+        writeFacts(product as Product);
+        return 0;
+    }
+    if (cmd === "check" && product && CATALOGS[product as Product] && rest.length === 2)
+        return check(product as Product, rest[0], rest[1]);
     console.error("usage: compose-facts facts <cvat|clearml> | check <cvat|clearml> <docker-compose.yml> <version>");
     return 2;
 }
