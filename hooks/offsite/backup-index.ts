@@ -9,25 +9,38 @@ export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT = "upshift-backup/1";
 export const PARTIAL_SUFFIX = ".partial";
 
+export type SourceType = "volume" | "dir";
+
+/** One archive of a backup: one source (a volume or a host directory) as one verified stream. */
 export interface ArchiveEntry {
-    name: string;
-    source: { type: "volume" | "dir"; name?: string; path?: string };
-    file: string;
-    bytes: number;
-    sourceBytes?: number;
-    files?: number;
-    sha256: string;
+    /** Name used on restore's command line (`--volume NAME=TARGET`). */
+    readonly name: string;
+    readonly source: { readonly type: SourceType; readonly name: string };
+    /** File name of the archive inside the backup directory (never a path). */
+    readonly file: string;
+    /** Size of the archive file. */
+    readonly bytes: number;
+    /** Bytes of the regular files in the source. */
+    readonly sourceBytes: number;
+    /** Number of regular files in the source. */
+    readonly files: number;
+    /** Hex sha256 of the archive file. */
+    readonly sha256: string;
+    /** "zstd" (a .tar.zst) or "none" (a plain .tar); absent in manifests written before it: zstd. */
+    readonly compression?: "zstd" | "none";
 }
 
+/** `<backup>/manifest.json`: what a backup holds and the sha256 of every archive. */
 export interface BackupManifest {
-    format: string;
-    id: string;
-    product: string;
-    version: string;
-    label?: string;
-    createdAt: string;
-    archives: ArchiveEntry[];
-    checks?: unknown;
+    readonly format: typeof MANIFEST_FORMAT;
+    readonly id: string;
+    readonly product: string;
+    readonly version: string;
+    readonly label?: string;
+    readonly createdAt: string;
+    readonly archives: ArchiveEntry[];
+    /** What `verify --test-restore` compares, per kind (e.g. `postgres`); see hooks/volumes/verify-checks.ts. */
+    readonly checks?: Record<string, unknown>;
 }
 
 /** complete: every archive present with its manifest size (not hashed); checksum-ok: every
@@ -63,8 +76,11 @@ export function isSafeSegment(s: unknown): s is string {
     return typeof s === "string" && s.length <= 255 && SAFE_SEGMENT.test(s);
 }
 
-/** Parses and checks a manifest. The file names in it come from disk or from S3, so they are
- *  checked to be plain file names (a hostile manifest must not write outside the target). */
+/** Parses and checks a manifest: the one reader of the format, for restore, verify and preflight
+ *  (hooks/volumes/manifest.ts readManifest, from disk) as for list, push, pull and prune (from disk
+ *  or S3). The file names in it come from disk or from S3, so they are checked to be plain file
+ *  names (a hostile manifest must not write outside the target). It lives here, not in volumes/,
+ *  because volumes/ uses offsite/ (restore --from-s3, list) and folders never import in a cycle. */
 export function parseManifest(text: string, where: string): BackupManifest {
     let m: any;
     try {
@@ -93,6 +109,8 @@ export function parseManifest(text: string, where: string): BackupManifest {
             throw bad(`has no valid size for ${a.file}`);
         if (typeof a.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(a.sha256))
             throw bad(`has no valid sha256 for ${a.file}`);
+        if (a.compression !== undefined && a.compression !== "zstd" && a.compression !== "none")
+            throw bad(`has an unknown compression ${JSON.stringify(a.compression)} for ${a.file}`);
     }
     return m as BackupManifest;
 }

@@ -1,6 +1,6 @@
-// The two manifest readers without Docker: hooks/volumes/manifest.ts (what restore and verify read
-// on disk) and hooks/offsite/backup-index.ts parseManifest (what list, pull and prune read, from
-// disk or S3). A hostile or damaged manifest is refused with the file and what is wrong.
+// The manifest's one parser without Docker: hooks/offsite/backup-index.ts parseManifest (what list,
+// pull and prune read, from disk or S3), through hooks/volumes/manifest.ts readManifest too (what
+// restore, verify and preflight read on disk). A hostile or damaged manifest is refused with the file and what is wrong.
 import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
@@ -45,29 +45,36 @@ describe("manifest readers (hooks/volumes/manifest.ts, hooks/offsite/backup-inde
     it("readManifest refuses, naming the file: none, not JSON, another format, a path as file name, a bad sha256, no size, an unknown compression", () => {
         assert.throws(() => readManifest(dir), /^Error: no backup at .*: cannot read manifest.json \(ENOENT\)/);
         const cases: [unknown, RegExp][] = [
-            ["{", /manifest.json is not valid JSON .*; the backup is damaged$/],
+            ["{", /manifest.json: manifest is not valid JSON .*; the backup is damaged or not an upshift backup$/],
             [
                 { ...good(), format: "other/1" },
-                /manifest.json: format is "other\/1", expected "upshift-backup\/1"; the backup is damaged or not an upshift backup$/,
+                /manifest.json: manifest has format "other\/1", expected "upshift-backup\/1"; the backup is damaged or not an upshift backup$/,
             ],
             [
                 { ...good(), archives: [{ ...good().archives[0], file: "../../etc/passwd" }] },
-                /archive file "..\/..\/etc\/passwd" is not a plain file name/,
+                /invalid archive file name "..\/..\/etc\/passwd"/,
             ],
             [
                 { ...good(), archives: [{ ...good().archives[0], file: ".hidden" }] },
-                /archive file ".hidden" is not a plain file name/,
+                /invalid archive file name ".hidden"/,
             ],
             [
                 { ...good(), archives: [{ ...good().archives[0], sha256: "xyz" }] },
-                /archive cvat_db has no valid sha256/,
+                /has no valid sha256 for cvat_db.tar.zst/,
             ],
-            [{ ...good(), archives: [{ ...good().archives[0], bytes: "10" }] }, /archive cvat_db has no byte count/],
+            [
+                { ...good(), archives: [{ ...good().archives[0], bytes: "10" }] },
+                /has no valid size for cvat_db.tar.zst/,
+            ],
             [
                 { ...good(), archives: [{ ...good().archives[0], compression: "gzip" }] },
-                /archive cvat_db has an unknown compression "gzip"/,
+                /has an unknown compression "gzip" for cvat_db.tar.zst/,
             ],
-            [{ ...good(), archives: undefined }, /archives is missing/],
+            [{ ...good(), archives: undefined }, /has no archives list/],
+            // One parser for both readers (hooks/offsite/backup-index.ts): what list and pull refuse,
+            // restore and verify refuse too.
+            [{ ...good(), id: "../x" }, /manifest has an invalid id "..\/x"/],
+            [{ ...good(), archives: [good().archives[0], good().archives[0]] }, /manifest lists cvat_db.tar.zst twice/],
         ];
         for (const [m, re] of cases) {
             write(m);
