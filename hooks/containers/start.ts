@@ -4,7 +4,7 @@
 // none that it did not create; docs/pulumi.md), then waits until every one runs and is healthy.
 import { HookCommand, UsageError } from "../core/command";
 import { clearStopped } from "../core/stop-restart";
-import { containerState, docker, waitServing } from "../core/docker";
+import { containerState, docker, startContainer, waitServing } from "../core/docker";
 import { HookError, log, parseOptions, runOperation, splitList } from "../core/report";
 
 const USAGE = `usage: upshift start --container C1,C2 [--optional-container C3] [--wait-healthy SECONDS]
@@ -60,7 +60,9 @@ async function startAll(required: string[], optional: string[], waitSeconds: num
             continue;
         }
         log("start", `starting ${c} (${st.status})`);
-        await docker(["start", c]);
+        const why = await startContainer(c);
+        if (why !== undefined)
+            throw new HookError(`container ${c} could not be started (${why}); check \`docker logs ${c}\``);
         started.push(c);
     }
     // Every present container must end up running and healthy: a writer that does not come back is

@@ -231,6 +231,16 @@ export async function stopContainer(name: string): Promise<void> {
     await docker(["stop", "--time", String(STOP_GRACE_SECONDS), name]);
 }
 
+/**
+ * `docker start`, the one start of a container the hooks make: resolves to why it failed (docker's
+ * last error line), or undefined once started. It never throws, and every caller reports a failure
+ * (a writer that does not come back is never silent).
+ */
+export async function startContainer(name: string): Promise<string | undefined> {
+    const r = await docker(["start", name], { check: false });
+    return r.code === 0 ? undefined : r.stderr.trim().split("\n").pop() || `docker start exited ${r.code}`;
+}
+
 /** The helper image for short-lived tar/zstd containers: flag, then UPSHIFT_HELPER_IMAGE, then alpine. */
 export function helperImage(flag?: string): string {
     return flag || helperImageSetting() || "alpine:3.20";

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { publishJson } from "./atomic-file";
-import { containerState, docker, stopContainer } from "./docker";
+import { containerState, startContainer, stopContainer } from "./docker";
 import { assertNotInterrupted, onInterrupt } from "./interrupt";
 import { log } from "./report";
 import { stateDir } from "./settings";
@@ -177,8 +177,8 @@ export class Writers {
         const results = await Promise.all(
             this.stoppedNow.map(async (c) => {
                 log(this.operation, `starting ${c} again`);
-                const r = await docker(["start", c], { check: false });
-                return { c, ok: r.code === 0, why: r.stderr.trim().split("\n").pop() ?? "" };
+                const why = await startContainer(c);
+                return { c, ok: why === undefined, why };
             }),
         );
         const started = results.filter((r) => r.ok).map((r) => r.c);

@@ -4,7 +4,7 @@
 // client authenticates with the root client certificate in the certs dir.
 import * as fs from "fs";
 import * as path from "path";
-import { containerState, docker, dockerStream, waitServing } from "../core/docker";
+import { containerState, docker, dockerStream, startContainer, waitServing } from "../core/docker";
 import { HookError, log } from "../core/report";
 
 export interface KwdbTarget {
@@ -295,7 +295,8 @@ export async function waitReady(op: string, container: string, seconds: number):
     if (st.status === "dead") throw new HookError(`container ${container} is dead`);
     if (st.status === "exited" || st.status === "created") {
         log(op, `starting ${container} (${st.status})`);
-        await docker(["start", container]);
+        const why = await startContainer(container);
+        if (why !== undefined) throw new HookError(`container ${container} could not be started (${why})`);
     }
     let said = false;
     const r = await waitServing(container, Date.now() + seconds * 1000, () => {

@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HookCommand, UsageError } from "../core/command";
 import { publishDir } from "../core/atomic-file";
-import { containerState, docker, stopContainer } from "../core/docker";
+import { containerState, docker, startContainer, stopContainer } from "../core/docker";
 import {
     census,
     compareCensus,
@@ -99,9 +99,9 @@ export async function runExport(o: ExportOptions): Promise<Record<string, unknow
         await docker(["rm", "-f", privateName(c)], { check: false });
         if (wasRunning && (failure !== undefined || !o.stopAfter)) {
             log(OP, `starting ${c} again`);
-            const r = await docker(["start", c], { check: false });
-            if (r.code !== 0) {
-                const why = `${c} could not be started again (${r.stderr.trim().split("\n").pop()}); start it by hand`;
+            const err = await startContainer(c);
+            if (err !== undefined) {
+                const why = `${c} could not be started again (${err}); start it by hand`;
                 failure = new HookError(failure ? `${(failure as Error).message}; and ${why}` : why);
             }
         }

@@ -26,7 +26,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { clearStopped, recordStopped, stoppedByUpshift } from "../core/stop-restart";
-import { containerState, docker, ownerLabels } from "../core/docker";
+import { containerState, docker, ownerLabels, startContainer } from "../core/docker";
 import { onInterrupt } from "../core/interrupt";
 import { stopWriters } from "./pg-dump";
 import {
@@ -302,7 +302,11 @@ async function resumeOldServer(op: string, o: UpgradeOptions, helpers: string[])
         op,
         `${o.container} was stopped by an earlier, interrupted run of ${op}; starting it again (its volume was only read)`,
     );
-    await docker(["start", o.container]);
+    const why = await startContainer(o.container);
+    if (why !== undefined)
+        fail(
+            `${o.container} was left stopped by an interrupted run and could not be started again (${why}); start it by hand, then rerun`,
+        );
     clearStopped([o.container]);
     await waitReady(o.container, o.user);
 }
@@ -363,10 +367,11 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
     let oldStopped = false;
     const startOld = async () => {
         await docker(["rm", "-f", helper], { check: false });
-        const r = await docker(["start", o.container], { check: false });
-        if (r.code === 0) clearStopped([o.container]);
+        const why = await startContainer(o.container);
+        if (why === undefined) clearStopped([o.container]);
+        else info(op, `${o.container} could not be started again: ${why}`);
         oldStopped = false;
-        return r.code === 0;
+        return why === undefined;
     };
     const unregister = onInterrupt(async () => {
         if (oldStopped) await startOld();
@@ -607,7 +612,9 @@ export async function upgradePostgres(o: UpgradeOptions): Promise<UpgradeOutcome
         if (tempStarted) await docker(["rm", "-f", temp], { check: false });
         if (oldStopped) {
             info(op, `upgrade failed: starting ${o.container} again (its volume was only read)`);
-            await startOld();
+            // Never silent: the failure names the old server left down too (startOld logged why).
+            if (!(await startOld()) && e instanceof Error)
+                e.message += `; ${o.container} could not be started again: start it by hand`;
         }
         unregister();
         throw await writers.restartAfter(e);

@@ -14,7 +14,7 @@ import { HookCommand, UsageError } from "../core/command";
 import { archiveFile, archiveSource, Source } from "./archive";
 import { compression } from "../core/settings";
 import { stoppedByUpshift, Writers } from "../core/stop-restart";
-import { containerState, docker, helperImage, volumeExists } from "../core/docker";
+import { containerState, docker, helperImage, startContainer, volumeExists } from "../core/docker";
 import { assertNotInterrupted, onInterrupt } from "../core/interrupt";
 import {
     ArchiveEntry,
@@ -240,7 +240,11 @@ async function countRows(
                     `--pg-census ${c} is ${st.status}: start it, or leave --pg-census out; nothing was archived`,
                 );
             log("backup", `starting ${c} to count its rows (an interrupted run left it stopped; nothing else runs)`);
-            await docker(["start", c]);
+            const why = await startContainer(c);
+            if (why !== undefined)
+                throw new HookError(
+                    `--pg-census ${c}: could not start it to count its rows (${why}); nothing was archived`,
+                );
         }
         const user = await postgresUser(c);
         const who = `the Postgres in ${c}`;

@@ -5,6 +5,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { startContainer } from "../../hooks/core/docker";
 import { Writers } from "../../hooks/core/stop-restart";
 
 describe("Writers.restartAfter (hooks/core/stop-restart.ts, fake docker)", () => {
@@ -58,5 +59,24 @@ describe("Writers.restartAfter (hooks/core/stop-restart.ts, fake docker)", () =>
         >;
         // Keyed by Docker host and name.
         assert.deepStrictEqual(Object.keys(ledger), ["unix:///nonexistent.sock worker"]);
+    });
+
+    it("startContainer resolves to undefined once started and to the daemon's reason when not, without throwing", async () => {
+        process.env.FAKE_NO_START = "worker";
+        assert.strictEqual(await startContainer("app"), undefined);
+        assert.match(
+            (await startContainer("worker"))!,
+            /^Error response from daemon: cannot start worker: port is already allocated$/,
+        );
+    });
+
+    it("every `docker start` of hooks/ is core/docker.ts startContainer (whose result each caller reports)", () => {
+        const hooks = path.join(__dirname, "..", "..", "hooks");
+        const others = (fs.readdirSync(hooks, { recursive: true }) as string[])
+            .filter((f) => f.endsWith(".ts") && f !== path.join("core", "docker.ts"))
+            .filter((f) => /\[\s*"start"/.test(fs.readFileSync(path.join(hooks, f), "utf8")));
+        assert.deepStrictEqual(others, []);
+        // The scan itself finds one: the definition.
+        assert.match(fs.readFileSync(path.join(hooks, "core", "docker.ts"), "utf8"), /\[\s*"start"/);
     });
 });
